@@ -1,0 +1,71 @@
+"""Crash-safe file writes and inter-process locks, shared by every module that persists state."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def atomic_write(path: Path, text: str, *, mode: int = 0o600) -> None:
+    """Write `text` to `path` so readers see the old or the new file, never a torn one.
+
+    Writes a temporary file in the same directory with `mode`, fsyncs it, renames it over
+    `path`, then fsyncs the directory.
+
+    Args:
+        path: The destination file.
+        text: The full new content.
+        mode: Permission bits of the new file.
+
+    Raises:
+        OSError: The file cannot be written; the old file is left untouched.
+    """
+    directory = path.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
+    """Hold an exclusive `flock` on `path` (created 0600 if missing) for the block.
+
+    Args:
+        path: The lock file.
+        blocking: Wait for the lock when True; otherwise yield False at once if it is held.
+
+    Yields:
+        True when the lock is held, False when `blocking` is False and another process has it.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -1,0 +1,1 @@
+"""The `spec-kitty` command-line interface."""

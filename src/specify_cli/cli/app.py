@@ -1,0 +1,74 @@
+"""The root `spec-kitty` command: wires the command groups and turns errors into one line.
+
+Start-up cost matters (`--help` is measured against `import typer`), so this module and the
+command modules import only Typer at load time; httpx, SQLite and the sync engine are
+imported inside the commands that use them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from specify_cli import __version__
+from specify_cli.cli.commands import auth, docs, sync, tasks
+
+app = typer.Typer(
+    name="spec-kitty",
+    help=(
+        "Sync spec-kitty work with a shared team server.\n\n"
+        "Log in with `spec-kitty auth login`, then run `spec-kitty sync now`."
+    ),
+    rich_markup_mode="markdown",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+app.add_typer(auth.app, name="auth")
+app.add_typer(sync.app, name="sync")
+app.add_typer(tasks.app, name="tasks")
+app.command(name="docs")(docs.docs_command)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"spec-kitty {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version_callback, is_eager=True,
+        help="Show the version and exit.",
+    ),
+) -> None:
+    """Sync spec-kitty work with a shared team server.
+
+    Example: `spec-kitty auth login --username alice`
+    """
+
+
+command = typer.main.get_command(app)
+"""The click command tree, for mkdocs-click and for the docs gate's command checks."""
+
+
+def main() -> None:
+    """Run the CLI; a `SpecKittyError` becomes one line on stderr and its exit code."""
+    from specify_cli.errors import SpecKittyError
+
+    if os.environ.get("NO_COLOR"):
+        os.environ.setdefault("TERM", "dumb")
+    try:
+        command.main(prog_name="spec-kitty")
+    except SpecKittyError as exc:
+        from specify_cli.cli._output import error
+
+        error(str(exc))
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,273 @@
+"""User configuration: the spec-kitty home, `config.toml` and environment variables.
+
+This module is the single model of every user-level setting. The CLI reads settings only
+through it, and the docs render the configuration reference from `SETTINGS` and
+`ENVIRONMENT`, so a key cannot be documented without existing, or exist undocumented.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from specify_cli.errors import ConfigError, UsageError
+
+HOME_ENV = "SPEC_KITTY_HOME"
+"""Environment variable that moves the whole spec-kitty home directory."""
+
+SERVER_URL_ENV = "SPEC_KITTY_SERVER_URL"
+"""Environment variable that overrides the `server.url` setting."""
+
+DEFAULT_HOME = "~/.spec-kitty"
+"""Where the spec-kitty home lives when `SPEC_KITTY_HOME` is not set."""
+
+CONFIG_FILENAME = "config.toml"
+"""Name of the user configuration file inside the spec-kitty home."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of `config.toml`.
+
+    Attributes:
+        table: The TOML table that holds the key, such as `server`.
+        name: The key inside its table, such as `url`.
+        type: The Python type of the value.
+        default: The value used when the key is absent (`None`: no default).
+        help: One sentence saying what the key does.
+        env: An environment variable that overrides the key, if any.
+    """
+
+    table: str
+    name: str
+    type: type
+    default: Any
+    help: str
+    env: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The dotted key, such as `server.url`."""
+        return f"{self.table}.{self.name}"
+
+
+DEFAULT_SYNC_INTERVAL_SECONDS = 300
+"""Seconds between two background syncs."""
+
+DEFAULT_QUEUE_CAP = 100_000
+"""Events the offline queue holds before new events are refused."""
+
+DEFAULT_HTTP_TIMEOUT_SECONDS = 10.0
+"""Seconds the CLI waits for the server before it gives up on a request."""
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("server", "url", str, None, "URL of the spec-kitty sync server.", SERVER_URL_ENV),
+    Setting("server", "timeout_seconds", float, DEFAULT_HTTP_TIMEOUT_SECONDS,
+            "Seconds to wait for the server before a request fails."),
+    Setting("sync", "interval_seconds", int, DEFAULT_SYNC_INTERVAL_SECONDS,
+            "Seconds between two background syncs."),
+    Setting("sync", "queue_cap", int, DEFAULT_QUEUE_CAP,
+            "Events the offline queue holds before it refuses new ones."),
+)
+"""Every key `config.toml` may hold."""
+
+ENVIRONMENT: dict[str, str] = {
+    HOME_ENV: f"Directory of the spec-kitty home (default `{DEFAULT_HOME}`).",
+    SERVER_URL_ENV: "Server URL; overrides `server.url` in `config.toml`.",
+    "NO_COLOR": "When set to any value, output has no colour.",
+}
+"""Every environment variable the CLI reads, with what it does."""
+
+
+def home_dir() -> Path:
+    """Return the spec-kitty home directory (`SPEC_KITTY_HOME` or `~/.spec-kitty`)."""
+    return Path(os.environ.get(HOME_ENV) or os.path.expanduser(DEFAULT_HOME))
+
+
+def config_path() -> Path:
+    """Return the path of `config.toml` inside the spec-kitty home."""
+    return home_dir() / CONFIG_FILENAME
+
+
+def ensure_home() -> Path:
+    """Create the spec-kitty home with mode 0700 if needed and return it.
+
+    Raises:
+        ConfigError: The directory cannot be created.
+    """
+    home = home_dir()
+    try:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {home}: {exc.strerror}; set {HOME_ENV} to a writable "
+                          "directory") from None
+    return home
+
+
+def _setting(key: str) -> Setting:
+    for setting in SETTINGS:
+        if setting.key == key:
+            return setting
+    raise KeyError(key)
+
+
+def read_config() -> dict[str, Any]:
+    """Read `config.toml` as a nested dict (empty when the file does not exist).
+
+    Raises:
+        ConfigError: The file is not valid TOML, or a known key has the wrong type.
+    """
+    path = config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message ends with "(at line N, column M)": keep it, it names the line.
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    for setting in SETTINGS:
+        table = data.get(setting.table, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{setting.table}] must be a table")
+        if setting.name in table:
+            value = table[setting.name]
+            ok = isinstance(value, setting.type) or (setting.type is float and isinstance(value, int))
+            if not ok or isinstance(value, bool):
+                raise ConfigError(f"{path}: {setting.key} must be {setting.type.__name__}, "
+                                  f"not {value!r}")
+    return data
+
+
+def get(key: str) -> Any:
+    """Return the effective value of a setting: environment, then file, then default.
+
+    Args:
+        key: A dotted key from `SETTINGS`, such as `sync.queue_cap`.
+
+    Returns:
+        The value, or `None` when the setting is unset and has no default.
+    """
+    setting = _setting(key)
+    if setting.env and os.environ.get(setting.env):
+        return os.environ[setting.env]
+    value = read_config().get(setting.table, {}).get(setting.name)
+    return setting.default if value is None else value
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def set_value(key: str, value: Any) -> Path:
+    """Write one setting to `config.toml`, keeping the others, atomically.
+
+    Args:
+        key: A dotted key from `SETTINGS`.
+        value: The new value.
+
+    Returns:
+        The path of the file written.
+
+    Raises:
+        ConfigError: The file cannot be parsed or written.
+    """
+    setting = _setting(key)
+    data = read_config()
+    data.setdefault(setting.table, {})[setting.name] = value
+    lines: list[str] = []
+    for table, values in data.items():
+        if not isinstance(values, dict):
+            lines.append(f"{table} = {_toml_value(values)}")
+    for table, values in data.items():
+        if isinstance(values, dict):
+            lines.append(f"\n[{table}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+    from specify_cli._files import atomic_write
+
+    path = config_path()
+    ensure_home()
+    try:
+        atomic_write(path, "\n".join(lines).lstrip("\n") + "\n", mode=0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+    return path
+
+
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """Return True for `localhost`, 127.0.0.0/8 and ::1."""
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_server_url(url: str) -> str:
+    """Check a server URL and return it normalised (no trailing slash).
+
+    `https://` with a host is accepted; `http://` only for loopback hosts, so that a local
+    reference server works while tokens never cross a network in clear text.
+
+    Args:
+        url: The URL the user gave.
+
+    Returns:
+        The URL without a trailing slash.
+
+    Raises:
+        UsageError: The URL is malformed, has another scheme, or uses http for a remote host.
+    """
+    raw = url.strip()
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise UsageError(f"invalid server URL {url!r}: malformed host or port") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise UsageError(f"invalid server URL {url!r}: use https://HOST "
+                         "(or http://127.0.0.1:PORT for a local server)")
+    if parts.username or parts.password:
+        raise UsageError(f"invalid server URL {parts.scheme}://{host}: "
+                         "do not put credentials in the URL; use `spec-kitty auth login`")
+    if parts.query or parts.fragment:
+        raise UsageError(f"invalid server URL {url!r}: remove the query or fragment")
+    if parts.scheme == "http" and not is_loopback(host):
+        raise UsageError(f"refusing plain http for {host}: use https:// "
+                         "(http:// is allowed only for localhost, 127.0.0.0/8 and [::1])")
+    return raw.rstrip("/")
+
+
+def server_url() -> str | None:
+    """Return the configured server URL (`SPEC_KITTY_SERVER_URL` wins), validated.
+
+    Raises:
+        ConfigError: The configured URL is invalid.
+    """
+    value = get("server.url")
+    if value is None:
+        return None
+    try:
+        return validate_server_url(value)
+    except UsageError as exc:
+        source = SERVER_URL_ENV if os.environ.get(SERVER_URL_ENV) else str(config_path())
+        raise ConfigError(f"{source}: {exc}") from None

@@ -1,0 +1,96 @@
+"""Start the real reference server and the real CLI as subprocesses, for tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+SPEC_KITTY = str(BIN / "spec-kitty")
+SERVER = str(BIN / "spec-kitty-server")
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPEC_KITTY")}
+    env.update({"SPEC_KITTY_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "100",
+                "HOME": str(home.parent)})
+    env.update(extra)
+    return env
+
+
+def run_cli(home: Path, *args: str, input: str | None = None, cwd: Path | None = None,
+            timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `spec-kitty ARGS` in a subprocess with an isolated home; never raises on exit code."""
+    return subprocess.run([SPEC_KITTY, *args], input=input, capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout, env=env or cli_env(home))
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    db: Path
+    proc: subprocess.Popen
+    log: Path
+    extra_args: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def server_cmd(db: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    """Run `spec-kitty-server ARGS --db DB` to completion."""
+    return subprocess.run([SERVER, *args, "--db", str(db)], input=input, capture_output=True,
+                          text=True, timeout=120, check=True)
+
+
+def add_user(db: Path, name: str, password: str, team: str) -> None:
+    server_cmd(db, "user", "add", name, "--team", team, "--password-stdin", input=password + "\n")
+
+
+def start_server(workdir: Path, *args: str, port: int = 0, db: Path | None = None,
+                 env: dict[str, str] | None = None) -> ServerProcess:
+    """Start `spec-kitty-server serve` on 127.0.0.1 and wait until it answers health checks."""
+    db = db or workdir / "server.sqlite3"
+    log = workdir / f"server-{time.monotonic_ns()}.log"
+    handle = open(log, "w")
+    proc = subprocess.Popen(
+        [SERVER, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db), *args],
+        stdout=handle, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "SPEC_KITTY_SERVER_SECRET": "test-secret-" + "x" * 32, **(env or {})},
+    )
+    deadline = time.monotonic() + 30
+    url = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited {proc.returncode}: {log.read_text()}")
+        match = re.search(r"(https?://127\.0\.0\.1:\d+)", log.read_text())
+        if match:
+            url = match.group(1)
+            try:
+                verify = False if url.startswith("https") else True
+                if httpx.get(f"{url}/api/v1/sync/health/", timeout=2, verify=verify).status_code == 200:
+                    return ServerProcess(url, db, proc, log, list(args))
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"server did not become healthy at {url}: {log.read_text()}")

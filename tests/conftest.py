@@ -1,0 +1,48 @@
+"""Shared fixtures: an isolated spec-kitty home, the real CLI and the real reference server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests._support.procs import ServerProcess, add_user, run_cli, start_server
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def sk_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home" / ".spec-kitty"
+    home.parent.mkdir()
+    return home
+
+
+@pytest.fixture
+def cli(sk_home: Path):
+    """Call as cli("auth", "status") -> CompletedProcess, with SPEC_KITTY_HOME isolated."""
+
+    def _run(*args: str, **kw):
+        return run_cli(sk_home, *args, **kw)
+
+    return _run
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """A fresh reference server on 127.0.0.1 with users alice (team acme) and bob (team other)."""
+    db = tmp_path / "server.sqlite3"
+    add_user(db, "alice", PASSWORD, "acme")
+    add_user(db, "bob", PASSWORD, "other")
+    proc: ServerProcess = start_server(tmp_path, db=db)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def logged_in(cli, server):
+    """alice logged in against the fresh server."""
+    assert cli("sync", "server", server.url).returncode == 0
+    result = cli("auth", "login", "-u", "alice", "--password-stdin", input=PASSWORD + "\n")
+    assert result.returncode == 0, result.stderr
+    return server
