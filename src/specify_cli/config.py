@@ -140,7 +140,8 @@ def read_config() -> dict[str, Any]:
             raise ConfigError(f"{path}: [{setting.table}] must be a table")
         if setting.name in table:
             value = table[setting.name]
-            ok = isinstance(value, setting.type) or (setting.type is float and isinstance(value, int))
+            ok = isinstance(value, setting.type) or (
+                setting.type is float and isinstance(value, int))
             if not ok or isinstance(value, bool):
                 raise ConfigError(f"{path}: {setting.key} must be {setting.type.__name__}, "
                                   f"not {value!r}")

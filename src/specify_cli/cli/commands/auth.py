@@ -2,7 +2,200 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+
+from specify_cli.cli._output import info, warn
 
 app = typer.Typer(help="Log in to the sync server, log out, and show the session.",
                   no_args_is_help=True)
+
+
+def _pending_events(scope: str) -> int:
+    """Events queued for an account scope and not yet pushed."""
+    from specify_cli.sync._scope import queue_path
+
+    path = queue_path(scope)
+    if not path.exists():
+        return 0
+    from specify_cli.sync.queue import OfflineQueue
+
+    return OfflineQueue(path).pending_count()
+
+
+def _server_url() -> str:
+    from specify_cli import config
+    from specify_cli.errors import UsageError
+
+    url = config.server_url()
+    if url is None:
+        raise UsageError("no server configured; run `spec-kitty sync server URL` first")
+    return url
+
+
+def _read_password(password: str | None, password_stdin: bool) -> str:
+    from specify_cli.errors import UsageError
+
+    if password_stdin:
+        line = sys.stdin.readline()
+        if not line.strip():
+            raise UsageError("--password-stdin was given but standard input is empty")
+        return line.rstrip("\r\n")
+    if password is not None:
+        warn("a password given with --password lands in your shell history; "
+             "prefer --password-stdin")
+        if not password:
+            raise UsageError("the password is empty")
+        return password
+    if not sys.stdin.isatty():
+        raise UsageError("no password given and no terminal to ask on; use --password-stdin")
+    return typer.prompt("Password", hide_input=True)
+
+
+@app.command("login")
+def login(
+    username: str = typer.Option(None, "--username", "-u", help="Your user name on the server; "
+                                 "prompted for when omitted."),
+    password: str = typer.Option(None, "--password", "-p", help="Your password. It lands in "
+                                 "shell history: prefer `--password-stdin` or the prompt."),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="Read the password from the first line of "
+                                        "standard input."),
+    force: bool = typer.Option(False, "--force", "-f", help="Log in again even when already "
+                               "logged in, or switch accounts while the previous account still "
+                               "has unsynced events."),
+) -> None:
+    """Log in to the sync server and store the session for later commands.
+
+    The password is prompted for (hidden) unless `--password-stdin` or `--password` gives
+    it. The tokens are stored in the credentials file, readable only by you.
+
+    Example: `echo "$PASSWORD" | spec-kitty auth login -u alice --password-stdin`
+    """
+    from specify_cli.docs_links import see
+    from specify_cli.errors import AuthError, UsageError
+    from specify_cli.sync import auth
+
+    if password is not None and password_stdin:
+        raise UsageError("give the password with --password or --password-stdin, not both")
+    server_url = _server_url()
+    previous = auth.load_credentials()
+    if previous and previous.refresh_valid() and previous.server_url == server_url and not force:
+        info(f"Already logged in as {previous.username} on {server_url} "
+             f"(team {previous.team_slug}). Use --force to log in again.")
+        return
+    if username is None:
+        if not sys.stdin.isatty() or password_stdin:
+            raise UsageError("no username given; use --username NAME")
+        username = typer.prompt("Username")
+    username = username.strip()
+    if not username:
+        raise UsageError("the username is empty")
+    secret = _read_password(password, password_stdin)
+    creds = auth.request_tokens(server_url, username, secret)
+    if previous and previous.scope != creds.scope:
+        pending = _pending_events(previous.scope)
+        if pending and not force:
+            raise AuthError(
+                f"{previous.username} still has {pending} unsynced events on "
+                f"{previous.server_url}; run `spec-kitty sync now` as {previous.username} "
+                "first, or use --force (the events stay queued for that account)"
+                + see("unsynced-events"))
+        if pending:
+            warn(f"{pending} unsynced events of {previous.username} stay queued; they are "
+                 f"pushed when you log in as {previous.username} again")
+    auth.save_credentials(creds)
+    info(f"Logged in as {creds.username} on {server_url} (team {creds.team_slug}).")
+
+
+@app.command("logout")
+def logout() -> None:
+    """Log out: delete the stored session.
+
+    Events still queued for the account stay on disk and are pushed after the next
+    login as the same user.
+
+    Example: `spec-kitty auth logout`
+    """
+    from specify_cli.sync import auth
+
+    creds = auth.clear_credentials()
+    if creds is None:
+        info("Not logged in.")
+        return
+    info(f"Logged out {creds.username} from {creds.server_url}.")
+    pending = _pending_events(creds.scope)
+    if pending:
+        info(f"{pending} queued events remain unsynced; they are pushed when you log in as "
+             f"{creds.username} again.")
+    else:
+        info("No queued events remain unsynced.")
+
+
+def _token_state(valid: bool, expires_at: float, expired_text: str) -> dict:
+    import time
+
+    from specify_cli.sync.auth import describe_remaining
+
+    return {
+        "state": "valid" if valid else "expired",
+        "expires_at": expires_at,
+        "seconds_left": max(0, int(expires_at - time.time())),
+        "text": f"valid, {describe_remaining(expires_at)} left" if valid else expired_text,
+    }
+
+
+@app.command("status")
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable JSON object."),
+) -> None:
+    """Show who is logged in, on which server, and how long the tokens last.
+
+    Exits 0 when the stored session is usable (a valid access token, or a refresh token
+    that can renew it) and 1 when you need to log in. It does not contact the server; use
+    `spec-kitty sync status --check` for that.
+
+    Example: `spec-kitty auth status --json`
+    """
+    import json
+
+    from specify_cli.sync import auth
+
+    creds = auth.load_credentials()
+    path = str(auth.credentials_path())
+    if creds is None:
+        if as_json:
+            info(json.dumps({"logged_in": False, "usable": False, "credentials_file": path}))
+        else:
+            info("Not logged in. Run: spec-kitty auth login")
+        raise typer.Exit(1)
+    refresh_ok = creds.refresh_valid()
+    access_ok = creds.access_valid()
+    access = _token_state(access_ok, creds.access_expires_at,
+                          "expired, will refresh on next use" if refresh_ok
+                          else "expired, log in again")
+    refresh = _token_state(refresh_ok, creds.refresh_expires_at, "expired, log in again")
+    if as_json:
+        info(json.dumps({
+            "logged_in": True, "usable": refresh_ok, "username": creds.username,
+            "server_url": creds.server_url, "team_slug": creds.team_slug,
+            "credentials_file": path,
+            "access": {k: v for k, v in access.items() if k != "text"},
+            "refresh": {k: v for k, v in refresh.items() if k != "text"},
+        }, sort_keys=True))
+    else:
+        if access_ok:
+            headline = f"Logged in as {creds.username}."
+        elif refresh_ok:
+            headline = f"Logged in as {creds.username}; the access token will be renewed."
+        else:
+            headline = f"Session of {creds.username} expired. Run: spec-kitty auth login"
+        info(headline)
+        info(f"  Username:       {creds.username}")
+        info(f"  Server:         {creds.server_url}")
+        info(f"  Team:           {creds.team_slug}")
+        info(f"  Access token:   {access['text']}")
+        info(f"  Refresh token:  {refresh['text']}")
+    if not refresh_ok:
+        raise typer.Exit(1)

@@ -1,0 +1,139 @@
+"""Facts stated in the prose, inserted from the code at build time.
+
+A page writes `{{ fact:sync.interval }}` (or `{{ fact:sync.interval | duration }}`, or
+`{{ fact:specify_cli.config:DEFAULT_QUEUE_CAP | number }}`) and the hook replaces it with the
+value imported from the code, so changing a default in the code changes every page that
+states it. An unknown fact, a missing attribute or an unknown filter is a build warning,
+which fails the strict build. Write `\\{{ fact:... }}` to show the syntax literally.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+FACTS: dict[str, tuple[str, str]] = {
+    # name: (module, attribute)
+    "version": ("specify_cli", "__version__"),
+    "sync.interval": ("specify_cli.config", "DEFAULT_SYNC_INTERVAL_SECONDS"),
+    "queue.cap": ("specify_cli.config", "DEFAULT_QUEUE_CAP"),
+    "http.timeout": ("specify_cli.config", "DEFAULT_HTTP_TIMEOUT_SECONDS"),
+    "home.default": ("specify_cli.config", "DEFAULT_HOME"),
+    "config.filename": ("specify_cli.config", "CONFIG_FILENAME"),
+    "env.home": ("specify_cli.config", "HOME_ENV"),
+    "env.server_url": ("specify_cli.config", "SERVER_URL_ENV"),
+    "queue.local_scope": ("specify_cli.sync._scope", "LOCAL_SCOPE"),
+}
+"""Short names for the facts the pages state most."""
+
+FACT_RE = re.compile(r"(\\?)\{\{\s*fact:\s*([^}|]+?)\s*(?:\|\s*([a-z_]+)\s*)?\}\}")
+"""`{{ fact:NAME }}` or `{{ fact:NAME | FILTER }}`; a leading backslash escapes it."""
+
+ALLOWED_PACKAGES = ("specify_cli", "spec_kitty_server")
+
+
+class FactError(Exception):
+    """A fact cannot be resolved; the message says why."""
+
+
+def _duration(value: Any) -> str:
+    seconds = int(value)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _number(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else _plain(value)
+
+
+FILTERS: dict[str, Callable[[Any], str]] = {
+    "plain": _plain,
+    "number": _number,
+    "duration": _duration,
+    "code": lambda v: f"`{_plain(v)}`",
+}
+"""How a value can be written: `plain` (default), `number` (100,000), `duration` (5 minutes),
+`code` (in backticks)."""
+
+
+def lookup(name: str) -> Any:
+    """Import the value a fact names.
+
+    Args:
+        name: A short name from `FACTS`, or `package.module:ATTRIBUTE` inside the project.
+
+    Returns:
+        The value.
+
+    Raises:
+        FactError: The name is unknown or the value cannot be imported.
+    """
+    if name in FACTS:
+        module_name, attr = FACTS[name]
+    elif ":" in name:
+        module_name, _, attr = name.partition(":")
+        if not module_name.split(".")[0] in ALLOWED_PACKAGES:
+            raise FactError(f"unknown fact {name!r}: modules must be in "
+                            f"{' or '.join(ALLOWED_PACKAGES)}")
+    else:
+        known = ", ".join(sorted(FACTS))
+        raise FactError(f"unknown fact {name!r}; known facts: {known}, or MODULE:ATTRIBUTE")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise FactError(f"fact {name!r}: cannot import {module_name} ({exc})") from None
+    value: Any = module
+    for part in attr.split("."):
+        if not hasattr(value, part):
+            raise FactError(f"fact {name!r}: {module_name} has no attribute {attr!r}")
+        value = getattr(value, part)
+    return value
+
+
+def render(name: str, filter_name: str | None = None) -> str:
+    """Return the text of a fact, formatted with a filter.
+
+    Raises:
+        FactError: Unknown fact or filter, or the value cannot be imported.
+    """
+    value = lookup(name)
+    fmt = FILTERS.get(filter_name or "plain")
+    if fmt is None:
+        raise FactError(f"unknown filter {filter_name!r} for fact {name!r}; "
+                        f"use one of {', '.join(FILTERS)}")
+    try:
+        return fmt(value)
+    except (TypeError, ValueError) as exc:
+        raise FactError(f"fact {name!r} cannot be shown as {filter_name}: {exc}") from None
+
+
+def substitute(markdown: str) -> tuple[str, list[tuple[int, str]]]:
+    """Replace every fact in a page.
+
+    Returns:
+        The new Markdown, and (line, message) for each fact that failed.
+    """
+    problems: list[tuple[int, str]] = []
+
+    def _one(match: re.Match[str]) -> str:
+        if match.group(1):
+            return match.group(0)[1:]
+        try:
+            return render(match.group(2), match.group(3))
+        except FactError as exc:
+            line = markdown.count("\n", 0, match.start()) + 1
+            problems.append((line, str(exc)))
+            return match.group(0)
+
+    return FACT_RE.sub(_one, markdown), problems

@@ -1,0 +1,108 @@
+"""MkDocs hooks: navigation from toc/, facts and references from the code, fresh CLI imports.
+
+- on_config: put the project's `src/` and root on sys.path; add the CLI-intro extension.
+- on_pre_build: drop cached `specify_cli` / `spec_kitty_server` / `scripts.docs_gen` modules,
+  so `mkdocs serve` re-imports the CLI after a source edit (mkdocs-click imports it once).
+- on_files: read toc/ into the nav; a broken href, a duplicate entry or a docs page missing
+  from toc/ is a WARNING (strict turns it into a failure) naming file:line.
+- on_page_markdown: replace `{{ fact:NAME }}` and `{{ reference:NAME }}` with values and
+  tables rendered from the code; an unknown name is a WARNING; every page needs a See Also.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("mkdocs.hooks.spec_kitty")
+
+ROOT = Path(__file__).resolve().parent.parent
+FRESH_PACKAGES = ("specify_cli", "spec_kitty_server", "scripts.docs_gen")
+REFERENCE_RE = re.compile(r"^\{\{\s*reference:\s*([\w.-]+)\s*\}\}\s*$", re.MULTILINE)
+SEE_ALSO_RE = re.compile(r"^## See [Aa]lso\s*$", re.MULTILINE)
+
+
+def _project_dir(config: Any) -> Path:
+    return Path(config.config_file_path).resolve().parent
+
+
+def on_config(config: Any) -> Any:
+    project = _project_dir(config)
+    for path in (project / "src", project):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    cli_intros = importlib.import_module("scripts.docs_gen.cli_intros")
+    config.markdown_extensions.append(cli_intros.CliIntroExtension())
+    return config
+
+
+def on_pre_build(config: Any) -> None:
+    dropped = [name for name in sys.modules
+               if any(name == pkg or name.startswith(pkg + ".") for pkg in FRESH_PACKAGES)]
+    for name in dropped:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+def on_files(files: Any, config: Any) -> Any:
+    toc_mod = importlib.import_module("scripts.docs_gen.toc")
+    project = _project_dir(config)
+    docs_dir = Path(config.docs_dir)
+    toc = toc_mod.load_toc(project / "toc", docs_dir, project)
+    for problem in toc.problems:
+        log.warning("%s", problem)
+    for file in files.documentation_pages():
+        if file.src_uri not in toc.pages:
+            log.warning("docs/%s:1: page is not listed in toc/; add `- name: ...` with "
+                        "`href: %s` to the toc file of its section", file.src_uri, file.src_uri)
+    config.nav = toc.nav
+    return files
+
+
+def _references() -> dict[str, Any]:
+    events = importlib.import_module("scripts.docs_gen.events_ref")
+    config_ref = importlib.import_module("scripts.docs_gen.config_ref")
+    openapi = importlib.import_module("scripts.docs_gen.openapi_ref")
+    return {
+        "events.envelope": events.render_envelope,
+        "events.types": events.render_event_types,
+        "config.settings": config_ref.render_settings,
+        "config.environment": config_ref.render_environment,
+        "config.project": config_ref.render_project,
+        "config.credentials": config_ref.render_credentials,
+        "server.api": openapi.render,
+    }
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    path = f"docs/{page.file.src_uri}"
+    importlib.import_module("scripts.docs_gen.cli_intros").CURRENT_PAGE["path"] = path
+    renderers = _references()
+
+    def _reference(match: re.Match[str]) -> str:
+        name = match.group(1)
+        line = markdown.count("\n", 0, match.start()) + 1
+        render = renderers.get(name)
+        if render is None:
+            log.warning("%s:%d: unknown reference %r; known: %s", path, line, name,
+                        ", ".join(sorted(renderers)))
+            return match.group(0)
+        try:
+            return render()
+        except Exception as exc:  # noqa: BLE001 - any failure must name the page and line
+            log.warning("%s:%d: reference %r failed: %s: %s", path, line, name,
+                        type(exc).__name__, exc)
+            return ""
+
+    facts = importlib.import_module("scripts.docs_gen.facts")
+    markdown, problems = facts.substitute(markdown)
+    for line, message in problems:
+        log.warning("%s:%d: %s", path, line, message)
+    markdown = REFERENCE_RE.sub(_reference, markdown)
+    if not SEE_ALSO_RE.search(markdown):
+        log.warning("%s: every page ends with a `## See Also` section", path)
+    return markdown

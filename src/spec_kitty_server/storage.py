@@ -1,0 +1,533 @@
+"""SQLite storage of the server: teams, users, tokens, sessions, events and the board.
+
+One `Storage` holds one connection in WAL mode. The server uses it from its event loop only,
+so writes are serialised without locks; other processes (the `user` commands, a second
+server) wait on SQLite's busy timeout. The schema is created on first open; there are no
+migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from spec_kitty_server import _board
+from spec_kitty_server.validation import Checked
+
+LANES = _board.LANES
+"""The board's columns, in order."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS teams (
+    slug TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    team_slug TEXT NOT NULL REFERENCES teams(slug),
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    jti TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    team_slug TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    project_slug TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_team_seq ON events(team_slug, seq);
+CREATE TABLE IF NOT EXISTS projects (
+    team_slug TEXT NOT NULL,
+    project_slug TEXT NOT NULL,
+    project_uuid TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    PRIMARY KEY (team_slug, project_slug)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS features (
+    team_slug TEXT NOT NULL,
+    project_slug TEXT NOT NULL,
+    feature_slug TEXT NOT NULL,
+    target_branch TEXT,
+    wp_count INTEGER,
+    completed_at TEXT,
+    first_seq INTEGER NOT NULL,
+    PRIMARY KEY (team_slug, project_slug, feature_slug)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS work_packages (
+    team_slug TEXT NOT NULL,
+    project_slug TEXT NOT NULL,
+    feature_slug TEXT NOT NULL,
+    wp_id TEXT NOT NULL,
+    aggregate_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    lane TEXT NOT NULL,
+    lane_key TEXT NOT NULL,
+    assignee TEXT,
+    updated_seq INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (team_slug, project_slug, feature_slug, wp_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS work_packages_aggregate
+    ON work_packages(team_slug, project_slug, aggregate_id);
+"""
+
+
+class StorageError(Exception):
+    """The database cannot be opened or used; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A user account.
+
+    Attributes:
+        username: The login name.
+        team_slug: The user's only team.
+        password_hash: The scrypt hash.
+        disabled: Whether the account is disabled.
+        created_at: When it was added (UTC ISO).
+    """
+
+    username: str
+    team_slug: str
+    password_hash: str
+    disabled: bool
+    created_at: str
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO-8601 with milliseconds and `Z`.
+
+    Returns:
+        The timestamp.
+    """
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Storage:
+    """The server's database.
+
+    Args:
+        path: The SQLite file; created with its schema if missing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                        timeout=10)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA busy_timeout=10000")
+            self.conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open database {path}: {exc}") from None
+        except OSError as exc:
+            raise StorageError(f"cannot open database {path}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    # -- teams and users -------------------------------------------------------------------
+
+    def add_user(self, username: str, team_slug: str, password_hash: str) -> None:
+        """Add a user (and its team, if new).
+
+        Args:
+            username: The login name; must be new.
+            team_slug: The team; created if missing.
+            password_hash: The scrypt hash of the password.
+
+        Raises:
+            StorageError: The user exists already.
+        """
+        now = utc_now()
+        try:
+            with self._write():
+                self.conn.execute("INSERT OR IGNORE INTO teams(slug, created_at) VALUES (?, ?)",
+                                  (team_slug, now))
+                self.conn.execute("INSERT INTO users(username, team_slug, password_hash, "
+                                  "created_at) VALUES (?, ?, ?, ?)",
+                                  (username, team_slug, password_hash, now))
+        except sqlite3.IntegrityError:
+            raise StorageError(f"user {username!r} already exists") from None
+
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        """Disable or enable a user.
+
+        Args:
+            username: The user.
+            disabled: The new state.
+
+        Returns:
+            Whether the user exists.
+        """
+        with self._write():
+            cursor = self.conn.execute("UPDATE users SET disabled = ? WHERE username = ?",
+                                       (int(disabled), username))
+            if disabled:
+                self.conn.execute("DELETE FROM refresh_tokens WHERE username = ?", (username,))
+                self.conn.execute("DELETE FROM sessions WHERE username = ?", (username,))
+        return cursor.rowcount > 0
+
+    def get_user(self, username: str) -> User | None:
+        """Look a user up.
+
+        Args:
+            username: The login name.
+
+        Returns:
+            The user, or `None`.
+        """
+        row = self.conn.execute("SELECT username, team_slug, password_hash, disabled, created_at "
+                                "FROM users WHERE username = ?", (username,)).fetchone()
+        return User(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
+
+    def list_users(self) -> list[User]:
+        """All users, by name.
+
+        Returns:
+            The users.
+        """
+        rows = self.conn.execute("SELECT username, team_slug, password_hash, disabled, created_at "
+                                 "FROM users ORDER BY username").fetchall()
+        return [User(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
+
+    def list_teams(self) -> list[tuple[str, int, int]]:
+        """All teams with their user and event counts.
+
+        Returns:
+            `(slug, users, events)` tuples, by slug.
+        """
+        rows = self.conn.execute(
+            "SELECT slug, (SELECT count(*) FROM users u WHERE u.team_slug = t.slug), "
+            "(SELECT count(*) FROM events e WHERE e.team_slug = t.slug) FROM teams t "
+            "ORDER BY slug").fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    # -- refresh tokens and sessions -------------------------------------------------------
+
+    def store_refresh(self, jti: str, username: str, expires_at: int) -> None:
+        """Remember a live refresh token.
+
+        Args:
+            jti: Its id.
+            username: Its owner.
+            expires_at: Its expiry (Unix seconds).
+        """
+        now = int(time.time())
+        with self._write():
+            self.conn.execute("DELETE FROM refresh_tokens WHERE expires_at < ?", (now,))
+            self.conn.execute("INSERT INTO refresh_tokens(jti, username, expires_at) "
+                              "VALUES (?, ?, ?)", (jti, username, expires_at))
+
+    def consume_refresh(self, jti: str) -> bool:
+        """Kill a refresh token, if it was live.
+
+        Args:
+            jti: Its id.
+
+        Returns:
+            Whether it was live (only then may it be exchanged).
+        """
+        with self._write():
+            cursor = self.conn.execute("DELETE FROM refresh_tokens WHERE jti = ? AND "
+                                       "expires_at >= ?", (jti, int(time.time())))
+        return cursor.rowcount == 1
+
+    def create_session(self, id_hash: str, username: str, expires_at: int) -> None:
+        """Store a browser session.
+
+        Args:
+            id_hash: SHA-256 of the cookie value.
+            username: Its user.
+            expires_at: Its expiry (Unix seconds).
+        """
+        with self._write():
+            self.conn.execute("DELETE FROM sessions WHERE expires_at < ?", (int(time.time()),))
+            self.conn.execute("INSERT INTO sessions(id_hash, username, expires_at) "
+                              "VALUES (?, ?, ?)", (id_hash, username, expires_at))
+
+    def session_user(self, id_hash: str) -> str | None:
+        """The user of a live session.
+
+        Args:
+            id_hash: SHA-256 of the cookie value.
+
+        Returns:
+            The username, or `None` when unknown or expired.
+        """
+        row = self.conn.execute("SELECT username FROM sessions WHERE id_hash = ? AND "
+                                "expires_at >= ?", (id_hash, int(time.time()))).fetchone()
+        return row[0] if row else None
+
+    def delete_session(self, id_hash: str) -> None:
+        """End a session.
+
+        Args:
+            id_hash: SHA-256 of the cookie value.
+        """
+        with self._write():
+            self.conn.execute("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
+
+    # -- events ----------------------------------------------------------------------------
+
+    def ingest(self, checked: list[Checked]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Store the valid events of a batch in one transaction.
+
+        Args:
+            checked: The batch's events after validation, in input order.
+
+        Returns:
+            The per-event results (input order) and the newly stored events (with
+            `server_seq` and `received_at`), for broadcasting.
+        """
+        results: list[dict[str, Any]] = []
+        candidates = [c for c in checked if c.error is None]
+        stored: list[dict[str, Any]] = []
+        with self._write():
+            existing: set[str] = set()
+            ids = [c.event_id for c in candidates]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                existing.update(row[0] for row in self.conn.execute(
+                    f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk))
+            received = utc_now()
+            next_seq = self.conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events"
+                                         ).fetchone()[0]
+            rows = []
+            for item in checked:
+                if item.error is not None:
+                    results.append({"event_id": item.event_id, "status": "rejected",
+                                    "error": item.error})
+                    continue
+                if item.event_id in existing:
+                    results.append({"event_id": item.event_id, "status": "duplicate",
+                                    "error": None})
+                    continue
+                existing.add(item.event_id)
+                event = item.event
+                rows.append((next_seq, item.event_id, event["team_slug"], event["event_type"],
+                             event["project_slug"], received, item.body))
+                stored.append({**event, "server_seq": next_seq, "received_at": received})
+                next_seq += 1
+                results.append({"event_id": item.event_id, "status": "success", "error": None})
+            if rows:
+                self.conn.executemany(
+                    "INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, "
+                    "received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                for event in stored:
+                    _board.apply(self.conn, event, event["server_seq"])
+        return results, stored
+
+    def events_after(self, team_slug: str, after: int, limit: int) -> tuple[list[dict[str, Any]],
+                                                                               bool]:
+        """A page of a team's events in server order.
+
+        Args:
+            team_slug: The team.
+            after: Return events with a larger server sequence.
+            limit: Page size.
+
+        Returns:
+            The events (envelope + `server_seq` + `received_at`) and whether more are ready.
+        """
+        rows = self.conn.execute(
+            "SELECT seq, received_at, body FROM events WHERE team_slug = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?", (team_slug, after, limit + 1)).fetchall()
+        more = len(rows) > limit
+        return [_event_row(row) for row in rows[:limit]], more
+
+    def last_seq(self, team_slug: str) -> int:
+        """The largest server sequence number of a team's events.
+
+        Args:
+            team_slug: The team.
+
+        Returns:
+            The sequence number, 0 when the team has no events.
+        """
+        row = self.conn.execute("SELECT max(seq) FROM events WHERE team_slug = ?",
+                                (team_slug,)).fetchone()
+        return row[0] or 0
+
+    def count_events(self, team_slug: str | None = None) -> int:
+        """Count stored events.
+
+        Args:
+            team_slug: Only this team's, if given.
+
+        Returns:
+            The count.
+        """
+        if team_slug is None:
+            return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        return self.conn.execute("SELECT count(*) FROM events WHERE team_slug = ?",
+                                 (team_slug,)).fetchone()[0]
+
+    # -- dashboards ------------------------------------------------------------------------
+
+    def overview(self, team_slug: str) -> dict[str, Any]:
+        """Counts, lane breakdown and recent events of a team.
+
+        Args:
+            team_slug: The team.
+
+        Returns:
+            `projects`, `features`, `work_packages`, `lanes` (lane -> count) and `recent`.
+        """
+        one = self.conn.execute
+        lanes = dict.fromkeys(LANES, 0)
+        for lane, count in one("SELECT lane, count(*) FROM work_packages WHERE team_slug = ? "
+                               "GROUP BY lane", (team_slug,)):
+            lanes[lane] = count
+        return {
+            "projects": one("SELECT count(*) FROM projects WHERE team_slug = ?",
+                            (team_slug,)).fetchone()[0],
+            "features": one("SELECT count(*) FROM features WHERE team_slug = ?",
+                            (team_slug,)).fetchone()[0],
+            "work_packages": sum(lanes.values()),
+            "lanes": lanes,
+            "events": self.count_events(team_slug),
+            "recent": self.activity(team_slug, 0, 10),
+        }
+
+    def activity(self, team_slug: str, offset: int, limit: int) -> list[dict[str, Any]]:
+        """A team's events, newest first.
+
+        Args:
+            team_slug: The team.
+            offset: Events to skip.
+            limit: Events to return.
+
+        Returns:
+            The events (envelope + `server_seq` + `received_at`).
+        """
+        rows = self.conn.execute(
+            "SELECT seq, received_at, body FROM events WHERE seq IN (SELECT seq FROM events "
+            "WHERE team_slug = ? ORDER BY seq DESC LIMIT ? OFFSET ?) ORDER BY seq DESC",
+            (team_slug, limit, offset)).fetchall()
+        return [_event_row(row) for row in rows]
+
+    def projects(self, team_slug: str) -> list[dict[str, Any]]:
+        """A team's projects.
+
+        Args:
+            team_slug: The team.
+
+        Returns:
+            `project_slug` and `project_uuid` of each, by slug.
+        """
+        rows = self.conn.execute("SELECT project_slug, project_uuid FROM projects WHERE "
+                                 "team_slug = ? ORDER BY project_slug", (team_slug,))
+        return [{"project_slug": r[0], "project_uuid": r[1]} for r in rows]
+
+    def features(self, team_slug: str, project_slug: str | None = None) -> list[dict[str, Any]]:
+        """A team's features.
+
+        Args:
+            team_slug: The team.
+            project_slug: Only this project's, if given.
+
+        Returns:
+            The features, by project and slug.
+        """
+        sql = ("SELECT project_slug, feature_slug, target_branch, wp_count, completed_at "
+               "FROM features WHERE team_slug = ?")
+        params: list[Any] = [team_slug]
+        if project_slug:
+            sql += " AND project_slug = ?"
+            params.append(project_slug)
+        rows = self.conn.execute(sql + " ORDER BY project_slug, feature_slug", params)
+        return [{"project_slug": r[0], "feature_slug": r[1], "target_branch": r[2],
+                 "wp_count": r[3], "completed_at": r[4]} for r in rows]
+
+    def work_packages(self, team_slug: str, project_slug: str | None = None,
+                      feature_slug: str | None = None) -> list[dict[str, Any]]:
+        """A team's work packages with their current lanes.
+
+        Args:
+            team_slug: The team.
+            project_slug: Only this project's, if given.
+            feature_slug: Only this feature's, if given.
+
+        Returns:
+            The work packages, by project, feature and id.
+        """
+        sql = ("SELECT project_slug, feature_slug, wp_id, title, lane, assignee, updated_at, "
+               "updated_seq FROM work_packages WHERE team_slug = ?")
+        params: list[Any] = [team_slug]
+        if project_slug:
+            sql += " AND project_slug = ?"
+            params.append(project_slug)
+        if feature_slug:
+            sql += " AND feature_slug = ?"
+            params.append(feature_slug)
+        rows = self.conn.execute(sql + " ORDER BY project_slug, feature_slug, wp_id", params)
+        return [{"project_slug": r[0], "feature_slug": r[1], "wp_id": r[2], "title": r[3],
+                 "lane": r[4], "assignee": r[5], "updated_at": r[6], "updated_seq": r[7]}
+                for r in rows]
+
+    def snapshot(self, team_slug: str) -> dict[str, Any]:
+        """The whole board of a team, as sent on WebSocket connect.
+
+        Args:
+            team_slug: The team.
+
+        Returns:
+            `team_slug`, `lanes`, `projects`, `features`, `work_packages` and `last_seq`.
+        """
+        return {"team_slug": team_slug, "lanes": list(LANES),
+                "projects": self.projects(team_slug), "features": self.features(team_slug),
+                "work_packages": self.work_packages(team_slug),
+                "last_seq": self.last_seq(team_slug)}
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self.conn)
+
+
+class _Transaction:
+    """`BEGIN IMMEDIATE` ... `COMMIT`, or `ROLLBACK` on error."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+
+def _event_row(row: tuple[int, str, str]) -> dict[str, Any]:
+    event = json.loads(row[2])
+    event["server_seq"] = row[0]
+    event["received_at"] = row[1]
+    return event

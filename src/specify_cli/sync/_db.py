@@ -1,0 +1,124 @@
+"""The SQLite file behind one account scope: opening it safely and creating its tables.
+
+The offline queue, the Lamport clock, the log of pulled events and the sync state share one
+database, so that emitting an event (tick the clock, append the event) is one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from specify_cli.errors import QueueError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    event_type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    enqueued_at REAL NOT NULL,
+    retry_count INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO counters(name, value) VALUES ('pending', 0), ('refused', 0);
+CREATE TRIGGER IF NOT EXISTS queue_ins AFTER INSERT ON queue BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'pending';
+END;
+CREATE TRIGGER IF NOT EXISTS queue_del AFTER DELETE ON queue BEGIN
+    UPDATE counters SET value = value - 1 WHERE name = 'pending';
+END;
+CREATE TABLE IF NOT EXISTS clock (node_id TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS event_log (
+    server_seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    event_type TEXT NOT NULL,
+    lamport_clock INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    received_at TEXT
+);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def _corrupt(path: Path, exc: Exception) -> QueueError:
+    return QueueError(f"the offline queue {path} cannot be used ({exc}); move it aside and "
+                      "run the command again (its unsynced events stay in the moved file)")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the scope database at `path` and return the connection.
+
+    The directory is created 0700 and the file 0600. The connection is in autocommit mode:
+    callers open transactions explicitly with `transaction()`.
+
+    Args:
+        path: The database file.
+
+    Raises:
+        QueueError: The file cannot be created, opened or is not a database.
+    """
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise QueueError(f"cannot create the offline queue {path}: {exc.strerror}") from None
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise _corrupt(path, exc) from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        # WAL + NORMAL: a commit survives the process being killed (the tested fault); only
+        # a power loss can lose the last commits. It is what makes 5,000+ emits/s possible.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            with transaction(conn):
+                for statement in _statements(_DDL):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _corrupt(path, exc) from None
+    return conn
+
+
+def _statements(script: str) -> Iterator[str]:
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer.strip()
+            buffer = ""
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the block in a `BEGIN IMMEDIATE` transaction: commit on success, roll back on error.
+
+    Args:
+        conn: A connection from `connect()`.
+
+    Yields:
+        The same connection.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

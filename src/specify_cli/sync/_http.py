@@ -1,0 +1,70 @@
+"""The one place that builds HTTP clients and turns transport failures into user messages."""
+
+from __future__ import annotations
+
+import httpx
+
+from specify_cli import __version__, config
+from specify_cli.docs_links import see
+from specify_cli.errors import ServerError
+
+USER_AGENT = f"spec-kitty/{__version__}"
+"""The `User-Agent` header of every request the CLI makes."""
+
+
+def make_client(base_url: str, timeout: float | None = None) -> httpx.Client:
+    """Return an `httpx.Client` for the server with timeouts and the spec-kitty User-Agent.
+
+    Args:
+        base_url: The server URL.
+        timeout: Seconds per request; `server.timeout_seconds` from the config by default.
+    """
+    seconds = float(timeout if timeout is not None else config.get("server.timeout_seconds"))
+    return httpx.Client(
+        base_url=base_url,
+        timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+
+
+def transport_error(base_url: str, exc: httpx.HTTPError) -> ServerError:
+    """Translate an httpx transport failure into a one-line `ServerError`.
+
+    Args:
+        base_url: The server URL, named in the message.
+        exc: The exception httpx raised.
+    """
+    if isinstance(exc, httpx.TimeoutException):
+        return ServerError(f"the server at {base_url} did not answer in time" + see("timeout"))
+    return ServerError(f"cannot reach the server at {base_url}" + see("unreachable"))
+
+
+def status_error(base_url: str, response: httpx.Response) -> ServerError:
+    """Translate an unexpected HTTP status into a one-line `ServerError`.
+
+    Args:
+        base_url: The server URL, named in the message.
+        response: The response with the unexpected status.
+    """
+    if response.status_code >= 500:
+        return ServerError(f"the server at {base_url} is temporarily unavailable "
+                           f"(HTTP {response.status_code}); try again later"
+                           + see("server-unavailable"))
+    return ServerError(f"the server at {base_url} answered HTTP {response.status_code}: "
+                       f"{_detail(response)}")
+
+
+def unexpected_response(base_url: str) -> ServerError:
+    """Return the error for a body that is not the JSON the protocol promises."""
+    return ServerError(f"the server at {base_url} sent an unexpected response; "
+                       "is it a spec-kitty sync server?" + see("unexpected-response"))
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    text = str(detail) if detail else response.reason_phrase
+    return " ".join(text.split())[:200]

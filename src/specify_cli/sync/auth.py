@@ -1,0 +1,356 @@
+"""Credentials: logging in, storing tokens safely, and refreshing them silently.
+
+The credentials file holds the tokens of one account on one server. It is written
+atomically with mode 0600 inside the 0700 spec-kitty home, under a file lock, so
+concurrent CLI processes never corrupt it and refresh an expired access token only once.
+Tokens never leave this module except as `Authorization` headers, and the refresh token
+is only ever sent to the server that issued it (upstream #4755).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from specify_cli import config
+from specify_cli._files import atomic_write, file_lock
+from specify_cli.docs_links import see
+from specify_cli.errors import AuthError, ConfigError, NotAuthenticatedError
+from specify_cli.sync._scope import LOCAL_SCOPE, account_scope
+
+CREDENTIALS_FILENAME = "credentials.json"
+"""Name of the credentials file inside the spec-kitty home."""
+
+TOKEN_PATH = "/api/v1/token/"
+"""Endpoint that exchanges a username and password for tokens."""
+
+REFRESH_PATH = "/api/v1/token/refresh/"
+"""Endpoint that exchanges a refresh token for new tokens (the old refresh token dies)."""
+
+REFRESH_MARGIN_SECONDS = 30
+"""An access token this close to expiry is refreshed before use."""
+
+DEFAULT_ACCESS_LIFETIME_SECONDS = 900
+"""Access lifetime assumed when the server does not say (spec-kitty 2.x default)."""
+
+DEFAULT_REFRESH_LIFETIME_SECONDS = 7 * 24 * 3600
+"""Refresh lifetime assumed when the server does not say."""
+
+CREDENTIAL_FIELDS: dict[str, str] = {
+    "server_url": "The server that issued the tokens; the refresh token is sent nowhere else.",
+    "username": "The account's user name.",
+    "team_slug": "The account's team.",
+    "access_token": "The short-lived access token (secret).",
+    "access_expires_at": "When the access token expires (UTC, ISO-8601).",
+    "refresh_token": "The refresh token (secret); it rotates on every refresh.",
+    "refresh_expires_at": "When the refresh token expires (UTC, ISO-8601).",
+}
+"""Every key of the credentials file, for the configuration reference."""
+
+
+@dataclass
+class Credentials:
+    """The stored session of one account. Tokens are excluded from `repr`.
+
+    Attributes:
+        server_url: The server that issued the tokens.
+        username: The account's user name.
+        team_slug: The account's team.
+        access_expires_at: Expiry of the access token, seconds since the epoch.
+        refresh_expires_at: Expiry of the refresh token, seconds since the epoch.
+    """
+
+    server_url: str
+    username: str
+    team_slug: str
+    access_expires_at: float
+    refresh_expires_at: float
+    access_token: str = field(repr=False, default="")
+    refresh_token: str = field(repr=False, default="")
+
+    @property
+    def scope(self) -> str:
+        """The account scope whose offline queue these credentials push."""
+        return account_scope(self.server_url, self.username, self.team_slug)
+
+    def access_valid(self, now: float | None = None) -> bool:
+        """Return True while the access token has more than the refresh margin left."""
+        return (now or time.time()) < self.access_expires_at - REFRESH_MARGIN_SECONDS
+
+    def refresh_valid(self, now: float | None = None) -> bool:
+        """Return True while the refresh token can still be used."""
+        return (now or time.time()) < self.refresh_expires_at
+
+
+def credentials_path() -> Path:
+    """Return the path of the credentials file."""
+    return config.home_dir() / CREDENTIALS_FILENAME
+
+
+def _lock_path() -> Path:
+    return config.home_dir() / ".credentials.lock"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace(
+        "+00:00", "Z")
+
+
+def _parse_iso(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def load_credentials() -> Credentials | None:
+    """Return the stored credentials, or None when logged out.
+
+    A corrupt or unreadable file counts as logged out, with a one-line warning on stderr.
+    """
+    path = credentials_path()
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        _warn(f"cannot read {path} ({exc.strerror}); treating you as logged out")
+        return None
+    try:
+        data = json.loads(raw)
+        return Credentials(
+            server_url=str(data["server_url"]),
+            username=str(data["username"]),
+            team_slug=str(data["team_slug"]),
+            access_token=str(data["access_token"]),
+            refresh_token=str(data["refresh_token"]),
+            access_expires_at=_parse_iso(data["access_expires_at"]),
+            refresh_expires_at=_parse_iso(data["refresh_expires_at"]),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        _warn(f"{path} is corrupt; treating you as logged out (run `spec-kitty auth login`)")
+        return None
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def save_credentials(creds: Credentials) -> Path:
+    """Write the credentials atomically with mode 0600 in the 0700 home.
+
+    Args:
+        creds: The session to store.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ConfigError: The file cannot be written; the message names the path and the fix.
+    """
+    path = credentials_path()
+    data = asdict(creds)
+    data["access_expires_at"] = _iso(creds.access_expires_at)
+    data["refresh_expires_at"] = _iso(creds.refresh_expires_at)
+    try:
+        home = config.ensure_home()
+        home.chmod(0o700)
+        atomic_write(path, json.dumps(data, indent=2) + "\n", mode=0o600)
+    except (OSError, ConfigError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise ConfigError(f"cannot save credentials to {path}: {reason}; make the directory "
+                          f"writable or set {config.HOME_ENV}" + see("credentials-not-writable")
+                          ) from None
+    return path
+
+
+def clear_credentials() -> Credentials | None:
+    """Delete the credentials file and return what it held (None if logged out).
+
+    Raises:
+        ConfigError: The file exists but cannot be removed.
+    """
+    creds = load_credentials()
+    path = credentials_path()
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot remove {path}: {exc.strerror}") from None
+    return creds
+
+
+def current_scope() -> str:
+    """Return the account scope of the logged-in account, or `LOCAL_SCOPE` when logged out."""
+    creds = load_credentials()
+    return creds.scope if creds else LOCAL_SCOPE
+
+
+def _credentials_from_response(server_url: str, data: Any, username: str | None) -> Credentials:
+    from specify_cli.sync._http import unexpected_response
+
+    if not isinstance(data, dict):
+        raise unexpected_response(server_url)
+    access, refresh = data.get("access"), data.get("refresh")
+    if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
+        raise unexpected_response(server_url)
+    now = time.time()
+    access_life = data.get("access_lifetime", data.get("expires_in"))
+    refresh_life = data.get("refresh_lifetime")
+    if not isinstance(access_life, (int, float)) or isinstance(access_life, bool):
+        access_life = DEFAULT_ACCESS_LIFETIME_SECONDS
+    if not isinstance(refresh_life, (int, float)) or isinstance(refresh_life, bool):
+        refresh_life = DEFAULT_REFRESH_LIFETIME_SECONDS
+    team = data.get("team_slug")
+    return Credentials(
+        server_url=server_url,
+        username=str(data.get("username") or username or ""),
+        team_slug=str(team) if isinstance(team, str) and team else "local",
+        access_token=access,
+        refresh_token=refresh,
+        access_expires_at=now + float(access_life),
+        refresh_expires_at=now + float(refresh_life),
+    )
+
+
+def _post_json(server_url: str, path: str, body: dict[str, str]):
+    import httpx
+
+    from specify_cli.sync._http import make_client, transport_error
+
+    try:
+        with make_client(server_url) as client:
+            return client.post(path, json=body)
+    except httpx.HTTPError as exc:
+        raise transport_error(server_url, exc) from None
+
+
+def request_tokens(server_url: str, username: str, password: str) -> Credentials:
+    """Log in: exchange a username and password for tokens (does not store them).
+
+    Args:
+        server_url: The server to log in to.
+        username: The account's user name.
+        password: The password; it is sent once and never stored.
+
+    Returns:
+        The new session.
+
+    Raises:
+        AuthError: The credentials are wrong or login is rate-limited.
+        ServerError: The server is unreachable, failing, or not a spec-kitty server.
+    """
+    from specify_cli.sync._http import status_error, unexpected_response
+
+    response = _post_json(server_url, TOKEN_PATH, {"username": username, "password": password})
+    if response.status_code in (400, 401, 403):
+        raise AuthError("invalid username or password" + see("invalid-credentials"))
+    if response.status_code == 429:
+        wait = response.headers.get("Retry-After", "a few")
+        raise AuthError(f"too many failed login attempts; try again in {wait} seconds"
+                        + see("rate-limited"))
+    if response.status_code != 200:
+        raise status_error(server_url, response)
+    try:
+        data = response.json()
+    except ValueError:
+        raise unexpected_response(server_url) from None
+    return _credentials_from_response(server_url, data, username)
+
+
+def _session_expired(creds: Credentials) -> NotAuthenticatedError:
+    return NotAuthenticatedError(
+        f"your session on {creds.server_url} has expired; log in again with "
+        "`spec-kitty auth login`" + see("session-expired"))
+
+
+def _refresh_locked(creds: Credentials) -> Credentials:
+    """Refresh with the stored refresh token; caller holds the credentials lock."""
+    from specify_cli.sync._http import status_error, unexpected_response
+
+    if not creds.refresh_valid():
+        raise _session_expired(creds)
+    # The refresh token goes to creds.server_url only: the server that issued it.
+    response = _post_json(creds.server_url, REFRESH_PATH, {"refresh": creds.refresh_token})
+    if response.status_code in (400, 401, 403):
+        clear_credentials()
+        raise _session_expired(creds)
+    if response.status_code != 200:
+        raise status_error(creds.server_url, response)
+    try:
+        data = response.json()
+    except ValueError:
+        raise unexpected_response(creds.server_url) from None
+    fresh = _credentials_from_response(creds.server_url, data, creds.username)
+    fresh.username, fresh.team_slug = creds.username, fresh.team_slug or creds.team_slug
+    save_credentials(fresh)
+    return fresh
+
+
+def _require(creds: Credentials | None) -> Credentials:
+    if creds is None:
+        raise NotAuthenticatedError("not logged in; run `spec-kitty auth login`" + see("login"))
+    configured = config.server_url()
+    if configured and configured != creds.server_url:
+        raise NotAuthenticatedError(
+            f"you are logged in to {creds.server_url}, but the server is now {configured}; "
+            "run `spec-kitty auth login` to log in there")
+    return creds
+
+
+def get_access_token() -> str:
+    """Return a usable access token, refreshing it silently when it has expired.
+
+    Concurrent processes refresh once per expiry: the refresh happens under the
+    credentials lock, and a process that waited reuses the token the first one stored.
+
+    Raises:
+        NotAuthenticatedError: Not logged in, logged in elsewhere, or the session expired.
+        ServerError: The refresh could not reach the server.
+    """
+    creds = _require(load_credentials())
+    if creds.access_valid():
+        return creds.access_token
+    config.ensure_home()
+    with file_lock(_lock_path()):
+        creds = _require(load_credentials())
+        if creds.access_valid():
+            return creds.access_token
+        return _refresh_locked(creds).access_token
+
+
+def refresh_after_401(rejected_token: str) -> str:
+    """Refresh once after the server answered 401 to `rejected_token`, and return the new token.
+
+    If another process already refreshed (the stored token differs from `rejected_token`),
+    its token is returned without a second refresh.
+
+    Args:
+        rejected_token: The access token the server just refused.
+
+    Raises:
+        NotAuthenticatedError: The refresh was refused: credentials are cleared.
+    """
+    config.ensure_home()
+    with file_lock(_lock_path()):
+        creds = _require(load_credentials())
+        if creds.access_token != rejected_token and creds.access_valid():
+            return creds.access_token
+        return _refresh_locked(creds).access_token
+
+
+def describe_remaining(expires_at: float, now: float | None = None) -> str:
+    """Return a remaining time in human units, such as `14m` or `6d 23h`."""
+    seconds = int(expires_at - (now or time.time()))
+    if seconds < 60:
+        return f"{max(seconds, 0)}s"
+    minutes, _ = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"

@@ -1,0 +1,403 @@
+"""The durable offline queue: events wait here, in order, until the server acknowledges them.
+
+One SQLite database per account scope (see `_scope.queue_path`) holds the queue (FIFO by
+row id), the Lamport clock, the log of pulled events and the sync state. An event is
+appended in one `BEGIN IMMEDIATE` transaction that also ticks the clock, and it leaves the
+queue only in the transaction that records the server's `success` or `duplicate` answer, so
+a process killed at any moment neither loses nor doubles an event.
+
+**The cap.** The queue holds at most `sync.queue_cap` events (default 100,000). At the cap a
+new event is *refused*: it is not stored, the emitter prints a warning for every refused
+event, and the number refused since the last successful push is kept and shown by
+`spec-kitty sync status`. Queued events are never dropped to make room.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specify_cli.errors import QueueError
+from specify_cli.sync import _db
+from specify_cli.sync.clock import LamportClock
+from specify_cli.sync.events import check_size, encode
+
+RETRY_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0", 0, 0), ("1-2", 1, 2), ("3-9", 3, 9), ("10+", 10, None),
+)
+"""Labels and bounds of the retry-count buckets `sync status` shows."""
+
+
+class QueueFullError(QueueError):
+    """The queue is at its cap; the event was refused (not stored)."""
+
+
+@dataclass
+class QueuedEvent:
+    """One row of the queue.
+
+    Attributes:
+        id: Row id (FIFO order).
+        event_id: The event's ULID.
+        body: The event's JSON text, exactly as it is sent.
+    """
+
+    id: int
+    event_id: str
+    body: str
+
+
+@dataclass
+class QueueStats:
+    """What `sync status` shows about a queue.
+
+    Attributes:
+        path: The database file.
+        pending: Events waiting to be pushed.
+        cap: The configured cap.
+        refused: Events refused at the cap since the last successful push.
+        oldest_enqueued_at: Enqueue time of the oldest waiting event (epoch seconds), if any.
+        retry_buckets: Bucket label -> number of events with that many failed attempts.
+        errors: Last error -> number of events that carry it (most common first, at most 5).
+        state: The sync state (last sync time and result, pull cursor, transport state).
+    """
+
+    path: Path
+    pending: int
+    cap: int
+    refused: int
+    oldest_enqueued_at: float | None
+    retry_buckets: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    state: dict[str, str] = field(default_factory=dict)
+
+
+class OfflineQueue:
+    """The offline queue of one account scope, with its clock, event log and sync state.
+
+    The database is opened on first use. One instance may be shared by threads.
+
+    Args:
+        path: The scope database (`_scope.queue_path(scope)`).
+        cap: Maximum number of queued events; `sync.queue_cap` from the config by default.
+    """
+
+    def __init__(self, path: Path, cap: int | None = None) -> None:
+        self.path = Path(path)
+        self._cap = cap
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The open connection (opened on first use).
+
+        Raises:
+            QueueError: The database cannot be opened.
+        """
+        if self._conn is None:
+            self._conn = _db.connect(self.path)
+        return self._conn
+
+    @property
+    def cap(self) -> int:
+        """The cap in force (from the constructor or `sync.queue_cap`)."""
+        if self._cap is None:
+            from specify_cli import config
+
+            self._cap = int(config.get("sync.queue_cap"))
+        return self._cap
+
+    def close(self) -> None:
+        """Close the connection (it reopens on next use)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _error(self, exc: sqlite3.Error) -> QueueError:
+        return QueueError(f"the offline queue {self.path} failed: {exc}")
+
+    # -- emitting ---------------------------------------------------------------------------
+
+    def pending_count(self) -> int:
+        """Return the number of queued events (O(1): a counter kept by triggers).
+
+        A queue file that does not exist yet holds 0 events and is not created.
+        """
+        if self._conn is None and not self.path.exists():
+            return 0
+        with self._lock:
+            try:
+                row = self.conn.execute(
+                    "SELECT value FROM counters WHERE name = 'pending'").fetchone()
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+        return int(row[0]) if row else 0
+
+    def append(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Tick the clock, stamp the event with the new Lamport value and queue it, atomically.
+
+        Args:
+            event: A validated envelope; its `lamport_clock` is replaced.
+
+        Returns:
+            The event as stored.
+
+        Raises:
+            QueueFullError: The queue is at its cap; nothing was stored or ticked.
+            InvalidEventError: The stamped event is larger than the size limit.
+            QueueError: The database failed.
+        """
+        cap = self.cap
+        with self._lock:
+            conn = self.conn
+            try:
+                with _db.transaction(conn):
+                    pending = conn.execute(
+                        "SELECT value FROM counters WHERE name = 'pending'").fetchone()[0]
+                    if pending >= cap:
+                        raise QueueFullError(
+                            f"the offline queue is full ({pending} of {cap} events); run "
+                            "`spec-kitty sync now` or raise sync.queue_cap")
+                    event["lamport_clock"] = LamportClock(conn, event["node_id"]).tick()
+                    body = encode(event)
+                    check_size(body)
+                    conn.execute(
+                        "INSERT INTO queue(event_id, event_type, body, enqueued_at) "
+                        "VALUES (?, ?, ?, ?)",
+                        (event["event_id"], event["event_type"], body, time.time()))
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+        return event
+
+    def note_refused(self) -> int:
+        """Count one event refused at the cap and return the count since the last push."""
+        with self._lock:
+            try:
+                with _db.transaction(self.conn) as conn:
+                    return int(conn.execute(
+                        "UPDATE counters SET value = value + 1 WHERE name = 'refused' "
+                        "RETURNING value").fetchone()[0])
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    # -- pushing ----------------------------------------------------------------------------
+
+    def read_batch(self, after_id: int = 0, limit: int = 1000) -> list[QueuedEvent]:
+        """Return up to `limit` queued events with a row id above `after_id`, oldest first.
+
+        Args:
+            after_id: Row id to continue after (0 for the head of the queue).
+            limit: Maximum number of events.
+        """
+        with self._lock:
+            try:
+                rows = self.conn.execute(
+                    "SELECT id, event_id, body FROM queue WHERE id > ? ORDER BY id LIMIT ?",
+                    (after_id, limit)).fetchall()
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+        return [QueuedEvent(*row) for row in rows]
+
+    def record_results(self, done: list[int], rejected: list[tuple[int, str]]) -> None:
+        """Record the server's answers for pushed events in one transaction.
+
+        Acknowledged events (`success` or `duplicate`) are deleted; rejected ones stay
+        queued with their reason and one more retry.
+
+        Args:
+            done: Row ids the server stored (or already had).
+            rejected: (row id, reason) of the events the server rejected.
+        """
+        with self._lock:
+            try:
+                with _db.transaction(self.conn) as conn:
+                    if done:
+                        conn.executemany("DELETE FROM queue WHERE id = ?",
+                                         [(i,) for i in done])
+                        conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused'")
+                    if rejected:
+                        conn.executemany(
+                            "UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
+                            "WHERE id = ?", [(reason, i) for i, reason in rejected])
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    def record_failure(self, first_id: int, last_id: int, reason: str) -> None:
+        """Keep a whole batch queued after a failed push, counting one more retry for each.
+
+        Args:
+            first_id: Row id of the batch's first event.
+            last_id: Row id of the batch's last event.
+            reason: Why the push failed (one line, no secrets).
+        """
+        with self._lock:
+            try:
+                with _db.transaction(self.conn) as conn:
+                    conn.execute(
+                        "UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
+                        "WHERE id BETWEEN ? AND ?", (reason, first_id, last_id))
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    def failures(self) -> list[dict[str, Any]]:
+        """Return every queued event that has failed at least once, with its last error."""
+        with self._lock:
+            try:
+                rows = self.conn.execute(
+                    "SELECT event_id, event_type, retry_count, last_error FROM queue "
+                    "WHERE last_error IS NOT NULL ORDER BY id").fetchall()
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+        return [{"event_id": e, "event_type": t, "retry_count": r, "error": err}
+                for e, t, r, err in rows]
+
+    def delete_event_ids(self, event_ids: list[str]) -> int:
+        """Delete acknowledged events by event id (for WebSocket acks); return how many.
+
+        Args:
+            event_ids: ULIDs the server acknowledged.
+        """
+        with self._lock:
+            try:
+                with _db.transaction(self.conn) as conn:
+                    before = conn.total_changes
+                    conn.executemany("DELETE FROM queue WHERE event_id = ?",
+                                     [(e,) for e in event_ids])
+                    return (conn.total_changes - before) // 2  # each delete also fires a trigger
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    def reject_event_id(self, event_id: str, reason: str) -> None:
+        """Record a rejection received over the WebSocket.
+
+        Args:
+            event_id: The rejected event.
+            reason: The server's reason.
+        """
+        with self._lock:
+            try:
+                with _db.transaction(self.conn) as conn:
+                    conn.execute("UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
+                                 "WHERE event_id = ?", (reason, event_id))
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    # -- pulling ----------------------------------------------------------------------------
+
+    def store_pulled(self, events: list[dict[str, Any]], cursor: str | None,
+                     node_id: str | None) -> int:
+        """Store pulled events in the event log, advance the clock and the cursor, atomically.
+
+        Args:
+            events: Events as the server returned them (with `server_seq`).
+            cursor: The `next_cursor` to resume from.
+            node_id: This node; its clock receives the largest Lamport value seen.
+
+        Returns:
+            The number of events new to the log.
+        """
+        rows = []
+        highest = 0
+        for event in events:
+            try:
+                lamport = int(event.get("lamport_clock") or 0)
+                rows.append((int(event["server_seq"]), str(event["event_id"]),
+                             str(event.get("event_type", "")), lamport,
+                             json.dumps(event, separators=(",", ":")),
+                             event.get("received_at")))
+            except (KeyError, TypeError, ValueError):
+                continue
+            highest = max(highest, lamport)
+        with self._lock:
+            try:
+                with _db.transaction(self.conn) as conn:
+                    before = conn.total_changes
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO event_log(server_seq, event_id, event_type, "
+                        "lamport_clock, body, received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                    added = conn.total_changes - before
+                    if highest and node_id:
+                        LamportClock(conn, node_id).receive(highest)
+                    if cursor is not None:
+                        conn.execute("INSERT OR REPLACE INTO state(key, value) "
+                                     "VALUES ('pull_cursor', ?)", (str(cursor),))
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+        return added
+
+    def log_count(self) -> int:
+        """Return the number of events in the local log of pulled events."""
+        with self._lock:
+            return int(self.conn.execute("SELECT count(*) FROM event_log").fetchone()[0])
+
+    def clock_value(self, node_id: str) -> int:
+        """Return the Lamport value of a node (0 if it never ticked).
+
+        Args:
+            node_id: The node.
+        """
+        with self._lock:
+            return LamportClock(self.conn, node_id).value()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def get_state(self) -> dict[str, str]:
+        """Return the sync state as a dict (keys such as `last_sync_at`, `pull_cursor`)."""
+        if self._conn is None and not self.path.exists():
+            return {}
+        with self._lock:
+            try:
+                return dict(self.conn.execute("SELECT key, value FROM state").fetchall())
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    def set_state(self, **values: Any) -> None:
+        """Store sync-state keys (values are stored as text).
+
+        Args:
+            **values: Keys and values to store.
+        """
+        with self._lock:
+            try:
+                with _db.transaction(self.conn) as conn:
+                    conn.executemany("INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)",
+                                     [(k, str(v)) for k, v in values.items()])
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    def stats(self) -> QueueStats:
+        """Return the depth, oldest age, retry buckets, errors and state of the queue."""
+        if self._conn is None and not self.path.exists():
+            return QueueStats(self.path, 0, self.cap, 0, None)
+        with self._lock:
+            try:
+                conn = self.conn
+                counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+                oldest = conn.execute(
+                    "SELECT enqueued_at FROM queue ORDER BY id LIMIT 1").fetchone()
+                buckets = {}
+                for label, low, high in RETRY_BUCKETS:
+                    if high is None:
+                        sql, args = "retry_count >= ?", (low,)
+                    else:
+                        sql, args = "retry_count BETWEEN ? AND ?", (low, high)
+                    buckets[label] = conn.execute(
+                        f"SELECT count(*) FROM queue WHERE {sql}", args).fetchone()[0]
+                errors = dict(conn.execute(
+                    "SELECT last_error, count(*) AS n FROM queue WHERE last_error IS NOT NULL "
+                    "GROUP BY last_error ORDER BY n DESC LIMIT 5").fetchall())
+                state = dict(conn.execute("SELECT key, value FROM state").fetchall())
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+        return QueueStats(self.path, int(counters.get("pending", 0)), self.cap,
+                          int(counters.get("refused", 0)), oldest[0] if oldest else None,
+                          buckets, errors, state)
