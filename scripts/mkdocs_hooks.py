@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
+import posixpath
 import re
 import sys
 from pathlib import Path
@@ -67,6 +69,8 @@ def _references() -> dict[str, Any]:
     events = importlib.import_module("scripts.docs_gen.events_ref")
     config_ref = importlib.import_module("scripts.docs_gen.config_ref")
     openapi = importlib.import_module("scripts.docs_gen.openapi_ref")
+    sync_states = importlib.import_module("scripts.docs_gen.sync_states")
+    docs_topics = importlib.import_module("scripts.docs_gen.docs_topics")
     return {
         "events.envelope": events.render_envelope,
         "events.types": events.render_event_types,
@@ -75,6 +79,8 @@ def _references() -> dict[str, Any]:
         "config.project": config_ref.render_project,
         "config.credentials": config_ref.render_credentials,
         "server.api": openapi.render,
+        "sync.check-states": sync_states.render,
+        "cli.docs-topics": docs_topics.render,
     }
 
 
@@ -92,6 +98,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
                         ", ".join(sorted(renderers)))
             return match.group(0)
         try:
+            if "page_dir" in inspect.signature(render).parameters:
+                return render(page_dir=posixpath.dirname(page.file.src_uri))
             return render()
         except Exception as exc:  # noqa: BLE001 - any failure must name the page and line
             log.warning("%s:%d: reference %r failed: %s: %s", path, line, name,

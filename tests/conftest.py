@@ -46,3 +46,6 @@ def logged_in(cli, server):
     result = cli("auth", "login", "-u", "alice", "--password-stdin", input=PASSWORD + "\n")
     assert result.returncode == 0, result.stderr
     return server
+
+# The suite-wide figures table and no-secret-leak check (tests/_support/suite_report.py).
+pytest_plugins = ["tests._support.suite_report"]

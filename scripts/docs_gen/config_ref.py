@@ -7,6 +7,8 @@ from typing import Any
 
 from scripts.docs_gen.schema_md import cell, code
 
+_TOML_TYPES = {str: "string", int: "integer", float: "float", bool: "boolean"}
+
 
 def _toml(value: Any) -> str:
     if isinstance(value, bool):
@@ -24,7 +26,8 @@ def render_settings() -> str:
     for s in config.SETTINGS:
         default = code(_toml(s.default)) if s.default is not None else "(none)"
         env = code(s.env) if s.env else " "
-        lines.append(f"| {code(s.key)} | {s.type.__name__} | {default} | {env} | "
+        kind = _TOML_TYPES.get(s.type, s.type.__name__)
+        lines.append(f"| {code(s.key)} | {kind} | {default} | {env} | "
                      f"{cell(s.help)} |")
     lines += ["", f"An example `{config.CONFIG_FILENAME}` with every key "
               "(a key left out takes its default):", "", "```toml"]
@@ -56,4 +59,65 @@ def render_environment() -> str:
     lines = ["| Variable | Effect |", "| --- | --- |"]
     for name, help_text in config.ENVIRONMENT.items():
         lines.append(f"| {code(name)} | {cell(help_text)} |")
+    return "\n".join(lines) + "\n"
+
+
+_PROJECT_KEY_CANDIDATES = ("KEYS", "CONFIG_KEYS", "PROJECT_CONFIG_KEYS")
+
+
+def render_project() -> str:
+    """The keys of `.kittify/config.yaml`, from `specify_cli.sync.project_config`."""
+    pc = importlib.import_module("specify_cli.sync.project_config")
+    path = f"{pc.KITTIFY_DIR}/{pc.CONFIG_NAME}"
+    keys: dict[str, str] | None = None
+    for name in _PROJECT_KEY_CANDIDATES:
+        value = getattr(pc, name, None)
+        if isinstance(value, dict):
+            keys = value
+            break
+    lines = [f"The file is `{path}` at the project root (the nearest directory above the "
+             "current one that holds "
+             + ", ".join(f"`{m}`" for m in getattr(pc, "_MARKERS", (pc.KITTIFY_DIR,)))
+             + "). It is YAML, written atomically; comments in it are not kept.", ""]
+    if keys is None:
+        lines += ['!!! warning "Not generated yet"',
+                  f"    `specify_cli.sync.project_config` does not expose a model of its keys "
+                  f"yet (one of {', '.join(_PROJECT_KEY_CANDIDATES)}).", ""]
+    else:
+        lines += ["| Key | Meaning |", "| --- | --- |"]
+        for key, help_text in keys.items():
+            lines.append(f"| {code(key)} | {cell(help_text)} |")
+        lines.append("")
+    if getattr(pc, "AUTO_START_ENV", None):
+        lines += [f"`{pc.AUTO_START_ENV}` (`1`/`true` or `0`/`false`) overrides "
+                  "`sync.auto_start`.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _placeholder(key: str) -> str:
+    if key.endswith("_token"):
+        return "<secret>"
+    if key.endswith("_at"):
+        return "2026-01-01T12:00:00Z"
+    return {"server_url": "https://sync.example.com", "username": "alice",
+            "team_slug": "acme"}.get(key, "...")
+
+
+def render_credentials() -> str:
+    """The credentials file: where it lives, its mode and every key (values are placeholders)."""
+    import json
+
+    auth = importlib.import_module("specify_cli.sync.auth")
+    config = importlib.import_module("specify_cli.config")
+    name = auth.CREDENTIALS_FILENAME
+    lines = [f"`{name}` lives in the spec-kitty home (`{config.DEFAULT_HOME}/{name}`, or "
+             f"`${config.HOME_ENV}/{name}`). The CLI writes it atomically with mode 0600 under "
+             "a file lock; never edit it by hand, and never share it: it holds tokens. "
+             "`spec-kitty auth logout` deletes it.", "",
+             "| Key | Meaning |", "| --- | --- |"]
+    for key, help_text in auth.CREDENTIAL_FIELDS.items():
+        lines.append(f"| {code(key)} | {cell(help_text)} |")
+    example = {key: _placeholder(key) for key in auth.CREDENTIAL_FIELDS}
+    lines += ["", "Its shape (placeholders, not real values):", "", "```json",
+              json.dumps(example, indent=2), "```"]
     return "\n".join(lines) + "\n"

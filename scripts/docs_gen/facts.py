@@ -25,11 +25,42 @@ FACTS: dict[str, tuple[str, str]] = {
     "env.home": ("specify_cli.config", "HOME_ENV"),
     "env.server_url": ("specify_cli.config", "SERVER_URL_ENV"),
     "queue.local_scope": ("specify_cli.sync._scope", "LOCAL_SCOPE"),
+    "credentials.filename": ("specify_cli.sync.auth", "CREDENTIALS_FILENAME"),
+    "auth.refresh_margin": ("specify_cli.sync.auth", "REFRESH_MARGIN_SECONDS"),
+    "project.dir": ("specify_cli.sync.project_config", "KITTIFY_DIR"),
+    "project.config_name": ("specify_cli.sync.project_config", "CONFIG_NAME"),
+    "env.auto_start": ("specify_cli.sync.project_config", "AUTO_START_ENV"),
+    "batch.size": ("specify_cli.sync.batch", "BATCH_SIZE"),
+    "batch.max_bytes": ("specify_cli.sync.batch", "MAX_BATCH_BYTES"),
+    "pull.page_size": ("specify_cli.sync.pull", "PAGE_SIZE"),
+    "backoff.start": ("specify_cli.sync.background", "BACKOFF_START_SECONDS"),
+    "backoff.max": ("specify_cli.sync.background", "BACKOFF_MAX_SECONDS"),
+    "ws.reconnect_start": ("specify_cli.sync.websocket", "RECONNECT_START_SECONDS"),
+    "ws.reconnect_max": ("specify_cli.sync.websocket", "RECONNECT_MAX_SECONDS"),
+    "ws.max_failures": ("specify_cli.sync.websocket", "MAX_FAILURES"),
+    "runtime.exit_flush": ("specify_cli.sync.runtime", "EXIT_FLUSH_SECONDS"),
+    "event.max_bytes": ("specify_cli.sync.events", "MAX_EVENT_BYTES"),
+    "event.schema_version": ("specify_cli.sync.events", "SCHEMA_VERSION"),
+    "token.access_lifetime": ("spec_kitty_server.settings", "DEFAULT_ACCESS_LIFETIME"),
+    "token.refresh_lifetime": ("spec_kitty_server.settings", "DEFAULT_REFRESH_LIFETIME"),
+    "ws_token.lifetime": ("spec_kitty_server.settings", "WS_TOKEN_LIFETIME"),
+    "ws.ping_interval": ("spec_kitty_server.settings", "DEFAULT_WS_PING_INTERVAL"),
+    "server.session_lifetime": ("spec_kitty_server.settings", "SESSION_LIFETIME"),
+    "server.default_db": ("spec_kitty_server.settings", "DEFAULT_DB"),
+    "env.server_db": ("spec_kitty_server.settings", "DB_ENV"),
+    "env.server_secret": ("spec_kitty_server.settings", "SECRET_ENV"),
+    "server.max_events": ("spec_kitty_server.validation", "MAX_EVENTS"),
+    "server.max_body_bytes": ("spec_kitty_server.validation", "MAX_BODY_BYTES"),
+    "server.max_event_bytes": ("spec_kitty_server.validation", "MAX_EVENT_BYTES"),
+    "server.pull_limit_default": ("spec_kitty_server.api", "DEFAULT_LIMIT"),
+    "server.pull_limit_max": ("spec_kitty_server.api", "MAX_LIMIT"),
+    "dashboard.page_size": ("spec_kitty_server.dashboards", "PAGE_SIZE"),
 }
 """Short names for the facts the pages state most."""
 
-FACT_RE = re.compile(r"(\\?)\{\{\s*fact:\s*([^}|]+?)\s*(?:\|\s*([a-z_]+)\s*)?\}\}")
-"""`{{ fact:NAME }}` or `{{ fact:NAME | FILTER }}`; a leading backslash escapes it."""
+FACT_RE = re.compile(r"(\\?)\{\{\s*fact:\s*([^}|\\\s]+)\s*(?:\\?\|\s*([a-z_]+)\s*)?\}\}")
+"""`{{ fact:NAME }}` or `{{ fact:NAME | FILTER }}` (`\\|` inside a table); a leading
+backslash escapes the whole fact."""
 
 ALLOWED_PACKAGES = ("specify_cli", "spec_kitty_server")
 
@@ -39,6 +70,8 @@ class FactError(Exception):
 
 
 def _duration(value: Any) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:g} seconds"
     seconds = int(value)
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size and seconds % size == 0:
@@ -57,14 +90,23 @@ def _number(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else _plain(value)
 
 
+def _bytes(value: Any) -> str:
+    size = int(value)
+    for unit, factor in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
 FILTERS: dict[str, Callable[[Any], str]] = {
+    "bytes": _bytes,
     "plain": _plain,
     "number": _number,
     "duration": _duration,
     "code": lambda v: f"`{_plain(v)}`",
 }
 """How a value can be written: `plain` (default), `number` (100,000), `duration` (5 minutes),
-`code` (in backticks)."""
+`code` (in backticks), `bytes` (64 KiB)."""
 
 
 def lookup(name: str) -> Any:
@@ -83,12 +125,16 @@ def lookup(name: str) -> Any:
         module_name, attr = FACTS[name]
     elif ":" in name:
         module_name, _, attr = name.partition(":")
-        if not module_name.split(".")[0] in ALLOWED_PACKAGES:
+        if module_name.split(".")[0] not in ALLOWED_PACKAGES:
             raise FactError(f"unknown fact {name!r}: modules must be in "
                             f"{' or '.join(ALLOWED_PACKAGES)}")
     else:
-        known = ", ".join(sorted(FACTS))
-        raise FactError(f"unknown fact {name!r}; known facts: {known}, or MODULE:ATTRIBUTE")
+        import difflib
+
+        close = difflib.get_close_matches(name, FACTS, n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise FactError(f"unknown fact {name!r}; {hint}facts are listed in "
+                        "scripts/docs_gen/facts.py (FACTS), or write MODULE:ATTRIBUTE")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import importlib
-import json
 from typing import Any
 
-from scripts.docs_gen.schema_md import anchor, cell, code, fields_table, type_of
+from scripts.docs_gen.schema_md import anchor, cell, code, constraints, fields_table, type_of
 
 MODULE = "spec_kitty_server.openapi"
 CANDIDATES = ("OPENAPI", "openapi", "build_openapi", "openapi_document", "get_openapi",
@@ -58,45 +57,29 @@ def _deref(schema: dict[str, Any], resolve) -> dict[str, Any]:
     return schema
 
 
-def _schema_block(schema: dict[str, Any], resolve, lines: list[str]) -> None:
-    target = _deref(schema, resolve)
-    if target.get("type") == "object" or "properties" in target:
-        table = fields_table(target, None)
-        if table:
-            lines += table + [""]
-        else:
-            lines += ["A JSON object.", ""]
-        for name, sub in target.get("properties", {}).items():
-            sub = _deref(sub, resolve)
-            items = sub.get("items")
-            if sub.get("type") == "array" and isinstance(items, dict):
-                inner = _deref(items, resolve)
-                if inner.get("properties"):
-                    lines += [f"Each item of {code(name)}:", ""]
-                    lines += fields_table(inner, None) + [""]
-    else:
-        lines += [f"Type: {type_of(target)}", ""]
+def _schema_link(schema: dict[str, Any], resolve) -> str:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return f"[{name}](#{anchor(name)})"
+    return type_of(schema, resolve)
+
+
+def _media_summary(content: dict[str, Any], resolve) -> str:
+    parts = []
+    for media_type, media in content.items():
+        schema = media.get("schema")
+        body = _schema_link(schema, resolve) if isinstance(schema, dict) else "any"
+        parts.append(f"{body} ({code(media_type)})")
+    return ", ".join(parts)
 
 
 def _example(media: dict[str, Any]) -> Any:
     if "example" in media:
         return media["example"]
-    examples = media.get("examples") or {}
-    for ex in examples.values():
+    for ex in (media.get("examples") or {}).values():
         if isinstance(ex, dict) and "value" in ex:
             return ex["value"]
     return None
-
-
-def _content(content: dict[str, Any], resolve, lines: list[str]) -> None:
-    for media_type, media in content.items():
-        lines += [f"Content type {code(media_type)}.", ""]
-        schema = media.get("schema")
-        if isinstance(schema, dict):
-            _schema_block(schema, resolve, lines)
-        example = _example(media)
-        if example is not None:
-            lines += ["```json", json.dumps(example, indent=2), "```", ""]
 
 
 def operation_id(method: str, path: str) -> str:
@@ -104,8 +87,62 @@ def operation_id(method: str, path: str) -> str:
     return anchor(f"{method.upper()} {path}")
 
 
+def _operation(method: str, path: str, op: dict[str, Any], doc: dict[str, Any],
+               resolve) -> list[str]:
+    lines = [f"### {method.upper()} {path}", ""]
+    if op.get("summary"):
+        lines += [f"**{op['summary'].rstrip('.')}.**", ""]
+    if op.get("description"):
+        lines += [op["description"], ""]
+    security = op.get("security", doc.get("security"))
+    if security is not None:
+        schemes = sorted({name for req in security for name in req})
+        lines += [f"Authentication: {', '.join(code(s) for s in schemes) or 'none'}.", ""]
+    params = op.get("parameters", []) + doc["paths"][path].get("parameters", [])
+    if params:
+        lines += ["| Parameter | In | Type | Required | Description |",
+                  "| --- | --- | --- | --- | --- |"]
+        for param in params:
+            param = _deref(param, resolve)
+            schema = _deref(param.get("schema", {}), resolve)
+            lines.append(f"| {code(param['name'])} | {param.get('in', '')} | "
+                         f"{cell(type_of(schema))} | {'yes' if param.get('required') else 'no'}"
+                         f" | {cell(param.get('description', '') or constraints(schema))} |")
+        lines.append("")
+    body = op.get("requestBody")
+    if body:
+        body = _deref(body, resolve)
+        required = " (required)" if body.get("required") else ""
+        lines += [f"Request body{required}: {_media_summary(body.get('content', {}), resolve)}.",
+                  ""]
+        if body.get("description"):
+            lines += [body["description"], ""]
+    responses = op.get("responses", {})
+    if responses:
+        lines += ["| Status | Meaning | Body |", "| --- | --- | --- |"]
+        for status, response in responses.items():
+            response = _deref(response, resolve)
+            meaning = response.get("description", "")
+            for header, spec in (response.get("headers") or {}).items():
+                meaning += f" Header {code(header)}: {_deref(spec, resolve).get('description', '')}"
+            content = response.get("content")
+            lines.append(f"| {status} | {cell(meaning)} | "
+                         f"{cell(_media_summary(content, resolve)) if content else ' '} |")
+        lines.append("")
+    ws = op.get("x-websocket-messages")
+    if isinstance(ws, dict):
+        for side, title in (("server", "Server to client"), ("client", "Client to server")):
+            if ws.get(side):
+                lines += [f"{title} messages:", ""]
+                lines += [f"- {code(m)}" for m in ws[side]] + [""]
+        if ws.get("close_codes"):
+            lines += ["| Close code | Meaning |", "| --- | --- |"]
+            lines += [f"| {c} | {cell(m)} |" for c, m in ws["close_codes"].items()] + [""]
+    return lines
+
+
 def render() -> str:
-    """Every endpoint: method, path, auth, parameters, request body, each status and body."""
+    """Every endpoint (method, path, auth, parameters, body, each status) and every schema."""
     try:
         doc = load_document()
     except NotAvailable:
@@ -116,61 +153,62 @@ def render() -> str:
     lines: list[str] = []
     if info.get("description"):
         lines += [info["description"], ""]
+    ops = [(m, p, item[m]) for p, item in doc["paths"].items() for m in METHODS if m in item]
+    tags = [t["name"] for t in doc.get("tags", [])]
+    for _method, _path, op in ops:
+        for tag in op.get("tags", []):
+            if tag not in tags:
+                tags.append(tag)
+    groups = [(t, [o for o in ops if t in o[2].get("tags", [])]) for t in tags]
+    untagged = [o for o in ops if not o[2].get("tags")]
+    if untagged:
+        groups.append(("other", untagged))
+    tag_text = {t["name"]: t.get("description", "") for t in doc.get("tags", [])}
     lines += ["| Method | Path | Summary |", "| --- | --- | --- |"]
-    ops: list[tuple[str, str, dict[str, Any]]] = []
-    for path, item in doc["paths"].items():
-        for method in METHODS:
-            if method in item:
-                ops.append((method, path, item[method]))
-    for method, path, op in ops:
-        lines.append(f"| {method.upper()} | [{code(path)}](#{operation_id(method, path)}) | "
-                     f"{cell(op.get('summary', ''))} |")
+    for _, group in groups:
+        for method, path, op in group:
+            lines.append(f"| {method.upper()} | [{code(path)}](#{operation_id(method, path)}) | "
+                         f"{cell(op.get('summary', ''))} |")
     lines.append("")
-    global_security = doc.get("security")
-    for method, path, op in ops:
-        lines += [f"### {method.upper()} {path}", ""]
-        if op.get("summary"):
-            lines += [f"**{op['summary'].rstrip('.')}.**", ""]
-        if op.get("description"):
-            lines += [op["description"], ""]
-        security = op.get("security", global_security)
-        if security:
-            schemes = sorted({name for req in security for name in req})
-            if schemes:
-                lines += [f"Authentication: {', '.join(code(s) for s in schemes)}.", ""]
-            else:
-                lines += ["Authentication: none.", ""]
-        params = op.get("parameters", []) + doc["paths"][path].get("parameters", [])
-        if params:
-            lines += ["| Parameter | In | Type | Required | Description |",
-                      "| --- | --- | --- | --- | --- |"]
-            for param in params:
-                param = _deref(param, resolve)
-                schema = param.get("schema", {})
-                lines.append(f"| {code(param['name'])} | {param.get('in', '')} | "
-                             f"{cell(type_of(_deref(schema, resolve)))} | "
-                             f"{'yes' if param.get('required') else 'no'} | "
-                             f"{cell(param.get('description', ''))} |")
-            lines.append("")
-        body = op.get("requestBody")
-        if body:
-            body = _deref(body, resolve)
-            lines += ["**Request body**" + (" (required)" if body.get("required") else ""), ""]
-            if body.get("description"):
-                lines += [body["description"], ""]
-            _content(body.get("content", {}), resolve, lines)
-        lines += ["**Responses**", ""]
-        for status, response in op.get("responses", {}).items():
-            response = _deref(response, resolve)
-            lines += [f"- **{status}**: {response.get('description', '')}"]
-            headers = response.get("headers") or {}
-            for header, spec in headers.items():
-                lines.append(f"    - header {code(header)}: "
-                             f"{_deref(spec, resolve).get('description', '')}")
+    schemes = doc.get("components", {}).get("securitySchemes", {})
+    if schemes:
+        lines += ["Authentication schemes:", ""]
+        for name, scheme in schemes.items():
+            what = scheme.get("scheme") or scheme.get("type", "")
+            extra = scheme.get("bearerFormat") or scheme.get("name") or ""
+            lines.append(f"- {code(name)}: {what} {extra}".rstrip())
         lines.append("")
-        for status, response in op.get("responses", {}).items():
-            response = _deref(response, resolve)
-            if response.get("content"):
-                lines += [f"Body of **{status}**:", ""]
-                _content(response["content"], resolve, lines)
+    for tag, group in groups:
+        if not group:
+            continue
+        lines += [f"## {tag.capitalize()} endpoints", ""]
+        if tag_text.get(tag):
+            lines += [tag_text[tag], ""]
+        for method, path, op in group:
+            lines += _operation(method, path, op, doc, resolve)
+    schemas = doc.get("components", {}).get("schemas", {})
+    if schemas:
+        lines += ["## Schemas", ""]
+        for name, schema in schemas.items():
+            lines += [f"### {name}", ""]
+            if schema.get("description"):
+                lines += [schema["description"], ""]
+            if schema.get("allOf"):
+                parts = [_schema_link(part, resolve) for part in schema["allOf"]
+                         if "$ref" in part]
+                if parts:
+                    lines += [f"Everything in {', '.join(parts)}, plus:", ""]
+                extra = {"properties": {}, "required": []}
+                for part in schema["allOf"]:
+                    if "$ref" not in part:
+                        extra["properties"].update(part.get("properties", {}))
+                        extra["required"] += part.get("required", [])
+                if extra["properties"]:
+                    lines += fields_table(extra, resolve) + [""]
+            elif schema.get("properties"):
+                lines += fields_table(schema, resolve) + [""]
+            else:
+                rules = constraints(schema)
+                lines += [f"Type: {type_of(schema, resolve)}" + (f"; {rules}" if rules else "")
+                          + ".", ""]
     return "\n".join(lines) + "\n"

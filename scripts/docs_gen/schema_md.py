@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 Resolver = Callable[[str], dict[str, Any]]
 
 
+_CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
+
+
 def cell(text: str) -> str:
-    """Make text safe inside a Markdown table cell (one line, pipes escaped)."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Make text safe inside a Markdown table cell: one line, pipes outside code escaped.
+
+    Python-Markdown's tables do not split on a pipe inside a code span, and would show a
+    backslash there literally, so only the pipes outside code spans are escaped.
+    """
+    text = " ".join(str(text).split())
+    out, last = [], 0
+    for match in _CODE_SPAN.finditer(text):
+        out.append(text[last:match.start()].replace("|", "\\|"))
+        out.append(match.group(0))
+        last = match.end()
+    out.append(text[last:].replace("|", "\\|"))
+    return "".join(out)
 
 
 def code(text: Any) -> str:
     """Wrap text in a code span that survives a table cell."""
-    text = str(text).replace("|", "\\|")
+    text = str(text)
     ticks = "``" if "`" in text else "`"
     pad = " " if ticks == "``" else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"

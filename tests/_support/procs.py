@@ -17,6 +17,17 @@ BIN = Path(sys.executable).parent
 SPEC_KITTY = str(BIN / "spec-kitty")
 SERVER = str(BIN / "spec-kitty-server")
 
+# Observers (additive hook for tests/_support/leaks.py, which checks that no secret ever
+# appears in any output): called as observer(home_or_None, argv, CompletedProcess) after every
+# CLI / server command, and LOG_OBSERVERS as observer(log_path) for every server started.
+OBSERVERS: list = []
+LOG_OBSERVERS: list = []
+
+
+def _observe(home, argv, result) -> None:
+    for observer in OBSERVERS:
+        observer(home, argv, result)
+
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPEC_KITTY")}
@@ -29,8 +40,10 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
 def run_cli(home: Path, *args: str, input: str | None = None, cwd: Path | None = None,
             timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `spec-kitty ARGS` in a subprocess with an isolated home; never raises on exit code."""
-    return subprocess.run([SPEC_KITTY, *args], input=input, capture_output=True, text=True,
-                          cwd=cwd, timeout=timeout, env=env or cli_env(home))
+    result = subprocess.run([SPEC_KITTY, *args], input=input, capture_output=True, text=True,
+                            cwd=cwd, timeout=timeout, env=env or cli_env(home))
+    _observe(home, [SPEC_KITTY, *args], result)
+    return result
 
 
 @dataclass
@@ -58,8 +71,11 @@ class ServerProcess:
 
 def server_cmd(db: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
     """Run `spec-kitty-server ARGS --db DB` to completion."""
-    return subprocess.run([SERVER, *args, "--db", str(db)], input=input, capture_output=True,
-                          text=True, timeout=120, check=True)
+    result = subprocess.run([SERVER, *args, "--db", str(db)], input=input, capture_output=True,
+                            text=True, timeout=120)
+    _observe(None, [SERVER, *args], result)
+    result.check_returncode()
+    return result
 
 
 def add_user(db: Path, name: str, password: str, team: str) -> None:
@@ -72,11 +88,14 @@ def start_server(workdir: Path, *args: str, port: int = 0, db: Path | None = Non
     db = db or workdir / "server.sqlite3"
     log = workdir / f"server-{time.monotonic_ns()}.log"
     handle = open(log, "w")
+    for observer in LOG_OBSERVERS:
+        observer(log)
     proc = subprocess.Popen(
         [SERVER, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db), *args],
         stdout=handle, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "SPEC_KITTY_SERVER_SECRET": "test-secret-" + "x" * 32, **(env or {})},
     )
+    handle.close()  # the child holds its own copy of the descriptor
     deadline = time.monotonic() + 30
     url = None
     while time.monotonic() < deadline:

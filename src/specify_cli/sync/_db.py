@@ -66,7 +66,9 @@ def connect(path: Path) -> sqlite3.Connection:
         QueueError: The file cannot be created, opened or is not a database.
     """
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+        for directory in reversed(missing):
+            directory.mkdir(mode=0o700, exist_ok=True)
         if not path.exists():
             os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     except OSError as exc:

@@ -55,9 +55,9 @@ def _read_password(password: str | None, password_stdin: bool) -> str:
 
 @app.command("login")
 def login(
-    username: str = typer.Option(None, "--username", "-u", help="Your user name on the server; "
+    username: str = typer.Option(None, "--username", "-u", metavar="NAME", help="Your user name on the server; "
                                  "prompted for when omitted."),
-    password: str = typer.Option(None, "--password", "-p", help="Your password. It lands in "
+    password: str = typer.Option(None, "--password", "-p", metavar="PASSWORD", help="Your password. It lands in "
                                  "shell history: prefer `--password-stdin` or the prompt."),
     password_stdin: bool = typer.Option(False, "--password-stdin",
                                         help="Read the password from the first line of "
@@ -71,7 +71,7 @@ def login(
     The password is prompted for (hidden) unless `--password-stdin` or `--password` gives
     it. The tokens are stored in the credentials file, readable only by you.
 
-    Example: `echo "$PASSWORD" | spec-kitty auth login -u alice --password-stdin`
+    Example: `spec-kitty auth login -u alice --password-stdin < password.txt`
     """
     from specify_cli.docs_links import see
     from specify_cli.errors import AuthError, UsageError

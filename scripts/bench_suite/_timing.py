@@ -1,0 +1,58 @@
+"""Wall time of short commands: hyperfine when installed, else our own loop with warm-up."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from scripts.bench_suite._env import hyperfine
+
+
+def check_runs(commands: dict[str, list[str]], env: dict[str, str],
+               cwd: Path | None = None) -> dict[str, str]:
+    """Run each command once; return name -> one-line error for those that fail."""
+    errors = {}
+    for name, cmd in commands.items():
+        proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-2:])
+            errors[name] = f"`{' '.join(Path(cmd[0]).name.split())} {' '.join(cmd[1:])}` " \
+                           f"exited {proc.returncode}: {tail[:300]}"
+    return errors
+
+
+def _quote(arg: str) -> str:
+    return "'" + arg.replace("'", "'\\''") + "'" if any(c in arg for c in " \"'") else arg
+
+
+def wall_times(commands: dict[str, list[str]], env: dict[str, str], runs: int, warmup: int,
+               cwd: Path | None = None) -> tuple[dict[str, list[float]], str]:
+    """Time each command `runs` times after `warmup` runs; return name -> seconds, tool used."""
+    tool = hyperfine()
+    if tool:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "hf.json"
+            cmd = [tool, "-N", "--style", "none", "--warmup", str(warmup), "--runs", str(runs),
+                   "--export-json", str(out)]
+            for name, argv in commands.items():
+                cmd += ["-n", name, " ".join(_quote(a) for a in argv)]
+            subprocess.run(cmd, env=env, cwd=cwd, check=True, capture_output=True, text=True,
+                           timeout=900)
+            data = json.loads(out.read_text())
+        return {r["command"]: list(r["times"]) for r in data["results"]}, "hyperfine"
+    times: dict[str, list[float]] = {}
+    for name, argv in commands.items():
+        for _ in range(warmup):
+            subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60)
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60)
+            samples.append(time.perf_counter() - start)
+        times[name] = samples
+    return times, "own loop"

@@ -1,0 +1,8 @@
+"""Placeholder."""
+
+from scripts.docs_gate._common import Options, Result
+
+
+def run(options: Options) -> Result:
+    """Not written yet."""
+    return Result("examples", skipped="not implemented yet")

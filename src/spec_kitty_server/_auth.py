@@ -1,0 +1,143 @@
+"""Password checks with rate limiting, and Bearer-token authentication of API requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
+
+from spec_kitty_server import tokens
+from spec_kitty_server._state import AppState
+from spec_kitty_server.passwords import verify_password
+from spec_kitty_server.storage import User
+
+MAX_USERNAME = 150
+MAX_PASSWORD = 1024
+
+
+class ApiError(Exception):
+    """An API error answered as `{"detail": ...}`.
+
+    Attributes:
+        status: HTTP status.
+        detail: Human sentence.
+        headers: Extra response headers.
+    """
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or {}
+
+
+def unauthorized(detail: str) -> ApiError:
+    """A 401 with the `WWW-Authenticate: Bearer` header.
+
+    Args:
+        detail: The human sentence.
+
+    Returns:
+        The error to raise.
+    """
+    return ApiError(401, detail, {"WWW-Authenticate": "Bearer"})
+
+
+@dataclass
+class LoginResult:
+    """Outcome of a password check.
+
+    Attributes:
+        user: The user when the password is right.
+        retry_after: Seconds to wait when rate-limited (then `user` is `None`).
+    """
+
+    user: User | None
+    retry_after: int = 0
+
+
+async def check_login(st: AppState, username: str, password: str, ip: str) -> LoginResult:
+    """Check a username and password, counting failures per user and address.
+
+    Args:
+        st: The app state.
+        username: The username given.
+        password: The password given.
+        ip: The client address.
+
+    Returns:
+        The user, or none with the wait when rate-limited.
+    """
+    wait = st.limiter.retry_after(username, ip)
+    if wait:
+        return LoginResult(None, wait)
+    user = st.storage.get_user(username)
+    stored = user.password_hash if user and not user.disabled else None
+    ok = await run_in_threadpool(verify_password, password, stored)
+    if not ok:
+        st.limiter.failed(username, ip)
+        return LoginResult(None)
+    st.limiter.succeeded(username)
+    return LoginResult(user)
+
+
+def bearer_token(conn: HTTPConnection) -> str | None:
+    """The Bearer token of a request's `Authorization` header.
+
+    Args:
+        conn: The request or WebSocket.
+
+    Returns:
+        The token, `""` for a malformed header, or `None` when there is none.
+    """
+    header = conn.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return ""
+    return value.strip()
+
+
+def active_user(st: AppState, claims: tokens.Claims) -> User:
+    """The user of verified claims, if still enabled and in the token's team.
+
+    Args:
+        st: The app state.
+        claims: Verified token claims.
+
+    Returns:
+        The user.
+
+    Raises:
+        ApiError: 403 when disabled or moved to another team.
+    """
+    user = st.storage.get_user(claims.username)
+    if user is None or user.disabled or user.team_slug != claims.team:
+        raise ApiError(403, "This account is disabled or no longer in that team.")
+    return user
+
+
+def authenticate(st: AppState, conn: HTTPConnection) -> User:
+    """Authenticate a request by its Bearer access token.
+
+    Args:
+        st: The app state.
+        conn: The request.
+
+    Returns:
+        The user.
+
+    Raises:
+        ApiError: 401 for a missing, malformed, forged or expired token; 403 for a
+            disabled user.
+    """
+    token = bearer_token(conn)
+    if token is None:
+        raise unauthorized("Authentication required: send Authorization: Bearer <access token>.")
+    try:
+        claims = tokens.verify(st.settings.secret, token, "access")
+    except tokens.TokenError as exc:
+        raise unauthorized(f"The access token is {exc.status}.") from None
+    return active_user(st, claims)

@@ -1,0 +1,93 @@
+"""Runs the app on uvicorn: binds the socket first (so `--port 0` can print the real port),
+serves HTTP or HTTPS, and stops cleanly on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Generator
+
+import uvicorn
+
+from spec_kitty_server.app import create_app
+from spec_kitty_server.settings import ServerSettings, SettingsError
+from spec_kitty_server.storage import Storage
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without re-raising the stop signal after a graceful shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        originals = {sig: signal.signal(sig, self.handle_exit)
+                     for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
+
+
+def configure_logging() -> None:
+    """Send the server's log lines to stderr: one line per request, warnings from uvicorn."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
+                                           "%Y-%m-%dT%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def serve(settings: ServerSettings, host: str, port: int, certfile: str | None = None,
+          keyfile: str | None = None) -> None:
+    """Serve until SIGINT or SIGTERM.
+
+    Args:
+        settings: The instance settings.
+        host: Address to listen on.
+        port: Port to listen on (0 picks a free one).
+        certfile: TLS certificate (PEM), for HTTPS.
+        keyfile: TLS private key (PEM).
+
+    Raises:
+        SettingsError: The address, certificate or database is unusable.
+    """
+    configure_logging()
+    storage = Storage(settings.db_path)
+    app = create_app(settings, storage)
+    config = uvicorn.Config(app, log_config=None, access_log=False, http="h11",
+                            ws="websockets-sansio", lifespan="on", server_header=False,
+                            ssl_certfile=certfile, ssl_keyfile=keyfile, ws_max_size=1 << 20,
+                            timeout_graceful_shutdown=3, proxy_headers=False)
+    try:
+        config.load()
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"cannot load the TLS certificate or key: {exc}") from None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SettingsError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    except (socket.gaierror, UnicodeError) as exc:
+        sock.close()
+        raise SettingsError(f"cannot listen on {host}:{port}: {exc}") from None
+    sock.listen(1024)
+    actual = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    scheme = "https" if certfile else "http"
+    print(f"Serving on {scheme}://{shown}:{actual}", flush=True)
+    _Server(config).run(sockets=[sock])
+    print("Stopped.", flush=True)

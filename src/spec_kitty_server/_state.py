@@ -1,0 +1,73 @@
+"""The per-app state shared by the API, WebSocket and dashboard handlers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from starlette.requests import HTTPConnection
+
+from spec_kitty_server.ratelimit import LoginLimiter
+from spec_kitty_server.settings import ServerSettings
+from spec_kitty_server.storage import Storage
+
+
+@dataclass
+class AppState:
+    """Everything a request handler needs.
+
+    Attributes:
+        settings: The instance settings.
+        storage: The database.
+        limiter: Login failure counter.
+        hub: The WebSocket broadcast hub (`spec_kitty_server.ws.Hub`).
+        used_ws_tokens: `jti -> exp` of WebSocket tokens already used once.
+    """
+
+    settings: ServerSettings
+    storage: Storage
+    limiter: LoginLimiter
+    hub: object
+    used_ws_tokens: dict[str, int] = field(default_factory=dict)
+
+    def use_ws_token(self, jti: str, exp: int) -> bool:
+        """Mark a ws-token used.
+
+        Args:
+            jti: The token id.
+            exp: Its expiry.
+
+        Returns:
+            False when it had been used before.
+        """
+        now = time.time()
+        if len(self.used_ws_tokens) > 10_000:
+            self.used_ws_tokens = {k: v for k, v in self.used_ws_tokens.items() if v >= now}
+        if jti in self.used_ws_tokens:
+            return False
+        self.used_ws_tokens[jti] = exp
+        return True
+
+
+def state(conn: HTTPConnection) -> AppState:
+    """The `AppState` of the app serving a request or WebSocket.
+
+    Args:
+        conn: The request or WebSocket.
+
+    Returns:
+        The state.
+    """
+    return conn.app.state.sk
+
+
+def client_ip(conn: HTTPConnection) -> str:
+    """The client address of a request (no proxy headers are trusted).
+
+    Args:
+        conn: The request or WebSocket.
+
+    Returns:
+        The address, or `unknown`.
+    """
+    return conn.client.host if conn.client else "unknown"

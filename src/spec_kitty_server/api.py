@@ -1,0 +1,251 @@
+"""The JSON HTTP API under `/api/v1/`: tokens, health, batch push and the event feed.
+
+Every error is `{"detail": "<sentence>"}`; bad input gets 400/401/413, never 500.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from spec_kitty_server import __version__, tokens
+from spec_kitty_server._auth import (
+    MAX_PASSWORD,
+    MAX_USERNAME,
+    ApiError,
+    active_user,
+    authenticate,
+    bearer_token,
+    check_login,
+    unauthorized,
+)
+from spec_kitty_server._state import AppState, client_ip, state
+from spec_kitty_server.settings import WS_TOKEN_LIFETIME
+from spec_kitty_server.storage import User
+from spec_kitty_server.validation import (
+    MAX_BODY_BYTES,
+    BodyError,
+    batch_events,
+    check_event,
+    decode_body,
+    parse_json,
+)
+
+MAX_SMALL_BODY = 64 * 1024
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+_CURSOR = re.compile(r"^[0-9]{1,18}$")
+
+
+async def read_body(request: Request, cap: int) -> bytes:
+    """Read a request body, refusing more than `cap` bytes.
+
+    Args:
+        request: The request.
+        cap: The largest body accepted.
+
+    Returns:
+        The body.
+
+    Raises:
+        ApiError: 413 when it is larger, 400 on a bad `Content-Length`.
+    """
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not (length.isascii() and length.isdigit()) or len(length) > 18:
+            raise ApiError(400, "Invalid Content-Length header.")
+        if int(length) > cap:
+            raise ApiError(413, f"The body is larger than {cap} bytes.")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise ApiError(413, f"The body is larger than {cap} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    raw = await read_body(request, MAX_SMALL_BODY)
+    try:
+        body = parse_json(raw)
+    except BodyError as exc:
+        raise ApiError(exc.status, exc.detail) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "The body must be a JSON object.")
+    return body
+
+
+def _string_field(body: dict[str, Any], name: str, limit: int) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise ApiError(400, f'"{name}" must be a non-empty string.')
+    if len(value) > limit:
+        raise ApiError(400, f'"{name}" is too long.')
+    return value
+
+
+def _token_pair(st: AppState, user: User) -> dict[str, Any]:
+    settings = st.settings
+    access, _ = tokens.issue(settings.secret, user.username, user.team_slug, "access",
+                             settings.access_lifetime)
+    refresh, claims = tokens.issue(settings.secret, user.username, user.team_slug, "refresh",
+                                   settings.refresh_lifetime)
+    st.storage.store_refresh(claims.jti, user.username, claims.exp)
+    return {"access": access, "refresh": refresh, "access_lifetime": settings.access_lifetime,
+            "refresh_lifetime": settings.refresh_lifetime, "team_slug": user.team_slug,
+            "username": user.username}
+
+
+async def token(request: Request) -> Response:
+    """`POST /api/v1/token/`: exchange a username and password for a token pair.
+
+    Args:
+        request: The request.
+
+    Returns:
+        The token pair, or 400/401/429.
+    """
+    st = state(request)
+    body = await _json_object(request)
+    username = _string_field(body, "username", MAX_USERNAME)
+    password = _string_field(body, "password", MAX_PASSWORD)
+    result = await check_login(st, username, password, client_ip(request))
+    if result.retry_after:
+        raise ApiError(429, "Too many failed logins; try again later.",
+                       {"Retry-After": str(result.retry_after)})
+    if result.user is None:
+        raise unauthorized("Invalid username or password.")
+    return JSONResponse(_token_pair(st, result.user))
+
+
+async def token_refresh(request: Request) -> Response:
+    """`POST /api/v1/token/refresh/`: exchange a refresh token for a new pair (rotation).
+
+    Args:
+        request: The request.
+
+    Returns:
+        The new token pair, or 400/401/403.
+    """
+    st = state(request)
+    body = await _json_object(request)
+    refresh = _string_field(body, "refresh", 4096)
+    try:
+        claims = tokens.verify(st.settings.secret, refresh, "refresh")
+    except tokens.TokenError as exc:
+        raise unauthorized(f"The refresh token is {exc.status}.") from None
+    if not st.storage.consume_refresh(claims.jti):
+        raise unauthorized("The refresh token has already been used or revoked.")
+    user = active_user(st, claims)
+    return JSONResponse(_token_pair(st, user))
+
+
+async def ws_token(request: Request) -> Response:
+    """`POST /api/v1/ws-token/`: a short-lived token that opens one WebSocket.
+
+    Args:
+        request: The request.
+
+    Returns:
+        `{"ws_token", "expires_in"}`, or 401/403.
+    """
+    st = state(request)
+    user = authenticate(st, request)
+    value, _ = tokens.issue(st.settings.secret, user.username, user.team_slug, "ws",
+                            WS_TOKEN_LIFETIME)
+    return JSONResponse({"ws_token": value, "expires_in": WS_TOKEN_LIFETIME})
+
+
+async def health(request: Request) -> Response:
+    """`GET /api/v1/sync/health/`: liveness, and whether the Bearer token presented is valid.
+
+    Args:
+        request: The request.
+
+    Returns:
+        The health document, or 403 for a valid token of a disabled user.
+    """
+    st = state(request)
+    value = bearer_token(request)
+    status = "missing"
+    if value is not None:
+        try:
+            claims = tokens.verify(st.settings.secret, value, "access")
+        except tokens.TokenError as exc:
+            status = exc.status
+        else:
+            active_user(st, claims)
+            status = "valid"
+    return JSONResponse({"status": "ok", "version": __version__,
+                         "authenticated": status == "valid", "token_status": status})
+
+
+async def batch(request: Request) -> Response:
+    """`POST /api/v1/events/batch/`: store up to 1000 events, reporting each one's fate.
+
+    Args:
+        request: The request.
+
+    Returns:
+        `{"results": [...]}` in input order, or 400/401/413.
+    """
+    st = state(request)
+    user = authenticate(st, request)
+    raw = await read_body(request, MAX_BODY_BYTES)
+    try:
+        events = batch_events(decode_body(raw, request.headers.get("content-encoding")))
+    except BodyError as exc:
+        raise ApiError(exc.status, exc.detail) from None
+    checked = [check_event(item, user.team_slug) for item in events]
+    results, stored = st.storage.ingest(checked)
+    if stored:
+        st.hub.publish(user.team_slug, stored)
+    return JSONResponse({"results": results})
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not low <= int(raw) <= high:
+        raise ApiError(400, f'"{name}" must be an integer from {low} to {high}.')
+    return int(raw)
+
+
+async def events_list(request: Request) -> Response:
+    """`GET /api/v1/events/`: the team's events after a cursor, in server order.
+
+    Args:
+        request: The request.
+
+    Returns:
+        `{"events", "next_cursor", "has_more"}`, or 400/401.
+    """
+    st = state(request)
+    user = authenticate(st, request)
+    cursor = request.query_params.get("after") or "0"
+    if not _CURSOR.match(cursor):
+        raise ApiError(400, '"after" must be a cursor returned as next_cursor.')
+    limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    events, more = st.storage.events_after(user.team_slug, int(cursor), limit)
+    next_cursor = str(events[-1]["server_seq"]) if events else cursor
+    return JSONResponse({"events": events, "next_cursor": next_cursor, "has_more": more})
+
+
+async def openapi_document(request: Request) -> Response:
+    """`GET /api/v1/openapi.json`: the OpenAPI description of this API.
+
+    Args:
+        request: The request.
+
+    Returns:
+        The OpenAPI document.
+    """
+    from spec_kitty_server.openapi import OPENAPI
+
+    return JSONResponse(OPENAPI)

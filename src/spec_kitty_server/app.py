@@ -1,0 +1,117 @@
+"""The Starlette application: routes, error handling and shared state.
+
+`create_app` wires the JSON API, the WebSocket and the dashboards onto one app. Errors
+become `{"detail": ...}` under `/api/` and an HTML page elsewhere; an unexpected error is
+logged and answered with a generic message, never a traceback.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from spec_kitty_server import api, dashboards, ws
+from spec_kitty_server._auth import ApiError
+from spec_kitty_server._middleware import AccessLogMiddleware
+from spec_kitty_server._state import AppState
+from spec_kitty_server.ratelimit import LoginLimiter
+from spec_kitty_server.settings import ServerSettings
+from spec_kitty_server.storage import Storage
+
+
+def routes() -> list[BaseRoute]:
+    """Every route of the server (the OpenAPI test compares against this list).
+
+    Returns:
+        The routes.
+    """
+    return [
+        Route("/api/v1/token/", api.token, methods=["POST"]),
+        Route("/api/v1/token/refresh/", api.token_refresh, methods=["POST"]),
+        Route("/api/v1/ws-token/", api.ws_token, methods=["POST"]),
+        Route("/api/v1/sync/health/", api.health, methods=["GET"]),
+        Route("/api/v1/events/batch/", api.batch, methods=["POST"]),
+        Route("/api/v1/events/", api.events_list, methods=["GET"]),
+        Route("/api/v1/openapi.json", api.openapi_document, methods=["GET"]),
+        WebSocketRoute("/ws/v1/events/", ws.events_socket),
+        Route("/", dashboards.root, methods=["GET"]),
+        Route("/login/", dashboards.login, methods=["GET", "POST"]),
+        Route("/logout/", dashboards.logout, methods=["GET", "POST"]),
+        Route("/a/{team}/dashboards/", dashboards.overview, methods=["GET"]),
+        Route("/a/{team}/dashboards/board/", dashboards.board, methods=["GET"]),
+        Route("/a/{team}/dashboards/activity/", dashboards.activity, methods=["GET"]),
+        Mount("/static", StaticFiles(packages=[("spec_kitty_server", "static")]),
+              name="static"),
+    ]
+
+
+_TITLES = {400: "Bad request", 401: "Not logged in", 403: "Forbidden", 404: "Not found",
+           405: "Method not allowed", 413: "Too large", 429: "Too many attempts",
+           500: "Server error"}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, detail: str,
+           headers: dict[str, str] | None = None) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    return dashboards.render("error.html", status=status, headers=headers,
+                             title=_TITLES.get(status, "Error"), message=detail)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _error(request, exc.status, exc.detail, exc.headers)
+
+
+async def _page_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, dashboards.PageError)
+    return _error(request, exc.status, exc.message, exc.headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    messages = {404: "There is no such page.", 405: "This method is not allowed here."}
+    detail = messages.get(exc.status_code, str(exc.detail))
+    return _error(request, exc.status_code, detail, dict(exc.headers or {}))
+
+
+def create_app(settings: ServerSettings, storage: Storage | None = None) -> Starlette:
+    """Build the server app.
+
+    Args:
+        settings: The instance settings.
+        storage: An open database; opened from `settings.db_path` when omitted.
+
+    Returns:
+        The ASGI app.
+    """
+    store = storage or Storage(settings.db_path)
+    sk = AppState(settings=settings, storage=store,
+                  limiter=LoginLimiter(settings.login_failures_per_user,
+                                       settings.login_failures_per_ip, settings.login_window),
+                  hub=ws.Hub())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        yield
+        store.close()
+
+    app = Starlette(
+        routes=routes(),
+        exception_handlers={ApiError: _api_error, dashboards.PageError: _page_error,
+                            HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.sk = sk
+    app.add_middleware(AccessLogMiddleware)
+    return app

@@ -1,0 +1,255 @@
+"""The `spec-kitty-server` command: run the server and manage its users and demo data.
+
+Only Typer and the standard library are imported at load time; the server stack is imported
+inside the commands that need it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from spec_kitty_server import __version__
+
+app = typer.Typer(
+    name="spec-kitty-server",
+    help="The spec-kitty reference sync server: HTTP and WebSocket API, and team dashboards.",
+    rich_markup_mode="markdown",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
+user_app = typer.Typer(help="Add, list, disable and enable user accounts.", no_args_is_help=True)
+team_app = typer.Typer(help="List teams.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(team_app, name="team")
+
+DB_HELP = ("SQLite database file (env `SPEC_KITTY_SERVER_DB`; default "
+           "`./spec-kitty-server.sqlite3`).")
+DEMO_PASSWORD = "demo-password-not-secret"
+"""The documented password of the demo user when `demo` is run without `--password-stdin`."""
+
+
+class CliError(Exception):
+    """A user mistake; printed as one `error:` line with exit code 1."""
+
+
+def _db_option() -> typer.models.OptionInfo:
+    return typer.Option(None, "--db", help=DB_HELP, envvar="SPEC_KITTY_SERVER_DB",
+                        show_envvar=False)
+
+
+def _storage(db: str | None):
+    from spec_kitty_server.settings import resolve_db_path
+    from spec_kitty_server.storage import Storage
+
+    return Storage(resolve_db_path(db))
+
+
+def _read_password(password_stdin: bool, confirm: bool = True) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    else:
+        raise CliError("no terminal to prompt for a password; pass --password-stdin")
+    if len(password) < 8:
+        raise CliError("the password must be at least 8 characters")
+    if len(password) > 1024:
+        raise CliError("the password must be at most 1024 characters")
+    return password
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"spec-kitty-server {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """The spec-kitty reference sync server.
+
+    Example: `spec-kitty-server serve --port 8000`
+    """
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, min=0, max=65535,
+                             help="Port to listen on; `0` picks a free one."),
+    db: str | None = _db_option(),
+    certfile: str | None = typer.Option(None, help="TLS certificate (PEM); serves HTTPS."),
+    keyfile: str | None = typer.Option(None, help="TLS private key (PEM) for `--certfile`."),
+    access_lifetime: int = typer.Option(900, min=1, help="Seconds an access token is valid."),
+    refresh_lifetime: int = typer.Option(604800, min=1,
+                                         help="Seconds a refresh token is valid."),
+    ws_ping_interval: float = typer.Option(20.0, min=0.05,
+                                           help="Seconds between WebSocket pings."),
+) -> None:
+    """Run the server until Ctrl-C (SIGINT) or SIGTERM.
+
+    It prints `Serving on http://HOST:PORT` once it listens. The database and the
+    signing-key file beside it (`DB.key`, mode 0600) are created on first start unless
+    `SPEC_KITTY_SERVER_SECRET` holds the key.
+
+    Example: `spec-kitty-server serve --port 8000 --db team.sqlite3`
+    """
+    from spec_kitty_server import _runner
+    from spec_kitty_server.settings import ServerSettings, load_secret, resolve_db_path
+
+    if (certfile is None) != (keyfile is None):
+        raise CliError("--certfile and --keyfile go together")
+    path = resolve_db_path(db)
+    settings = ServerSettings(db_path=path, secret=load_secret(path),
+                              access_lifetime=access_lifetime,
+                              refresh_lifetime=refresh_lifetime,
+                              ws_ping_interval=ws_ping_interval, tls=certfile is not None)
+    _runner.serve(settings, host, port, certfile, keyfile)
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="Login name (letters, digits, `._@+-`)."),
+    team: str = typer.Option(..., "--team", help="Team slug; created if new."),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="Read the password from the first line of stdin."),
+    db: str | None = _db_option(),
+) -> None:
+    """Add a user to a team, asking for the password at a hidden prompt.
+
+    Example: `spec-kitty-server user add alice --team acme`
+    """
+    import re
+
+    from spec_kitty_server.passwords import hash_password
+
+    if not re.fullmatch(r"[A-Za-z0-9._@+-]{1,150}", name):
+        raise CliError("the user name may hold only letters, digits and ._@+- (1-150 chars)")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", team):
+        raise CliError("the team slug must be lowercase letters, digits and dashes")
+    password = _read_password(password_stdin)
+    storage = _storage(db)
+    storage.add_user(name, team, hash_password(password))
+    typer.echo(f"Added user {name} to team {team}.")
+
+
+@user_app.command("list")
+def user_list(db: str | None = _db_option()) -> None:
+    """List users with their team and state.
+
+    Example: `spec-kitty-server user list`
+    """
+    users = _storage(db).list_users()
+    if not users:
+        typer.echo("No users.")
+        return
+    typer.echo(f"{'USER':<24} {'TEAM':<20} {'STATE':<9} CREATED")
+    for user in users:
+        state = "disabled" if user.disabled else "active"
+        typer.echo(f"{user.username:<24} {user.team_slug:<20} {state:<9} {user.created_at}")
+
+
+def _set_disabled(name: str, db: str | None, disabled: bool) -> None:
+    if not _storage(db).set_disabled(name, disabled):
+        raise CliError(f"no user named {name!r}")
+    typer.echo(f"User {name} {'disabled' if disabled else 'enabled'}.")
+
+
+@user_app.command("disable")
+def user_disable(name: str = typer.Argument(..., help="Login name."),
+                 db: str | None = _db_option()) -> None:
+    """Disable a user: its tokens and sessions stop working at once.
+
+    Example: `spec-kitty-server user disable alice`
+    """
+    _set_disabled(name, db, True)
+
+
+@user_app.command("enable")
+def user_enable(name: str = typer.Argument(..., help="Login name."),
+                db: str | None = _db_option()) -> None:
+    """Enable a disabled user again.
+
+    Example: `spec-kitty-server user enable alice`
+    """
+    _set_disabled(name, db, False)
+
+
+@team_app.command("list")
+def team_list(db: str | None = _db_option()) -> None:
+    """List teams with their user and event counts.
+
+    Example: `spec-kitty-server team list`
+    """
+    teams = _storage(db).list_teams()
+    if not teams:
+        typer.echo("No teams.")
+        return
+    typer.echo(f"{'TEAM':<20} {'USERS':>5} {'EVENTS':>8}")
+    for slug, users, events in teams:
+        typer.echo(f"{slug:<20} {users:>5} {events:>8}")
+
+
+@app.command()
+def demo(
+    db: str | None = _db_option(),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin",
+        help="Read the demo user's password from stdin instead of using the documented one."),
+) -> None:
+    """Fill a database with the `demo` team: 2 projects, features, work packages and events.
+
+    The user `demo` gets the documented demo password `demo-password-not-secret` unless
+    `--password-stdin` gives another. Running it again changes nothing.
+
+    Example: `spec-kitty-server demo --db demo.sqlite3`
+    """
+    from spec_kitty_server import demo as demo_data
+    from spec_kitty_server.passwords import hash_password
+
+    storage = _storage(db)
+    existing = storage.get_user("demo")
+    password = None
+    if existing is None:
+        password = _read_password(True) if password_stdin else DEMO_PASSWORD
+        storage.add_user("demo", demo_data.TEAM, hash_password(password))
+    elif existing.team_slug != demo_data.TEAM:
+        raise CliError(f"user 'demo' exists in team {existing.team_slug!r}; use another --db")
+    added, total = demo_data.fill(storage)
+    if added == 0:
+        typer.echo(f"The demo team is already filled ({total} events); nothing to do.")
+    else:
+        typer.echo(f"Added {added} demo events to team {demo_data.TEAM} in {storage.path}.")
+    if existing is None and not password_stdin:
+        typer.echo(f"Log in as demo / {DEMO_PASSWORD} (a public demo credential).")
+    elif existing is None:
+        typer.echo("Log in as demo with the password you gave.")
+
+
+command = typer.main.get_command(app)
+"""The click command tree, for mkdocs-click."""
+
+
+def main() -> None:
+    """Run the command; user mistakes become one `error:` line and exit code 1."""
+    from spec_kitty_server.settings import SettingsError
+    from spec_kitty_server.storage import StorageError
+
+    try:
+        command.main(prog_name="spec-kitty-server")
+    except (CliError, SettingsError, StorageError) as exc:
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,354 @@
+"""Server-rendered team dashboards: login, overview, kanban board and activity feed.
+
+Pages are plain HTML forms and links that work without JavaScript; htmx (served from this
+package) swaps fragments for filters and infinite scroll. A user only ever sees their own
+team: any other team's URL is a 404.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from spec_kitty_server import __version__
+from spec_kitty_server._auth import MAX_PASSWORD, MAX_USERNAME, check_login
+from spec_kitty_server._sessions import (
+    LOGIN_COOKIE,
+    check_login_csrf,
+    current_user,
+    end_session,
+    login_csrf,
+    login_nonce,
+    session_csrf,
+    set_cookie,
+    start_session,
+)
+from spec_kitty_server._state import client_ip, state
+from spec_kitty_server.storage import LANES, User
+
+PAGE_SIZE = 25
+"""Events per activity page."""
+
+MAX_PAGE = 1_000_000
+"""Largest activity page number accepted."""
+
+MAX_FORM_BYTES = 16 * 1024
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+LANE_TITLES = {"planned": "Planned", "doing": "Doing", "for_review": "For review",
+               "done": "Done"}
+
+
+class PageError(Exception):
+    """An error page.
+
+    Attributes:
+        status: HTTP status.
+        message: The sentence shown.
+        headers: Extra response headers.
+    """
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of the dashboard templates (autoescaping on).
+
+    Returns:
+        The environment.
+    """
+    env = jinja2.Environment(loader=jinja2.PackageLoader("spec_kitty_server", "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["when"] = format_time
+    env.globals.update(lane_titles=LANE_TITLES, lanes=LANES, version=__version__,
+                       describe=describe)
+    return env
+
+
+def render(template: str, status: int = 200, headers: dict[str, str] | None = None,
+           **context: Any) -> HTMLResponse:
+    """Render a template to an HTML response.
+
+    Args:
+        template: Template file name.
+        status: HTTP status.
+        headers: Extra headers.
+        **context: Template variables.
+
+    Returns:
+        The response.
+    """
+    context.setdefault("user", None)
+    context.setdefault("csrf", "")
+    context.setdefault("active", "")
+    html = environment().get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def format_time(value: str | None) -> str:
+    """Format an ISO UTC timestamp for humans (`2026-11-22 14:03 UTC`).
+
+    Args:
+        value: The timestamp.
+
+    Returns:
+        The short form, or the input when it does not parse.
+    """
+    if not value:
+        return ""
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return stamp.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def describe(event: dict[str, Any]) -> str:
+    """One human line about an event.
+
+    Args:
+        event: The event envelope.
+
+    Returns:
+        The description.
+    """
+    p = event.get("payload") or {}
+    kind = event.get("event_type")
+    if kind == "WPStatusChanged":
+        return (f"{p.get('wp_id')} moved from {LANE_TITLES.get(p.get('from_lane'), '?')} to "
+                f"{LANE_TITLES.get(p.get('to_lane'), '?')} by {p.get('actor')}")
+    if kind == "WPCreated":
+        return f"{p.get('wp_id')} created: {p.get('title')}"
+    if kind == "WPAssigned":
+        return f"{p.get('wp_id')} assigned to {p.get('agent_id')} for {p.get('phase')}"
+    if kind == "FeatureCreated":
+        return f"Feature {p.get('feature_slug')} created with {p.get('wp_count')} work packages"
+    if kind == "FeatureCompleted":
+        return f"Feature {p.get('feature_slug')} completed"
+    if kind == "HistoryAdded":
+        return f"{p.get('wp_id')}: {p.get('entry_type')} by {p.get('author')}"
+    if kind == "ErrorLogged":
+        return f"Error {p.get('error_type')}: {p.get('error_message')}"
+    if kind == "DependencyResolved":
+        return (f"{p.get('wp_id')}: dependency {p.get('dependency_wp_id')} "
+                f"{p.get('resolution_type')}")
+    return str(kind)
+
+
+def _safe_next(value: str | None) -> str | None:
+    if (not value or not value.startswith("/") or value.startswith("//") or "\\" in value
+            or len(value) > 2000 or not value.isprintable()):
+        return None
+    return value
+
+
+def _home(user: User) -> str:
+    return f"/a/{user.team_slug}/dashboards/"
+
+
+def _require_team(request: Request) -> tuple[User | None, Response | None]:
+    st = state(request)
+    user = current_user(st, request)
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return None, RedirectResponse(f"/login/?next={quote(target, safe='')}", status_code=303)
+    if request.path_params.get("team") != user.team_slug:
+        raise PageError(404, "There is no such page.")
+    return user, None
+
+
+async def _form(request: Request) -> dict[str, str]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        raise PageError(400, "Send the form as application/x-www-form-urlencoded.")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise PageError(413, "The form is too large.")
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20,
+                          strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        raise PageError(400, "The form could not be read.") from None
+    return {key: values[0] for key, values in fields.items()}
+
+
+async def root(request: Request) -> Response:
+    """`GET /`: the user's overview when logged in, else the login page.
+
+    Args:
+        request: The request.
+
+    Returns:
+        A redirect.
+    """
+    user = current_user(state(request), request)
+    return RedirectResponse(_home(user) if user else "/login/", status_code=303)
+
+
+def _login_form(request: Request, status: int = 200, error: str = "",
+                username: str = "", headers: dict[str, str] | None = None) -> Response:
+    st = state(request)
+    nonce, new = login_nonce(request)
+    response = render("login.html", status=status, headers=headers, error=error,
+                      username=username, csrf=login_csrf(st, nonce),
+                      next=_safe_next(request.query_params.get("next")) or "")
+    if new:
+        set_cookie(st, response, LOGIN_COOKIE, nonce, 3600)
+    return response
+
+
+async def login(request: Request) -> Response:
+    """`GET|POST /login/`: the browser login form.
+
+    Args:
+        request: The request.
+
+    Returns:
+        The form, or a redirect after a successful login.
+    """
+    st = state(request)
+    if request.method == "GET":
+        user = current_user(st, request)
+        if user is not None:
+            return RedirectResponse(_safe_next(request.query_params.get("next"))
+                                    or _home(user), status_code=303)
+        return _login_form(request)
+    form = await _form(request)
+    if not check_login_csrf(st, request, form.get("csrf", "")):
+        raise PageError(403, "The form expired or was not sent by this site; reload the page "
+                             "and try again.")
+    username = form.get("username", "")[:MAX_USERNAME]
+    password = form.get("password", "")[:MAX_PASSWORD]
+    if not username or not password:
+        return _login_form(request, 400, "Enter a username and a password.", username)
+    result = await check_login(st, username, password, client_ip(request))
+    if result.retry_after:
+        return _login_form(request, 429, "Too many failed logins; try again later.", username,
+                           {"Retry-After": str(result.retry_after)})
+    if result.user is None:
+        return _login_form(request, 401, "Invalid username or password.", username)
+    response = RedirectResponse(_safe_next(form.get("next")) or _home(result.user),
+                                status_code=303)
+    start_session(st, response, result.user)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """`GET|POST /logout/`: a confirmation form, and ending the session.
+
+    Args:
+        request: The request.
+
+    Returns:
+        The form, or a redirect to the login page.
+    """
+    st = state(request)
+    user = current_user(st, request)
+    if request.method == "GET":
+        if user is None:
+            return RedirectResponse("/login/", status_code=303)
+        return render("logout.html", user=user, csrf=session_csrf(st, request))
+    form = await _form(request)
+    expected = session_csrf(st, request)
+    if not expected or not hmac.compare_digest(expected, form.get("csrf", "")):
+        raise PageError(403, "The form expired or was not sent by this site; reload the page "
+                             "and try again.")
+    response = RedirectResponse("/login/", status_code=303)
+    end_session(st, request, response)
+    return response
+
+
+async def overview(request: Request) -> Response:
+    """`GET /a/<team>/dashboards/`: counts, lane breakdown and the latest events.
+
+    Args:
+        request: The request.
+
+    Returns:
+        The page.
+    """
+    user, redirect = _require_team(request)
+    if redirect:
+        return redirect
+    st = state(request)
+    data = st.storage.overview(user.team_slug)
+    return render("overview.html", user=user, csrf=session_csrf(st, request),
+                  active="overview", data=data)
+
+
+def _slug_param(request: Request, name: str) -> str:
+    value = request.query_params.get(name, "")
+    if value and not _SLUG.match(value):
+        raise PageError(400, f"The {name} filter is not a valid slug.")
+    return value
+
+
+async def board(request: Request) -> Response:
+    """`GET /a/<team>/dashboards/board/`: one column per lane, filterable by project/feature.
+
+    Args:
+        request: The request.
+
+    Returns:
+        The page.
+    """
+    user, redirect = _require_team(request)
+    if redirect:
+        return redirect
+    st = state(request)
+    project = _slug_param(request, "project")
+    feature = _slug_param(request, "feature")
+    wps = st.storage.work_packages(user.team_slug, project or None, feature or None)
+    columns = {lane: [] for lane in LANES}
+    for wp in wps:
+        columns.setdefault(wp["lane"], []).append(wp)
+    return render("board.html", user=user, csrf=session_csrf(st, request), active="board",
+                  columns=columns, project=project, feature=feature,
+                  projects=st.storage.projects(user.team_slug),
+                  features=st.storage.features(user.team_slug, project or None),
+                  total=len(wps), headers={"Vary": "HX-Request"})
+
+
+async def activity(request: Request) -> Response:
+    """`GET /a/<team>/dashboards/activity/?page=N`: 25 events per page, newest first.
+
+    Requests from htmx (`HX-Request`) get only the items and the next-page link, which is
+    how infinite scroll appends pages.
+
+    Args:
+        request: The request.
+
+    Returns:
+        The page or fragment.
+    """
+    user, redirect = _require_team(request)
+    if redirect:
+        return redirect
+    st = state(request)
+    raw = request.query_params.get("page", "1") or "1"
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 7 or not 1 <= int(raw) <= MAX_PAGE:
+        raise PageError(400, f"page must be a whole number from 1 to {MAX_PAGE}.")
+    page = int(raw)
+    events = st.storage.activity(user.team_slug, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1)
+    more = len(events) > PAGE_SIZE
+    next_url = f"?{urlencode({'page': page + 1})}" if more else ""
+    fragment = request.headers.get("hx-request") == "true"
+    template = "_activity_items.html" if fragment else "activity.html"
+    return render(template, user=user, csrf=session_csrf(st, request), active="activity",
+                  events=events[:PAGE_SIZE], page=page, next_url=next_url,
+                  headers={"Vary": "HX-Request"})

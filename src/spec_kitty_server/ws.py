@@ -1,0 +1,232 @@
+"""The live event WebSocket (`/ws/v1/events/`) and the hub that fans events out to it.
+
+A client authenticates with a one-use ws-token, gets a `snapshot` of its team's board, then
+`event` messages for every new team event (from any client, HTTP or WebSocket) and a `ping`
+every interval. A client that misses two pongs, or falls too far behind, is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from spec_kitty_server import tokens
+from spec_kitty_server._auth import ApiError, active_user
+from spec_kitty_server._state import state
+from spec_kitty_server.validation import MAX_EVENT_BYTES, check_event
+
+CLOSE_UNAUTHORIZED = 4401
+"""Close code for a missing, bad, expired or reused ws-token."""
+
+CLOSE_FORBIDDEN = 4403
+"""Close code for a disabled user."""
+
+CLOSE_PONG_TIMEOUT = 4408
+"""Close code for a client that missed two pongs."""
+
+CLOSE_TOO_SLOW = 4429
+"""Close code for a client whose outgoing queue overflowed."""
+
+QUEUE_SIZE = 20_000
+"""Messages buffered per client before it is dropped as too slow."""
+
+log = logging.getLogger("spec_kitty_server.ws")
+
+
+class _Client:
+    def __init__(self, team: str) -> None:
+        self.team = team
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_SIZE)
+        self.overflowed = False
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.queue = asyncio.Queue(1)
+            self.queue.put_nowait(None)
+
+
+class Hub:
+    """Connected WebSocket clients by team, and the fan-out of new events."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, set[_Client]] = {}
+
+    def register(self, client: _Client) -> None:
+        """Add a client to its team.
+
+        Args:
+            client: The connection's client record.
+        """
+        self._clients.setdefault(client.team, set()).add(client)
+
+    def unregister(self, client: _Client) -> None:
+        """Remove a client.
+
+        Args:
+            client: The connection's client record.
+        """
+        clients = self._clients.get(client.team)
+        if clients is not None:
+            clients.discard(client)
+            if not clients:
+                del self._clients[client.team]
+
+    def count(self, team: str | None = None) -> int:
+        """Connected clients.
+
+        Args:
+            team: Only this team's, if given.
+
+        Returns:
+            The count.
+        """
+        if team is not None:
+            return len(self._clients.get(team, ()))
+        return sum(len(c) for c in self._clients.values())
+
+    def publish(self, team: str, events: list[dict[str, Any]],
+                exclude: object | None = None) -> None:
+        """Queue `event` messages for every client of a team.
+
+        Args:
+            team: The team whose clients get the events.
+            events: Newly stored events (with `server_seq`).
+            exclude: A client that should not get them (the one that pushed them).
+        """
+        for client in tuple(self._clients.get(team, ())):
+            if client is exclude:
+                continue
+            for event in events:
+                client.send({"type": "event", "event": event})
+
+
+def _ws_token(websocket: WebSocket) -> str | None:
+    header = websocket.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" else None
+    return websocket.query_params.get("token")
+
+
+async def events_socket(websocket: WebSocket) -> None:
+    """Serve one WebSocket connection.
+
+    Args:
+        websocket: The connection.
+    """
+    st = state(websocket)
+    await websocket.accept()
+    value = _ws_token(websocket)
+    try:
+        claims = tokens.verify(st.settings.secret, value or "", "ws")
+    except tokens.TokenError:
+        await websocket.close(CLOSE_UNAUTHORIZED, "invalid or expired ws token")
+        return
+    if not st.use_ws_token(claims.jti, claims.exp):
+        await websocket.close(CLOSE_UNAUTHORIZED, "ws token already used")
+        return
+    try:
+        user = active_user(st, claims)
+    except ApiError:
+        await websocket.close(CLOSE_FORBIDDEN, "account disabled")
+        return
+    client = _Client(user.team_slug)
+    st.hub.register(client)
+    try:
+        client.send({"type": "snapshot", "board": st.storage.snapshot(user.team_slug)})
+        await _run(websocket, client, st)
+    finally:
+        st.hub.unregister(client)
+
+
+async def _run(websocket: WebSocket, client: _Client, st) -> None:
+    pong = {"missed": 0, "waiting": False}
+    tasks = [asyncio.create_task(_sender(websocket, client)),
+             asyncio.create_task(_receiver(websocket, client, st, pong)),
+             asyncio.create_task(_pinger(client, st.settings.ws_ping_interval, pong))]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    code = None
+    for task in done:
+        if not task.cancelled() and task.exception() is None:
+            code = task.result() or code
+    if code and websocket.application_state == WebSocketState.CONNECTED:
+        try:
+            await websocket.close(code)
+        except (RuntimeError, OSError):
+            pass
+
+
+async def _sender(websocket: WebSocket, client: _Client) -> int | None:
+    while True:
+        message = await client.queue.get()
+        if message is None:
+            return CLOSE_TOO_SLOW
+        try:
+            await websocket.send_text(json.dumps(message, ensure_ascii=False,
+                                                 separators=(",", ":")))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return None
+
+
+async def _pinger(client: _Client, interval: float, pong: dict[str, Any]) -> int | None:
+    while True:
+        await asyncio.sleep(interval)
+        if pong["waiting"]:
+            pong["missed"] += 1
+            if pong["missed"] >= 2:
+                return CLOSE_PONG_TIMEOUT
+        pong["waiting"] = True
+        client.send({"type": "ping"})
+
+
+async def _receiver(websocket: WebSocket, client: _Client, st, pong: dict[str, Any]) -> None:
+    while True:
+        try:
+            frame = await websocket.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return None
+        if frame["type"] == "websocket.disconnect":
+            return None
+        text = frame.get("text")
+        if text is None:
+            try:
+                text = (frame.get("bytes") or b"").decode("utf-8")
+            except UnicodeDecodeError:
+                text = ""
+        if len(text) > MAX_EVENT_BYTES * 2:
+            client.send({"type": "error", "detail": "Message too large."})
+            continue
+        try:
+            message = json.loads(text)
+        except (ValueError, RecursionError):
+            client.send({"type": "error", "detail": "Messages must be JSON objects."})
+            continue
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "pong":
+            pong["waiting"] = False
+            pong["missed"] = 0
+        elif kind == "ping":
+            client.send({"type": "pong"})
+        elif kind == "event":
+            checked = check_event(message.get("event"), client.team)
+            results, stored = st.storage.ingest([checked])
+            if stored:
+                st.hub.publish(client.team, stored, exclude=client)
+            client.send({"type": "ack", **results[0]})
+        else:
+            client.send({"type": "error", "detail": 'Unknown message type; expected "pong" '
+                                                    'or "event".'})

@@ -1,0 +1,97 @@
+"""Authenticated requests to the sync server, with one token refresh after a 401.
+
+Push, pull and the WebSocket token exchange all go through `Session.request`, so the rules
+are in one place: a 401 triggers exactly one refresh and one retry, transport failures
+become a one-line `ServerError`, and tokens never appear in any message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from specify_cli.errors import NotAuthenticatedError
+from specify_cli.sync import _http, auth
+
+
+class Session:
+    """An HTTP client for the logged-in account's server, carrying its access token.
+
+    Args:
+        server_url: The server (the one that issued the credentials).
+        timeout: Seconds per request; the configured timeout by default.
+    """
+
+    def __init__(self, server_url: str, timeout: float | None = None) -> None:
+        self.server_url = server_url
+        self.client = _http.make_client(server_url, timeout=timeout)
+        self._token: str | None = None
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.client.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def token(self) -> str:
+        """Return the access token, refreshing it when it has expired.
+
+        Raises:
+            NotAuthenticatedError: Not logged in, or the session expired.
+        """
+        if self._token is None:
+            self._token = auth.get_access_token()
+        return self._token
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send an authenticated request; after a 401, refresh once and retry once.
+
+        Args:
+            method: HTTP method.
+            path: Path on the server, such as `/api/v1/events/batch/`.
+            **kwargs: Passed to `httpx.Client.request` (headers are merged).
+
+        Returns:
+            The response (any status but a 401 that survived the refresh).
+
+        Raises:
+            NotAuthenticatedError: The server refused the refreshed token too.
+            ServerError: The server could not be reached or did not answer in time.
+        """
+        headers = dict(kwargs.pop("headers", {}) or {})
+        for attempt in (1, 2):
+            token = self.token()
+            headers["Authorization"] = f"Bearer {token}"
+            try:
+                response = self.client.request(method, path, headers=headers, **kwargs)
+            except httpx.HTTPError as exc:
+                raise _http.transport_error(self.server_url, exc) from None
+            if response.status_code != 401:
+                return response
+            if attempt == 1:
+                self._token = auth.refresh_after_401(token)
+        raise NotAuthenticatedError(
+            f"the server at {self.server_url} refused your session; log in again with "
+            "`spec-kitty auth login`")
+
+
+def json_body(session: Session, response: httpx.Response) -> Any:
+    """Return a response's JSON body.
+
+    Args:
+        session: The session that made the request (named in errors).
+        response: The response.
+
+    Raises:
+        ServerError: The body is not JSON.
+    """
+    try:
+        return response.json()
+    except ValueError:
+        raise _http.unexpected_response(session.server_url) from None
+

@@ -1,0 +1,219 @@
+"""Batch push: send the offline queue to `POST /api/v1/events/batch/`, oldest first.
+
+Each request carries at most 1000 events (and at most `MAX_BATCH_BYTES` of JSON), gzip
+compressed. The server answers per event: `success` and `duplicate` leave the queue in the
+same transaction that records the answers; `rejected` events stay queued with the reason
+and one more retry. A 401 triggers one token refresh and one retry. A timeout, a 5xx or a
+body that is not the promised JSON leaves the whole batch queued and stops the push. Since
+an event leaves the queue only after the server has stored it, a push killed at any moment
+is finished by the next one, and the server's duplicate detection keeps it stored once.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from specify_cli.errors import ServerError
+from specify_cli.sync.queue import OfflineQueue, QueuedEvent
+
+BATCH_PATH = "/api/v1/events/batch/"
+"""Endpoint that stores a batch of events."""
+
+BATCH_SIZE = 1000
+"""Most events per request (the server's limit)."""
+
+MAX_BATCH_BYTES = 8 * 1024 * 1024
+"""Most bytes of uncompressed JSON per request (the server accepts 10 MiB)."""
+
+GZIP_LEVEL = 1
+"""gzip level of request bodies: level 1 compresses events ~8x at a fraction of level 6's cost."""
+
+
+@dataclass
+class BatchResult:
+    """The outcome of one request.
+
+    Attributes:
+        number: 1 for the first batch of the push.
+        sent: Events in the request.
+        success: Events the server stored.
+        duplicate: Events the server already had.
+        rejected: Events the server rejected.
+    """
+
+    number: int
+    sent: int
+    success: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class PushReport:
+    """What a push did.
+
+    Attributes:
+        batches: One entry per request that got per-event answers.
+        rejected_reasons: Reason -> number of events rejected for it.
+        failures: Rejected events: `event_id`, `event_type`, `error`.
+        error: Why the push stopped early (one line), or None when the queue was drained.
+        would_send: With `dry_run`, the number of events that would be sent, by event type.
+    """
+
+    batches: list[BatchResult] = field(default_factory=list)
+    rejected_reasons: Counter[str] = field(default_factory=Counter)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    error: str | None = None
+    would_send: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def pushed(self) -> int:
+        """Events newly stored by the server."""
+        return sum(b.success for b in self.batches)
+
+    @property
+    def duplicates(self) -> int:
+        """Events the server already had."""
+        return sum(b.duplicate for b in self.batches)
+
+    @property
+    def rejected(self) -> int:
+        """Events the server rejected (they stay queued)."""
+        return sum(b.rejected for b in self.batches)
+
+
+def _cut(rows: list[QueuedEvent]) -> list[QueuedEvent]:
+    """Keep the longest head of `rows` under `MAX_BATCH_BYTES` (always at least one row)."""
+    total = 0
+    for index, row in enumerate(rows):
+        total += len(row.body) + 1
+        if total > MAX_BATCH_BYTES and index:
+            return rows[:index]
+    return rows
+
+
+def encode_batch(rows: list[QueuedEvent]) -> bytes:
+    """Return the gzip-compressed `{"events": [...]}` body for queued rows.
+
+    The stored JSON texts are joined as they are: nothing is decoded or re-encoded.
+
+    Args:
+        rows: Queued events.
+    """
+    text = '{"events":[' + ",".join(row.body for row in rows) + "]}"
+    return gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL)
+
+
+def _parse_results(body: object, rows: list[QueuedEvent]) -> list[tuple[str, str | None]]:
+    """Return (status, error) per row, or raise ValueError when the body is not as promised."""
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        raise ValueError("no results list")
+    by_id: dict[str, tuple[str, str | None]] = {}
+    for item in body["results"]:
+        if not isinstance(item, dict) or not isinstance(item.get("event_id"), str):
+            raise ValueError("malformed result")
+        status = item.get("status")
+        if status not in ("success", "duplicate", "rejected"):
+            raise ValueError("unknown status")
+        error = item.get("error")
+        by_id[item["event_id"]] = (status, str(error) if error is not None else None)
+    return [by_id.get(row.event_id, ("missing", None)) for row in rows]
+
+
+def push(
+    queue: OfflineQueue,
+    session,
+    *,
+    on_batch: Callable[[BatchResult], None] | None = None,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+) -> PushReport:
+    """Push every queued event, oldest first, and record the answers in the queue.
+
+    Each event is attempted at most once per call: rejected events stay queued but the
+    push moves past them.
+
+    Args:
+        queue: The account's offline queue.
+        session: A `_session.Session` for the account's server (unused with `dry_run`).
+        on_batch: Called after each answered request (for progress output).
+        dry_run: Count what would be sent, by event type, and send nothing.
+        batch_size: Most events per request.
+
+    Returns:
+        The report; `error` is set when the push stopped early (the rest stays queued).
+
+    Raises:
+        NotAuthenticatedError: The server refused the session even after a refresh.
+    """
+    from specify_cli.sync import _http
+    from specify_cli.sync._session import json_body
+
+    report = PushReport()
+    after = 0
+    size = batch_size
+    while True:
+        rows = queue.read_batch(after, size)
+        if not rows:
+            return report
+        if dry_run:
+            import json
+
+            for row in rows:
+                report.would_send[json.loads(row.body).get("event_type", "?")] += 1
+            after = rows[-1].id
+            continue
+        rows = _cut(rows)
+        first, last = rows[0].id, rows[-1].id
+        try:
+            response = session.request(
+                "POST", BATCH_PATH, content=encode_batch(rows),
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        except ServerError as exc:
+            queue.record_failure(first, last, _reason(str(exc)))
+            report.error = str(exc)
+            return report
+        if response.status_code == 413 and len(rows) > 1:
+            size = max(1, len(rows) // 2)  # the server's limit is lower: halve and retry
+            continue
+        if response.status_code != 200:
+            error = _http.status_error(session.server_url, response)
+            queue.record_failure(first, last, f"HTTP {response.status_code}")
+            report.error = str(error)
+            return report
+        try:
+            answers = _parse_results(json_body(session, response), rows)
+        except (ServerError, ValueError):
+            error = _http.unexpected_response(session.server_url)
+            queue.record_failure(first, last, "unexpected response")
+            report.error = str(error)
+            return report
+        result = BatchResult(len(report.batches) + 1, len(rows))
+        done: list[int] = []
+        rejected: list[tuple[int, str]] = []
+        for row, (status, error) in zip(rows, answers, strict=True):
+            if status == "success":
+                result.success += 1
+                done.append(row.id)
+            elif status == "duplicate":
+                result.duplicate += 1
+                done.append(row.id)
+            elif status == "rejected":
+                reason = error or "rejected"
+                result.rejected += 1
+                rejected.append((row.id, reason))
+                report.rejected_reasons[reason] += 1
+                report.failures.append({"event_id": row.event_id, "error": reason})
+        queue.record_results(done, rejected)
+        report.batches.append(result)
+        if on_batch is not None:
+            on_batch(result)
+        after = last
+
+
+def _reason(message: str) -> str:
+    """Shorten an error message for the queue's `last_error` column."""
+    return message.split(" (see ")[0][:200]

@@ -1,0 +1,80 @@
+"""Pull: fetch the team's new events from `GET /api/v1/events/` into the local event log.
+
+Pages are requested from the persisted cursor until the server says `has_more` is false.
+Each page is stored in one transaction with the new cursor and the Lamport clock's
+`receive()`, so a pull killed half-way resumes where it stopped and never skips an event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from specify_cli.sync.queue import OfflineQueue
+
+EVENTS_PATH = "/api/v1/events/"
+"""Endpoint that lists the team's events after a cursor."""
+
+PAGE_SIZE = 1000
+"""Events requested per page (the server's maximum)."""
+
+MAX_PAGES = 100_000
+"""Upper bound on pages per pull, so a misbehaving server cannot keep the CLI looping."""
+
+
+@dataclass
+class PullReport:
+    """What a pull did.
+
+    Attributes:
+        pulled: Events new to the local log.
+        pages: Pages fetched.
+        cursor: The cursor the next pull resumes from.
+    """
+
+    pulled: int = 0
+    pages: int = 0
+    cursor: str | None = None
+
+
+def pull(queue: OfflineQueue, session, node_id: str | None, *,
+         max_pages: int = MAX_PAGES) -> PullReport:
+    """Fetch every new team event into the queue's event log and advance the clock.
+
+    Args:
+        queue: The account's scope database.
+        session: A `_session.Session` for the account's server.
+        node_id: This node, whose Lamport clock receives the pulled values.
+        max_pages: Stop after this many pages (the next pull continues).
+
+    Returns:
+        The report.
+
+    Raises:
+        ServerError: The server failed or answered something that is not the promised JSON.
+        NotAuthenticatedError: The server refused the session even after a refresh.
+    """
+    from specify_cli.sync import _http
+    from specify_cli.sync._session import json_body
+
+    report = PullReport(cursor=queue.get_state().get("pull_cursor"))
+    while report.pages < max_pages:
+        params: dict[str, str | int] = {"limit": PAGE_SIZE}
+        if report.cursor is not None:
+            params["after"] = report.cursor
+        response = session.request("GET", EVENTS_PATH, params=params)
+        if response.status_code != 200:
+            raise _http.status_error(session.server_url, response)
+        body = json_body(session, response)
+        if (not isinstance(body, dict) or not isinstance(body.get("events"), list)
+                or not isinstance(body.get("next_cursor", ""), (str, int, type(None)))):
+            raise _http.unexpected_response(session.server_url)
+        events = [e for e in body["events"] if isinstance(e, dict)]
+        cursor = body.get("next_cursor")
+        cursor = str(cursor) if cursor is not None else report.cursor
+        report.pulled += queue.store_pulled(events, cursor, node_id)
+        report.pages += 1
+        report.cursor = cursor
+        if not body.get("has_more") or not events:
+            break
+    return report
+

@@ -1,0 +1,171 @@
+"""The sync runtime: what runs behind the emitter for the life of one CLI process.
+
+Created lazily by the first emit. When the user is logged in and auto-start is on
+(`sync.auto_start` in `.kittify/config.yaml`, overridden by `SPEC_KITTY_SYNC_AUTO_START`),
+it starts the background sync thread and, being authenticated, the WebSocket client.
+At exit it stops both and makes one final best-effort push, bounded by
+`EXIT_FLUSH_SECONDS`, so a command never hangs on the way out; whatever is not pushed stays
+in the offline queue for the next sync.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import threading
+import time
+from typing import Any
+
+from specify_cli.sync.queue import OfflineQueue
+
+EXIT_FLUSH_SECONDS = 3.0
+"""Longest time the CLI spends pushing queued events when it exits."""
+
+
+class SyncRuntime:
+    """Background sync and WebSocket for one account, started once per process.
+
+    Args:
+        queue: The account's offline queue.
+        server_url: The account's server, or None when logged out (nothing is started).
+        node_id: This node.
+        auto_start: Start the background thread and the WebSocket.
+        interval: Seconds between background syncs; `sync.interval_seconds` by default.
+    """
+
+    def __init__(self, queue: OfflineQueue, server_url: str | None, node_id: str | None,
+                 auto_start: bool = True, interval: float | None = None) -> None:
+        self.queue = queue
+        self.server_url = server_url
+        self.node_id = node_id
+        self.auto_start = auto_start
+        self._interval = interval
+        self.background: Any = None
+        self.ws: Any = None
+        self.started = False
+        self._stopped = False
+        self._lock = threading.Lock()
+
+    @property
+    def active(self) -> bool:
+        """True when this runtime pushes events (logged in and auto-start on)."""
+        return bool(self.server_url) and self.auto_start
+
+    def start(self) -> None:
+        """Start the background thread and the WebSocket if `active`; register the exit hook."""
+        with self._lock:
+            if self.started:
+                return
+            self.started = True
+            if not self.active:
+                return
+            from specify_cli.sync.background import BackgroundSync
+            from specify_cli.sync.websocket import WebSocketClient
+
+            interval = self._interval
+            if interval is None:
+                from specify_cli import config
+
+                interval = float(config.get("sync.interval_seconds"))
+            self.background = BackgroundSync(self._background_sync, interval,
+                                             first_delay=interval)
+            self.background.start()
+            self.ws = WebSocketClient(self.server_url, self.queue, self.node_id,
+                                      drain=lambda: self.sync(wait=0.0, pull=False))
+            self.ws.start()
+            atexit.register(self.shutdown)
+
+    def sync(self, wait: float = 0.0, timeout: float | None = None,
+             pull: bool = True) -> bool:
+        """Run one push (and pull) under the sync lock; False when busy or failed.
+
+        Args:
+            wait: Seconds to wait for another sync holding the lock.
+            timeout: Seconds per HTTP request.
+            pull: Pull after pushing.
+        """
+        from specify_cli.sync._engine import sync_lock, sync_once
+
+        if not self.server_url:
+            return False
+        with sync_lock(self.queue.path, wait_seconds=wait) as held:
+            if not held:
+                return False
+            return sync_once(self.queue, self.server_url, node_id=self.node_id,
+                             timeout=timeout, pull_after=pull).ok
+
+    def _background_sync(self) -> bool:
+        from specify_cli.errors import NotAuthenticatedError
+
+        try:
+            return self.sync()
+        except NotAuthenticatedError:
+            return False
+
+    def on_emit(self, event: dict[str, Any]) -> None:
+        """Hand a freshly queued event to the WebSocket when it is connected.
+
+        Args:
+            event: The stored event.
+        """
+        if self.ws is not None and self.ws.connected:
+            self.ws.send_event(event)
+
+    def shutdown(self, budget: float = EXIT_FLUSH_SECONDS) -> None:
+        """Stop the threads and push what is queued, all within `budget` seconds.
+
+        Args:
+            budget: Seconds the whole shutdown may take.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        deadline = time.monotonic() + budget
+        if self.ws is not None:
+            self.ws.wait_for_acks(min(1.0, budget / 3))
+            self.ws.stop(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+        if self.background is not None:
+            self.background.stop(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+        if not self.active:
+            return
+        with contextlib.suppress(Exception):
+            if self.queue.pending_count() == 0:
+                return
+        left = deadline - time.monotonic()
+        if left <= 0.2:
+            return
+        flusher = threading.Thread(target=self._flush, args=(left,), daemon=True,
+                                   name="spec-kitty-exit-flush")
+        flusher.start()
+        flusher.join(left)
+
+    def _flush(self, left: float) -> None:
+        with contextlib.suppress(Exception):
+            self.sync(wait=min(0.5, left / 4), timeout=max(0.5, left - 0.1), pull=False)
+
+
+_runtime: SyncRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime(queue: OfflineQueue, server_url: str | None, node_id: str | None,
+                auto_start: bool) -> SyncRuntime:
+    """Return the process's runtime, creating and starting it on first call.
+
+    Args:
+        queue: The account's offline queue.
+        server_url: The account's server (None when logged out).
+        node_id: This node.
+        auto_start: Whether to start the background thread and the WebSocket.
+    """
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = SyncRuntime(queue, server_url, node_id, auto_start)
+            _runtime.start()
+        return _runtime
+
+
+def current_runtime() -> SyncRuntime | None:
+    """Return the process's runtime if one was started."""
+    return _runtime

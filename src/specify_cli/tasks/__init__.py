@@ -1,0 +1,1 @@
+"""Work packages of a feature (`kitty-specs/<NNN-slug>/`) and the actions that emit sync events."""

@@ -1,0 +1,326 @@
+"""The work-package actions behind `spec-kitty tasks`, each emitting its sync events.
+
+Every action validates all input first (nothing is written and nothing is emitted on bad
+input), then writes the files, then emits its events under one causation id. If a write
+fails after the action has started, one `ErrorLogged` event is emitted and the error is
+raised as one line.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specify_cli._files import atomic_write
+from specify_cli.errors import UsageError
+from specify_cli.sync.events import utc_timestamp
+from specify_cli.tasks.model import (
+    LANES,
+    PHASES,
+    Feature,
+    TasksError,
+    check_lane,
+    check_wp_id,
+    load_feature,
+    select_feature,
+)
+
+Emit = Callable[..., Any]
+
+
+@dataclass
+class ActionResult:
+    """What an action did, for the command's output.
+
+    Attributes:
+        message: One line for the user.
+        events: Event types emitted, in order.
+    """
+
+    message: str
+    events: list[str] = field(default_factory=list)
+
+
+def actor() -> str:
+    """Return who is acting: the logged-in user, else the local user name."""
+    from specify_cli.sync import auth
+
+    creds = auth.load_credentials()
+    if creds is not None and creds.username:
+        return creds.username
+    try:
+        return getpass.getuser() or "unknown"
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _default_emit(event_type: str, payload: dict[str, Any], **kw: Any) -> Any:
+    from specify_cli.sync.emitter import emit
+
+    return emit(event_type, payload, **kw)
+
+
+class _Context:
+    def __init__(self, root: Path, feature_slug: str | None, emit: Emit | None) -> None:
+        self.root = root
+        self.feature: Feature = load_feature(root, select_feature(root, feature_slug))
+        self._emit = emit or _default_emit
+        self.emitted: list[str] = []
+
+    def emit(self, event_type: str, payload: dict[str, Any], aggregate_id: str,
+             aggregate_type: str | None = None) -> None:
+        self._emit(event_type, payload, aggregate_id=aggregate_id, aggregate_type=aggregate_type)
+        self.emitted.append(event_type)
+
+    @contextmanager
+    def started(self, path: Path, wp_id: str | None = None) -> Iterator[None]:
+        """Writes inside this block that fail emit one ErrorLogged and become one line."""
+        try:
+            yield
+        except OSError as exc:
+            message = f"cannot write {path}: {exc.strerror or exc}"
+            self.emit("ErrorLogged", {"error_type": type(exc).__name__,
+                                      "error_message": message, "wp_id": wp_id,
+                                      "stack_trace": None, "agent_id": None},
+                      aggregate_id=wp_id or self.feature.slug,
+                      aggregate_type="WorkPackage" if wp_id else "Feature")
+            raise TasksError(message) from None
+
+
+def _action(fn):
+    """Run an action under one causation id (imported lazily: no sync import for bad input)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> ActionResult:
+        from specify_cli.sync.emitter import action
+
+        with action():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _target_branch(root: Path, feature: Feature) -> str:
+    import subprocess
+
+    from specify_cli.tasks.model import split_frontmatter
+
+    branch = feature.meta.get("target_branch")
+    if isinstance(branch, str) and branch:
+        return branch
+    try:
+        data, _ = split_frontmatter(feature.tasks_md.read_text(encoding="utf-8"),
+                                    feature.tasks_md)
+        if isinstance(data.get("target_branch"), str) and data["target_branch"]:
+            return data["target_branch"]
+    except (OSError, UnicodeDecodeError, TasksError):
+        pass
+    try:
+        result = subprocess.run(["git", "-C", str(root), "symbolic-ref", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=5, check=False)
+        if result.returncode == 0 and result.stdout.strip():
+            return result.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "main"
+
+
+@_action
+def finalize(root: Path, feature_slug: str | None = None, emit: Emit | None = None
+             ) -> ActionResult:
+    """Register a feature: write `meta.json`, emit FeatureCreated and one WPCreated per WP.
+
+    A feature that is already registered is left alone and nothing is emitted.
+
+    Args:
+        root: The project root.
+        feature_slug: The feature; see `select_feature` for the default.
+        emit: Event sink (the sync emitter by default).
+
+    Raises:
+        TasksError: A file is missing or malformed.
+    """
+    ctx = _Context(root, feature_slug, emit)
+    feature = ctx.feature
+    if feature.meta.get("finalized_at"):
+        return ActionResult(f"Feature {feature.slug} is already finalized "
+                            f"({feature.meta['finalized_at']}); nothing emitted.")
+    branch = _target_branch(root, feature)
+    meta = dict(feature.meta)
+    meta.update({"feature_number": feature.number, "slug": feature.slug,
+                 "target_branch": branch, "finalized_at": utc_timestamp(),
+                 "finalized_epoch": time.time()})
+    with ctx.started(feature.meta_path):
+        atomic_write(feature.meta_path, json.dumps(meta, indent=2) + "\n", mode=0o644)
+    ctx.emit("FeatureCreated", {"feature_slug": feature.slug, "feature_number": feature.number,
+                                "target_branch": branch,
+                                "wp_count": len(feature.work_packages)}, feature.slug)
+    for wp in feature.work_packages.values():
+        ctx.emit("WPCreated", {"wp_id": wp.id, "title": wp.title[:500],
+                               "dependencies": wp.dependencies, "feature_slug": feature.slug},
+                 wp.id)
+    return ActionResult(f"Finalized {feature.slug}: {len(feature.work_packages)} work "
+                        f"packages, target branch {branch}.", ctx.emitted)
+
+
+@_action
+def move(root: Path, wp_id: str, lane: str, feature_slug: str | None = None,
+         emit: Emit | None = None) -> ActionResult:
+    """Move a work package to another lane and record it in its history.
+
+    Emits WPStatusChanged; moving to `done` also emits DependencyResolved for each work
+    package whose last open dependency this was, and FeatureCompleted when every work
+    package is done.
+
+    Args:
+        root: The project root.
+        wp_id: The work package.
+        lane: The new lane.
+        feature_slug: The feature; see `select_feature` for the default.
+        emit: Event sink (the sync emitter by default).
+
+    Raises:
+        UsageError: Bad id or lane.
+        TasksError: Unknown work package, or a malformed file.
+    """
+    check_wp_id(wp_id)
+    check_lane(lane)
+    ctx = _Context(root, feature_slug, emit)
+    feature = ctx.feature
+    wp = feature.get(wp_id)
+    if wp.lane == lane:
+        return ActionResult(f"{wp_id} is already in {lane}; nothing to do.")
+    who = actor()
+    previous = wp.lane
+    wp.lane = lane
+    wp.history().append({"at": utc_timestamp(), "lane": lane, "actor": who,
+                         "action": f"moved from {previous} to {lane}"})
+    with ctx.started(wp.path, wp_id):
+        atomic_write(wp.path, wp.text(), mode=0o644)
+    ctx.emit("WPStatusChanged", {"wp_id": wp_id, "from_lane": previous, "to_lane": lane,
+                                 "actor": who, "feature_slug": feature.slug}, wp_id)
+    if lane == "done":
+        for other in feature.work_packages.values():
+            if wp_id in other.dependencies and all(
+                    feature.work_packages[d].lane == "done" for d in other.dependencies):
+                ctx.emit("DependencyResolved", {"wp_id": other.id, "dependency_wp_id": wp_id,
+                                                "resolution_type": "completed"}, other.id)
+        if all(w.lane == "done" for w in feature.work_packages.values()):
+            started = feature.meta.get("finalized_epoch")
+            now = time.time()
+            duration = max(0.0, now - started) if isinstance(started, (int, float)) else 0.0
+            ctx.emit("FeatureCompleted", {"feature_slug": feature.slug,
+                                          "total_wps": len(feature.work_packages),
+                                          "completed_at": utc_timestamp(now),
+                                          "total_duration": round(duration, 3)}, feature.slug)
+    return ActionResult(f"Moved {wp_id} from {previous} to {lane}.", ctx.emitted)
+
+
+@_action
+def add_history(root: Path, wp_id: str, message: str, feature_slug: str | None = None,
+                emit: Emit | None = None) -> ActionResult:
+    """Append a note to a work package's history; emits HistoryAdded.
+
+    Args:
+        root: The project root.
+        wp_id: The work package.
+        message: The note (1 to 10,000 characters).
+        feature_slug: The feature; see `select_feature` for the default.
+        emit: Event sink (the sync emitter by default).
+
+    Raises:
+        UsageError: Bad id or an empty or too long message.
+        TasksError: Unknown work package, or a malformed file.
+    """
+    check_wp_id(wp_id)
+    if not message.strip():
+        raise UsageError("the history message is empty")
+    if len(message) > 10_000:
+        raise UsageError("the history message is longer than 10,000 characters")
+    ctx = _Context(root, feature_slug, emit)
+    wp = ctx.feature.get(wp_id)
+    who = actor()
+    wp.history().append({"at": utc_timestamp(), "lane": wp.lane, "actor": who,
+                         "action": "note", "note": message})
+    with ctx.started(wp.path, wp_id):
+        atomic_write(wp.path, wp.text(), mode=0o644)
+    ctx.emit("HistoryAdded", {"wp_id": wp_id, "entry_type": "note", "entry_content": message,
+                              "author": who}, wp_id)
+    return ActionResult(f"Added a history entry to {wp_id}.", ctx.emitted)
+
+
+@_action
+def assign(root: Path, wp_id: str, agent: str, phase: str = "implementation",
+           feature_slug: str | None = None, emit: Emit | None = None) -> ActionResult:
+    """Assign a work package to an agent for a phase; emits WPAssigned.
+
+    Each earlier assignment of the same work package in the same phase counts as a retry.
+
+    Args:
+        root: The project root.
+        wp_id: The work package.
+        agent: The agent or person (1 to 200 characters).
+        phase: `implementation` or `review`.
+        feature_slug: The feature; see `select_feature` for the default.
+        emit: Event sink (the sync emitter by default).
+
+    Raises:
+        UsageError: Bad id, agent or phase.
+        TasksError: Unknown work package, or a malformed file.
+    """
+    check_wp_id(wp_id)
+    if phase not in PHASES:
+        raise UsageError(f"unknown phase {phase!r}: use implementation or review")
+    agent = agent.strip()
+    if not agent or len(agent) > 200:
+        raise UsageError("the agent name must be 1 to 200 characters")
+    ctx = _Context(root, feature_slug, emit)
+    wp = ctx.feature.get(wp_id)
+    assignments = wp.data.get("assignments")
+    if assignments is None:
+        assignments = wp.data["assignments"] = []
+    if not isinstance(assignments, list):
+        raise TasksError(f"{wp.path}: assignments must be a list")
+    retries = sum(1 for a in assignments if isinstance(a, dict) and a.get("phase") == phase)
+    assignments.append({"agent": agent, "phase": phase, "at": utc_timestamp()})
+    wp.history().append({"at": utc_timestamp(), "lane": wp.lane, "actor": actor(),
+                         "action": f"assigned to {agent} for {phase}"})
+    with ctx.started(wp.path, wp_id):
+        atomic_write(wp.path, wp.text(), mode=0o644)
+    ctx.emit("WPAssigned", {"wp_id": wp_id, "agent_id": agent, "phase": phase,
+                            "retry_count": retries}, wp_id)
+    again = f" (retry {retries})" if retries else ""
+    return ActionResult(f"Assigned {wp_id} to {agent} for {phase}{again}.", ctx.emitted)
+
+
+def board(root: Path, feature_slug: str | None = None) -> str:
+    """Return the feature's board as text: one section per lane. Emits nothing.
+
+    Args:
+        root: The project root.
+        feature_slug: The feature; see `select_feature` for the default.
+
+    Raises:
+        TasksError: A file is missing or malformed.
+    """
+    feature = load_feature(root, select_feature(root, feature_slug))
+    wps = feature.work_packages.values()
+    done = sum(1 for w in wps if w.lane == "done")
+    state = "finalized" if feature.meta.get("finalized_at") else "not finalized"
+    lines = [f"Feature {feature.slug} ({state}): {done} of {len(wps)} work packages done"]
+    for lane in LANES:
+        in_lane = [w for w in wps if w.lane == lane]
+        lines.append("")
+        lines.append(f"{lane} ({len(in_lane)})")
+        for wp in in_lane:
+            deps = f"  [after {', '.join(wp.dependencies)}]" if wp.dependencies else ""
+            lines.append(f"  {wp.id}  {wp.title}{deps}")
+    return "\n".join(lines)
+

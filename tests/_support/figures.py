@@ -1,0 +1,68 @@
+"""Measured figures of the reliability and security suite (kill -9 trials, events lost, ...).
+
+Tests add what they measured here; `tests/_support/suite_report.py` collects the figures of
+every pytest-xdist worker and prints one table at the end of the run. Nothing is hard-coded:
+a figure that no test touched is printed as "not run".
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+ROWS: tuple[tuple[str, str], ...] = (
+    ("kill_trials", "kill -9 trials run"),
+    ("events_lost", "events lost"),
+    ("events_doubled", "events doubled"),
+    ("concurrent_processes", "concurrent processes"),
+    ("fault_kinds", "fault kinds injected"),
+    ("fuzz_inputs", "fuzz inputs tried"),
+    ("http_500", "500s seen"),
+    ("secret_leaks", "secret leaks found"),
+)
+"""Figure key and printed label, in table order."""
+
+MAX_KEYS = {"concurrent_processes"}
+"""Figures combined by maximum across tests and workers (the others are summed)."""
+
+_lock = threading.Lock()
+_counts: Counter[str] = Counter()
+_kinds: set[str] = set()
+_touched: set[str] = set()
+
+
+def add(key: str, amount: int = 1) -> None:
+    """Add `amount` to a summed figure (0 still marks it as measured)."""
+    with _lock:
+        _touched.add(key)
+        if key in MAX_KEYS:
+            _counts[key] = max(_counts[key], amount)
+        else:
+            _counts[key] += amount
+
+
+def fault_kind(name: str) -> None:
+    """Record one kind of fault injected (counted once however often it is injected)."""
+    with _lock:
+        _touched.add("fault_kinds")
+        _kinds.add(name)
+
+
+def snapshot() -> dict:
+    """Return this process's figures as plain data (sent from xdist workers)."""
+    with _lock:
+        return {"counts": dict(_counts), "kinds": sorted(_kinds), "touched": sorted(_touched)}
+
+
+def merge(snapshots: list[dict]) -> tuple[dict[str, int], list[str], set[str]]:
+    """Combine the snapshots of several processes into totals, fault kinds and touched keys."""
+    counts: Counter[str] = Counter()
+    kinds: set[str] = set()
+    touched: set[str] = set()
+    for snap in snapshots:
+        for key, value in snap.get("counts", {}).items():
+            counts[key] = max(counts[key], value) if key in MAX_KEYS else counts[key] + value
+        kinds.update(snap.get("kinds", []))
+        touched.update(snap.get("touched", []))
+    counts["fault_kinds"] = len(kinds)
+    return dict(counts), sorted(kinds), touched

@@ -1,0 +1,89 @@
+"""Pytest plugin: the end-of-run figures table and the suite-wide no-secret-leak check.
+
+Registered from `tests/conftest.py` (`pytest_plugins`), so it is active in the pytest-xdist
+controller and in every worker. Each worker scans its own outputs for secrets at the end of
+its session (`leaks.REGISTRY`) and sends its findings and figures to the controller through
+`config.workeroutput`; the controller merges them, prints one table, and fails the run if any
+secret leaked. Without xdist the same process does both.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests._support import figures, leaks, procs
+
+_SIGNING_KEY = "test-secret-" + "x" * 32  # what procs.start_server gives the server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config._sk_snapshots = []  # type: ignore[attr-defined]
+    config._sk_leaks = []  # type: ignore[attr-defined]
+    config._sk_scanned = 0  # type: ignore[attr-defined]
+    if leaks.REGISTRY.observe_cli not in procs.OBSERVERS:
+        procs.OBSERVERS.append(leaks.REGISTRY.observe_cli)
+        procs.LOG_OBSERVERS.append(leaks.REGISTRY.log_file)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, content in report.sections:
+        if name.startswith("Captured"):
+            leaks.REGISTRY.output(f"{report.nodeid} {name}", content)
+
+
+def _scan(config: pytest.Config) -> dict:
+    try:
+        from tests.conftest import PASSWORD
+    except ImportError:  # pragma: no cover - the root conftest always defines it
+        PASSWORD = None
+    leaks.REGISTRY.secret(PASSWORD, "password")
+    leaks.REGISTRY.secret(_SIGNING_KEY, "server signing key")
+    found, scanned = leaks.REGISTRY.find_leaks()
+    figures.add("secret_leaks", len(found))
+    return {"leaks": [leak.describe() for leak in found], "scanned": scanned,
+            "figures": figures.snapshot()}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    result = _scan(config)
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: report to the controller
+        workeroutput["sk_report"] = result
+        return
+    _collect(config, result)
+    if config._sk_leaks and session.exitstatus == 0:  # type: ignore[attr-defined]
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _collect(config: pytest.Config, result: dict) -> None:
+    config._sk_snapshots.append(result["figures"])  # type: ignore[attr-defined]
+    config._sk_leaks.extend(result["leaks"])  # type: ignore[attr-defined]
+    config._sk_scanned += result["scanned"]  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    report = getattr(node, "workeroutput", {}).get("sk_report")
+    if report:
+        _collect(node.config, report)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if getattr(config, "workeroutput", None) is not None:
+        return
+    counts, kinds, touched = figures.merge(config._sk_snapshots)  # type: ignore[attr-defined]
+    found = config._sk_leaks  # type: ignore[attr-defined]
+    tr = terminalreporter
+    if touched - {"secret_leaks"}:
+        tr.write_sep("=", "reliability & security figures (measured)")
+        for key, label in figures.ROWS:
+            value = counts.get(key, 0) if key in touched else "not run"
+            tr.write_line(f"  {label:<24} {value}")
+        if kinds:
+            tr.write_line(f"  fault kinds: {', '.join(kinds)}")
+    tr.write_line(f"secret leak check: {config._sk_scanned} outputs scanned, "  # type: ignore[attr-defined]
+                  f"{len(found)} leaks found")
+    for line in found[:50]:
+        tr.write_line(f"  LEAK: {line}", red=True)

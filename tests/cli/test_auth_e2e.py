@@ -1,0 +1,100 @@
+"""`spec-kitty auth` end to end: the real CLI against the real reference server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests._support.procs import add_user, start_server
+from tests.conftest import PASSWORD
+
+
+def login(cli, user="alice", *extra, pw=PASSWORD):
+    return cli("auth", "login", "-u", user, "--password-stdin", *extra, input=pw + "\n")
+
+
+def test_login_status_logout_roundtrip(cli, server, sk_home):
+    assert cli("sync", "server", server.url).returncode == 0
+    r = login(cli)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"Logged in as alice on {server.url} (team acme)."
+    creds = json.loads((sk_home / "credentials.json").read_text())
+    assert creds["team_slug"] == "acme"
+    status = json.loads(cli("auth", "status", "--json").stdout)
+    assert status["usable"] and status["access"]["state"] == "valid"
+    assert 0 < status["access"]["seconds_left"] <= 900
+    r = cli("auth", "logout")
+    assert r.returncode == 0 and f"Logged out alice from {server.url}." in r.stdout
+    assert cli("auth", "status").returncode == 1
+
+
+def test_wrong_password(cli, server):
+    assert cli("sync", "server", server.url).returncode == 0
+    r = login(cli, pw="wrong")
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: invalid username or password (see https://")
+    assert "wrong" not in r.stderr
+
+
+def test_silent_refresh_rotates_the_refresh_token(tmp_path, cli, sk_home):
+    db = tmp_path / "s.sqlite3"
+    add_user(db, "alice", PASSWORD, "acme")
+    srv = start_server(tmp_path, "--access-lifetime", "1", db=db)
+    try:
+        assert cli("sync", "server", srv.url).returncode == 0
+        assert login(cli).returncode == 0
+        old = json.loads((sk_home / "credentials.json").read_text())
+        r = cli("sync", "status", "--check")
+        assert "Connected" in r.stdout, r.stdout + r.stderr
+        new = json.loads((sk_home / "credentials.json").read_text())
+        assert new["refresh_token"] != old["refresh_token"]
+        assert (sk_home / "credentials.json").stat().st_mode & 0o777 == 0o600
+        import httpx
+        dead = httpx.post(f"{srv.url}/api/v1/token/refresh/",
+                          json={"refresh": old["refresh_token"]})
+        assert dead.status_code == 401
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_switching_account_with_unsynced_events(cli, server, sk_home, tmp_path, force):
+    assert cli("sync", "server", server.url).returncode == 0
+    assert login(cli).returncode == 0
+    from specify_cli.sync._scope import account_scope
+    _queue_events_for(sk_home, account_scope(server.url, "alice", "acme"), 3)
+    r = login(cli, "bob", "--force") if force else cli(
+        "auth", "login", "-u", "bob", "--password-stdin", input=PASSWORD + "\n")
+    if force:
+        assert r.returncode == 0, r.stderr
+        assert "3 unsynced events of alice stay queued" in r.stderr
+    else:
+        # Already logged in as alice (valid session): without --force nothing changes.
+        assert r.returncode == 0 and "Already logged in as alice" in r.stdout
+        # Expire alice's session, then switching is refused because of her queue.
+        data = json.loads((sk_home / "credentials.json").read_text())
+        data["refresh_expires_at"] = "2000-01-01T00:00:00Z"
+        (sk_home / "credentials.json").write_text(json.dumps(data))
+        r = login(cli, "bob")
+        assert r.returncode == 1
+        assert "alice still has 3 unsynced events" in r.stderr
+        assert json.loads((sk_home / "credentials.json").read_text())["username"] == "alice"
+
+
+def _queue_events_for(sk_home, scope, n):
+    """Put n valid events in the account's queue through the engine's public queue API."""
+    import os
+    import subprocess
+    import sys
+    code = (
+        "from specify_cli.sync._scope import queue_path\n"
+        "from specify_cli.sync.queue import OfflineQueue\n"
+        "from tests._support.events import sample_events\n"
+        f"q = OfflineQueue(queue_path({scope!r}))\n"
+        f"for e in sample_events({n}): q.append(e)\n"
+        "print(q.pending_count())\n"
+    )
+    env = {**os.environ, "SPEC_KITTY_HOME": str(sk_home), "PYTHONPATH": os.getcwd()}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == str(n), out.stderr

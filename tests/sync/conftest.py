@@ -1,0 +1,35 @@
+"""Fixtures for the sync-engine tests: a shared real server, queues on real SQLite files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests._support.procs import add_user, start_server
+from tests.sync._helpers import PASSWORD
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated spec-kitty home for in-process code."""
+    path = tmp_path / "home" / ".spec-kitty"
+    path.parent.mkdir()
+    monkeypatch.setenv("SPEC_KITTY_HOME", str(path))
+    monkeypatch.delenv("SPEC_KITTY_SERVER_URL", raising=False)
+    monkeypatch.setenv("SPEC_KITTY_SYNC_AUTO_START", "0")
+    return path
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    """One real reference server per test module (users alice, carol: acme; bob: other)."""
+    work = tmp_path_factory.mktemp("server")
+    db = work / "server.sqlite3"
+    for user, team in (("alice", "acme"), ("bob", "other"), ("carol", "acme"),
+                       ("dave", "acme"), ("erin", "acme")):
+        add_user(db, user, PASSWORD, team)
+    proc = start_server(work, "--ws-ping-interval", "0.3", db=db)
+    yield proc
+    proc.stop()
+

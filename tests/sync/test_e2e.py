@@ -1,0 +1,202 @@
+"""End to end: the real CLI in subprocesses against the real reference server."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from specify_cli.sync.events import build_event
+from tests._support.events import PROJECT_UUID, sample_events
+from tests._support.procs import SPEC_KITTY, run_cli
+from tests.sync._helpers import env_for, fast_login, server_events
+
+WP = """---
+work_package_id: {id}
+title: Part {id}
+lane: planned
+dependencies: {deps}
+history: []
+---
+
+Body of {id}.
+"""
+
+
+def make_project(root: Path) -> Path:
+    feature = root / "kitty-specs" / "001-login-flow"
+    (feature / "tasks").mkdir(parents=True)
+    (feature / "tasks.md").write_text("# Tasks\n")
+    for wp, deps in (("WP01", "[]"), ("WP02", "[WP01]")):
+        (feature / "tasks" / f"{wp}.md").write_text(WP.format(id=wp, deps=deps))
+    return root
+
+
+def sk(home: Path, *args: str, cwd: Path | None = None, **env: str):
+    return run_cli(home, *args, cwd=cwd, env=env_for(home, **env))
+
+
+def open_queue(home: Path, monkeypatch):
+    from specify_cli.sync import auth
+    from specify_cli.sync._scope import queue_path
+    from specify_cli.sync.queue import OfflineQueue
+
+    monkeypatch.setenv("SPEC_KITTY_HOME", str(home))
+    return OfflineQueue(queue_path(auth.load_credentials().scope))
+
+
+@pytest.fixture
+def alice(tmp_path, shared_server):
+    home = tmp_path / "alice" / ".spec-kitty"
+    home.parent.mkdir()
+    fast_login(home, shared_server.url, "alice")
+    return home
+
+
+def test_tasks_events_reach_the_server_once_with_a_shared_causation(tmp_path, alice,
+                                                                    shared_server):
+    project = make_project(tmp_path / "proj")
+    before = {e["event_id"] for e in server_events(shared_server.url)}
+    for args in (("tasks", "finalize"), ("tasks", "move", "WP01", "--to", "done"),
+                 ("tasks", "history", "WP02", "ready"), ("tasks", "assign", "WP02",
+                                                          "--agent", "bot")):
+        result = sk(alice, *args, cwd=project)
+        assert result.returncode == 0, result.stderr
+    result = sk(alice, "sync", "now")
+    assert result.returncode == 0, result.stderr
+    assert "Batch 1: 7 sent, 7 stored, 0 duplicates, 0 rejected" in result.stdout
+    assert "7 new, 0 duplicates, 0 rejected" in result.stdout
+    mine = [e for e in server_events(shared_server.url) if e["event_id"] not in before]
+    types = [e["event_type"] for e in mine]
+    assert types == ["FeatureCreated", "WPCreated", "WPCreated", "WPStatusChanged",
+                     "DependencyResolved", "HistoryAdded", "WPAssigned"]
+    assert len({e["causation_id"] for e in mine[:3]}) == 1
+    assert mine[3]["causation_id"] == mine[4]["causation_id"] != mine[0]["causation_id"]
+    assert all(e["team_slug"] == "acme" for e in mine)
+    lamports = [e["lamport_clock"] for e in mine]
+    assert lamports == sorted(lamports) and len(set(lamports)) == 7
+    again = sk(alice, "sync", "now")
+    assert "Pushed 0 events in 0 batches" in again.stdout and again.returncode == 0
+
+
+def test_dry_run_sends_nothing_and_report_and_strict_cover_rejections(alice, shared_server,
+                                                                      monkeypatch, tmp_path):
+    queue = open_queue(alice, monkeypatch)
+    good = sample_events(3, node="abcdefabcdef")
+    bad = sample_events(2, team="other", node="abcdefabcdef")
+    for event in good + bad:
+        queue.append(event)
+    before = len(server_events(shared_server.url))
+    dry = sk(alice, "sync", "now", "--dry-run")
+    assert dry.returncode == 0 and "would push 5 events in 1 batches" in dry.stdout
+    assert len(server_events(shared_server.url)) == before and queue.pending_count() == 5
+    report = tmp_path / "report.json"
+    result = sk(alice, "sync", "now", "--report", str(report))
+    assert result.returncode == 1
+    assert "3 new, 0 duplicates, 2 rejected" in result.stdout
+    assert "rejected 2: team mismatch" in result.stdout
+    data = json.loads(report.read_text())
+    assert sorted(f["event_id"] for f in data["failures"]) == sorted(e["event_id"] for e in bad)
+    assert all(f["error"] == "team mismatch" and f["retry_count"] == 1 for f in data["failures"])
+    lenient = sk(alice, "sync", "now", "--no-strict")
+    assert lenient.returncode == 0 and "2 rejected" in lenient.stdout
+    assert queue.pending_count() == 2
+    status = json.loads(sk(alice, "sync", "status", "--json").stdout)
+    assert status["queue"]["pending"] == 2 and status["queue"]["errors"] == {"team mismatch": 2}
+    assert status["queue"]["retry_buckets"]["1-2"] == 2
+
+
+def test_two_concurrent_sync_now_push_each_event_once(alice, shared_server, monkeypatch):
+    queue = open_queue(alice, monkeypatch)
+    events = sample_events(3000, node="aaaabbbbcccc")
+    for event in events:
+        queue.append(event)
+    procs = [subprocess.Popen([SPEC_KITTY, "sync", "now"], env=env_for(alice),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert any("Waiting for another sync" in out for out, _ in outs)
+    on_server = [e["event_id"] for e in server_events(shared_server.url)
+                 if e["node_id"] == "aaaabbbbcccc"]
+    assert sorted(on_server) == sorted(e["event_id"] for e in events)
+    assert queue.pending_count() == 0
+
+
+def test_kill_9_during_sync_now_loses_and_doubles_nothing(alice, shared_server, monkeypatch):
+    queue = open_queue(alice, monkeypatch)
+    rng = random.Random(7)
+    all_ids: set[str] = set()
+    for trial in range(3):
+        node = f"dead{trial:08x}"
+        events = sample_events(2500, node=node)
+        for event in events:
+            queue.append(event)
+        all_ids |= {e["event_id"] for e in events}
+        proc = subprocess.Popen([SPEC_KITTY, "sync", "now"], env=env_for(alice),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, 0.8))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        mine = [e["event_id"] for e in server_events(shared_server.url)
+                if e["node_id"].startswith("dead")]
+        queued = {r.event_id for r in queue.read_batch(0, 100_000)}
+        assert len(mine) == len(set(mine))  # never doubled on the server
+        assert set(mine) | queued == all_ids  # nothing lost
+    result = sk(alice, "sync", "now")
+    assert result.returncode == 0, result.stderr
+    mine = [e["event_id"] for e in server_events(shared_server.url)
+            if e["node_id"].startswith("dead")]
+    assert sorted(mine) == sorted(all_ids) and queue.pending_count() == 0
+
+
+def test_not_logged_in_and_no_server_are_one_line_errors(tmp_path):
+    home = tmp_path / "h" / ".spec-kitty"
+    home.parent.mkdir()
+    result = sk(home, "sync", "now")
+    assert result.returncode == 1 and result.stderr.startswith("error: no server configured")
+    assert result.stderr.count("\n") == 1
+    assert sk(home, "sync", "server", "http://127.0.0.1:9").returncode == 0
+    result = sk(home, "sync", "now")
+    assert result.returncode == 1 and result.stderr.startswith("error: not logged in")
+
+
+def test_a_command_with_auto_start_pushes_its_event_before_exiting(tmp_path, alice,
+                                                                  shared_server):
+    project = make_project(tmp_path / "proj")
+    started = time.monotonic()
+    result = sk(alice, "tasks", "move", "WP01", "--to", "doing", cwd=project,
+                SPEC_KITTY_SYNC_AUTO_START="1")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 8
+    import yaml
+
+    uuid = yaml.safe_load((project / ".kittify" / "config.yaml").read_text())["project"]["uuid"]
+    moved = [e for e in server_events(shared_server.url) if e["project_uuid"] == uuid]
+    assert len(moved) == 1
+    status = json.loads(sk(alice, "sync", "status", "--json").stdout)
+    assert status["queue"]["pending"] == 0
+
+
+def test_status_check_is_connected_against_the_real_server(alice):
+    result = sk(alice, "sync", "status", "--check")
+    assert result.returncode == 0, result.stdout
+    assert "Check:        Connected" in result.stdout
+
+
+def test_event_built_for_another_team_is_rejected_by_the_real_server(alice, shared_server,
+                                                                     monkeypatch):
+    queue = open_queue(alice, monkeypatch)
+    event = build_event("ErrorLogged", {"error_type": "X", "error_message": "y"},
+                        aggregate_id="p", node_id="0123456789ab", team_slug="other",
+                        project_uuid=PROJECT_UUID, project_slug="p")
+    queue.append(event)
+    result = sk(alice, "sync", "now", "--no-strict")
+    assert "rejected 1: team mismatch" in result.stdout
