@@ -76,6 +76,7 @@ def _references() -> dict[str, Any]:
         "events.types": events.render_event_types,
         "config.settings": config_ref.render_settings,
         "config.environment": config_ref.render_environment,
+        "server.environment": config_ref.render_server_environment,
         "config.project": config_ref.render_project,
         "config.credentials": config_ref.render_credentials,
         "server.api": openapi.render,

@@ -14,7 +14,6 @@ import copy
 import importlib
 import io
 import re
-import shlex
 import sys
 import uuid
 from collections.abc import Iterator
@@ -113,11 +112,10 @@ class CommandChecker:
 
     def check(self, text: str) -> str | None:
         """Return None when `text` parses, else a one-line reason."""
-        try:
-            tokens = shlex.split(text, comments=True)
-        except ValueError as exc:
-            return f"cannot split into words ({exc})"
-        if not tokens or tokens[0] != PROG:
+        from scripts.docs_gate._shell import split_commands
+
+        tokens = next((words for words in split_commands(text) if words[0] == PROG), [])
+        if not tokens:
             return f"does not start with {PROG}"
         cmd, path, rest = self.root, [PROG], tokens[1:]
         # Root options (such as --version) may come before the subcommand.

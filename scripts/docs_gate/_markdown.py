@@ -52,6 +52,8 @@ class Page:
 def parse_directive(body: str, line: int) -> Directive:
     """Parse the body of a directive comment into a word and `key="value"` attributes."""
     word, _, rest = body.partition(" ")
+    if word.rstrip(":") == "hidden":
+        return Directive(line=line, word="hidden", attrs={}, text=rest.strip())
     attrs: dict[str, str] = {}
     try:
         tokens = shlex.split(rest)

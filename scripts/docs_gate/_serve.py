@@ -36,10 +36,14 @@ def netlify_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(out) + "$")
 
 
+SAME_PAGE_HREF = re.compile(rb"""(\s)href=(["'])#""")
+"""A link to an anchor of the same page (`href="#x"`)."""
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     headers_rules: list[tuple[re.Pattern[str], dict[str, str]]] = []
     redirect_rules: list[tuple[re.Pattern[str], str, int]] = []
-    requests: list[str]
+    hide_same_page_anchors = False
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         pass
@@ -85,24 +89,39 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 return io.BytesIO(body)
+        if self.hide_same_page_anchors:
+            page = local / "index.html" if local.is_dir() else local
+            if page.suffix == ".html" and page.is_file() and (self.path.endswith("/")
+                                                              or not local.is_dir()):
+                body = SAME_PAGE_HREF.sub(rb"\1data-gate-href=\2#", page.read_bytes())
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                return io.BytesIO(body)
         return super().send_head()
 
 
 @contextmanager
-def serve(site: Path, headers: list[dict] | None = None,
-          redirects: list[dict] | None = None) -> Iterator[str]:
+def serve(site: Path, headers: list[dict] | None = None, redirects: list[dict] | None = None,
+          hide_same_page_anchors: bool = False) -> Iterator[str]:
     """Serve `site` on a free 127.0.0.1 port; yields the base URL such as `http://127.0.0.1:PORT/`.
 
     Args:
         site: The directory to serve.
         headers: `[[headers]]` tables of netlify.toml (`for`, `values`) to apply.
         redirects: `[[redirects]]` tables of netlify.toml (`from`, `to`, `status`) to apply.
+        hide_same_page_anchors: Turn `href="#x"` into `data-gate-href="#x"` (not a link) in
+            served HTML, for linkchecker: the gate checks same-page anchors
+            itself in one pass per page, instead of linkchecker refetching and reparsing the
+            whole page once per anchor.
     """
     handler = type("Handler", (_Handler,), {
         "headers_rules": [(netlify_pattern(h["for"]), dict(h.get("values", {})))
                           for h in headers or []],
         "redirect_rules": [(netlify_pattern(r["from"]), r["to"], int(r.get("status", 301)))
                            for r in redirects or []],
+        "hide_same_page_anchors": hide_same_page_anchors,
     })
     httpd = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(handler, directory=str(site)))

@@ -11,7 +11,7 @@ OPERATORS = {"|", "||", "&&", ";", "&", "|&"}
 
 def split_commands(line: str) -> list[list[str]]:
     """Return the simple commands of `line` as word lists (env assignments dropped)."""
-    lexer = shlex.shlex(line, posix=True, punctuation_chars="|&;")
+    lexer = shlex.shlex(line, posix=True, punctuation_chars="|&;<>")
     lexer.whitespace_split = True
     lexer.commenters = "#"
     try:
@@ -19,9 +19,19 @@ def split_commands(line: str) -> list[list[str]]:
     except ValueError:
         return []
     commands: list[list[str]] = [[]]
-    for token in tokens:
+    skip_next = False
+    for index, token in enumerate(tokens):
+        if skip_next:
+            skip_next = False
+            continue
         if token in OPERATORS:
             commands.append([])
+        elif set(token) <= set("<>&") and token:
+            # A redirection (`<`, `>`, `>>`, `2>&1` arrives as `2`, `>&`, `1`): drop its target.
+            if commands[-1] and commands[-1][-1].isdigit() and index > 0 and tokens[index - 1] \
+                    == commands[-1][-1]:
+                commands[-1].pop()
+            skip_next = True
         else:
             commands[-1].append(token)
     result = []

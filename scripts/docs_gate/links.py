@@ -16,9 +16,18 @@ import re
 import subprocess
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from scripts.docs_gate._common import BIN, ROOT, Options, Problem, Result, subprocess_env
+from scripts.docs_gate._common import (
+    BIN,
+    CACHE_DIR,
+    ROOT,
+    Options,
+    Problem,
+    Result,
+    rel,
+    subprocess_env,
+)
 from scripts.docs_gate._serve import serve
 
 _CONFIG = """\
@@ -77,6 +86,30 @@ def _source_hint(parent_file: str, site: Path) -> str:
     return ""
 
 
+_SAME_PAGE = re.compile(r"""\shref=["']#([^"']*)["']""")
+_IDS = re.compile(r"""\s(?:id|name)=["']([^"']+)["']""")
+
+
+def same_page_anchors(site: Path) -> tuple[int, list[Problem]]:
+    """Check every `href="#x"` against the ids of its own page, one parse per page."""
+    count, problems = 0, []
+    for page in sorted(site.rglob("*.html")):
+        markup = page.read_text(encoding="utf-8", errors="replace")
+        targets = set(_IDS.findall(markup))
+        for match in _SAME_PAGE.finditer(markup):
+            anchor = unquote(match.group(1))
+            count += 1
+            if anchor and anchor not in targets:
+                line = markup.count("\n", 0, match.start()) + 1
+                where = f"site/{page.relative_to(site)}:{line}"
+                source = _source_hint(f"site/{page.relative_to(site)}", site)
+                if source:
+                    where += f" (from {source})"
+                problems.append(Problem(where, f"link #{anchor}: no such anchor on the same page;"
+                                        " fix the link or the heading"))
+    return count, problems
+
+
 def run(options: Options) -> Result:
     """Run linkchecker over the served site and fail on any error or warning."""
     result = Result("links", unit="urls")
@@ -84,10 +117,11 @@ def run(options: Options) -> Result:
     if not (site / "index.html").is_file():
         result.problems.append(Problem("site/", "no built site; run the build check first"))
         return result
+    same_page, result.problems = same_page_anchors(site)
     config = _write_config(threads=int(os.environ.get("DOCS_GATE_LINK_THREADS", "8")),
                            external=options.external)
     try:
-        with serve(site) as base:
+        with serve(site, hide_same_page_anchors=True) as base:
             starts = [base] + [base + str(p.relative_to(site)) for p in sorted(site.rglob("*.html"))
                                if p.name == "404.html"]
             cmd = [str(BIN / "linkchecker"), "-f", str(config), "--no-status", "-o", "csv",
@@ -131,11 +165,20 @@ def run(options: Options) -> Result:
             continue
         result.problems.append(Problem(location, what + "; fix the link or the target",
                                        info if info and not valid else ""))
-    result.count = internal
+    result.count = internal + same_page
     mode = "checked" if options.external else "syntax-checked only"
-    result.notes.extend(f"external ({mode}): {url}" for url in sorted(external))
-    result.summary = f"{internal} internal urls (pages, assets, anchors), {len(external)} external " \
-                     f"{'checked' if options.external else 'listed'}"
+    listing = CACHE_DIR / "external-links.txt"
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text("".join(f"{url}\n" for url in sorted(external)), encoding="utf-8")
+    hosts: dict[str, int] = {}
+    for url in external:
+        host = urlsplit(url).netloc or urlsplit(url).scheme
+        hosts[host] = hosts.get(host, 0) + 1
+    result.notes.append(f"external links ({mode}), full list in {rel(listing)}: "
+                        + ", ".join(f"{host} x{n}" for host, n in sorted(hosts.items())))
+    result.summary = (f"{internal} internal urls and cross-page anchors (linkchecker), "
+                      f"{same_page} same-page anchors, {len(external)} external "
+                      f"{'checked' if options.external else 'listed'}")
     if proc.returncode not in (0, 1):
         result.problems.append(Problem("", f"linkchecker exited {proc.returncode}",
                                        proc.stderr[-2000:]))

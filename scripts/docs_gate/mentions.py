@@ -99,7 +99,7 @@ def run(options: Options) -> Result:
     """Parse every mention and report the ones that do not match the CLI."""
     result = Result("mentions", unit="command lines")
     checker = CommandChecker(load_command())
-    known = {word for path in checker.paths for word in path.split()}
+    known = {path.split()[0] for path in checker.paths if path}
     mentions = docs_mentions(known) + source_mentions(known)
     seen: set[tuple[str, str]] = set()
     for mention in mentions:

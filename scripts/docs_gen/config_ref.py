@@ -53,11 +53,50 @@ def _example(setting: Any) -> Any:
     return setting.type()
 
 
+def env_constants(package: str) -> dict[str, str]:
+    """Every `*_ENV` string constant of a package, value -> its docstring (static analysis).
+
+    Args:
+        package: A package under src/, such as `specify_cli`.
+    """
+    import griffe
+
+    src = str(importlib.import_module(package).__path__[0]).rsplit("/", 1)[0]
+    root = griffe.load(package, search_paths=[src], resolve_aliases=False)
+    found: dict[str, str] = {}
+
+    def walk(module: griffe.Module) -> None:
+        for member in module.members.values():
+            if member.is_alias:
+                continue
+            if member.is_module:
+                walk(member)  # type: ignore[arg-type]
+            elif member.is_attribute and member.name.endswith("_ENV"):
+                value = str(member.value or "").strip("'\"")
+                if value:
+                    found[value] = member.docstring.value if member.docstring else ""
+
+    walk(root)
+    return found
+
+
 def render_environment() -> str:
-    """Every environment variable the CLI reads."""
+    """Every environment variable the CLI reads: `ENVIRONMENT`, plus any `*_ENV` constant."""
     config = importlib.import_module("specify_cli.config")
+    rows = dict(config.ENVIRONMENT)
+    for name, doc in env_constants("specify_cli").items():
+        rows.setdefault(name, doc)
     lines = ["| Variable | Effect |", "| --- | --- |"]
-    for name, help_text in config.ENVIRONMENT.items():
+    for name, help_text in rows.items():
+        lines.append(f"| {code(name)} | {cell(help_text)} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_server_environment() -> str:
+    """Every environment variable the reference server reads (its `*_ENV` constants)."""
+    rows = env_constants("spec_kitty_server")
+    lines = ["| Variable | Effect |", "| --- | --- |"]
+    for name, help_text in rows.items():
         lines.append(f"| {code(name)} | {cell(help_text)} |")
     return "\n".join(lines) + "\n"
 

@@ -7,6 +7,7 @@ logged and answered with a generic message, never a traceback.
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -53,7 +54,7 @@ def routes() -> list[BaseRoute]:
 
 _TITLES = {400: "Bad request", 401: "Not logged in", 403: "Forbidden", 404: "Not found",
            405: "Method not allowed", 413: "Too large", 429: "Too many attempts",
-           500: "Server error"}
+           500: "Server error", 503: "Busy"}
 
 
 def _is_api(request: Request) -> bool:
@@ -66,6 +67,11 @@ def _error(request: Request, status: int, detail: str,
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
     return dashboards.render("error.html", status=status, headers=headers,
                              title=_TITLES.get(status, "Error"), message=detail)
+
+
+async def _database_busy(request: Request, exc: Exception) -> Response:
+    return _error(request, 503, "The database is busy; try again in a moment.",
+                  {"Retry-After": "1"})
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -109,7 +115,8 @@ def create_app(settings: ServerSettings, storage: Storage | None = None) -> Star
     app = Starlette(
         routes=routes(),
         exception_handlers={ApiError: _api_error, dashboards.PageError: _page_error,
-                            HTTPException: _http_error},
+                            HTTPException: _http_error,
+                            sqlite3.OperationalError: _database_busy},
         lifespan=lifespan,
     )
     app.state.sk = sk

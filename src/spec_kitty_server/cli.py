@@ -11,6 +11,11 @@ import sys
 import typer
 
 from spec_kitty_server import __version__
+from spec_kitty_server.settings import (
+    DEFAULT_ACCESS_LIFETIME,
+    DEFAULT_REFRESH_LIFETIME,
+    DEFAULT_WS_PING_INTERVAL,
+)
 
 app = typer.Typer(
     name="spec-kitty-server",
@@ -87,10 +92,11 @@ def serve(
     db: str | None = _db_option(),
     certfile: str | None = typer.Option(None, help="TLS certificate (PEM); serves HTTPS."),
     keyfile: str | None = typer.Option(None, help="TLS private key (PEM) for `--certfile`."),
-    access_lifetime: int = typer.Option(900, min=1, help="Seconds an access token is valid."),
-    refresh_lifetime: int = typer.Option(604800, min=1,
+    access_lifetime: int = typer.Option(DEFAULT_ACCESS_LIFETIME, min=1,
+                                        help="Seconds an access token is valid."),
+    refresh_lifetime: int = typer.Option(DEFAULT_REFRESH_LIFETIME, min=1,
                                          help="Seconds a refresh token is valid."),
-    ws_ping_interval: float = typer.Option(20.0, min=0.05,
+    ws_ping_interval: float = typer.Option(DEFAULT_WS_PING_INTERVAL, min=0.05,
                                            help="Seconds between WebSocket pings."),
 ) -> None:
     """Run the server until Ctrl-C (SIGINT) or SIGTERM.

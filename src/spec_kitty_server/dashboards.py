@@ -139,7 +139,9 @@ def describe(event: dict[str, Any]) -> str:
     if kind == "FeatureCompleted":
         return f"Feature {p.get('feature_slug')} completed"
     if kind == "HistoryAdded":
-        return f"{p.get('wp_id')}: {p.get('entry_type')} by {p.get('author')}"
+        content = str(p.get("entry_content") or "")
+        short = content if len(content) <= 80 else content[:79] + "…"
+        return f"{p.get('wp_id')}: {p.get('entry_type')} by {p.get('author')}: {short}"
     if kind == "ErrorLogged":
         return f"Error {p.get('error_type')}: {p.get('error_message')}"
     if kind == "DependencyResolved":

@@ -93,10 +93,12 @@ def build_events() -> list[dict[str, Any]]:
                         {"wp_id": wp, "title": title, "dependencies": wps[:n][-1:],
                          "feature_slug": feature})
             # How far each feature gets: the first ones finish, the last ones are under way.
-            progress = 3 if index == 0 else rng.choice([1, 2, 2, 3])
+            progress = 3 - index
             done = 0
             for n, wp in enumerate(wps):
-                stage = progress if n < len(wps) - 1 else min(progress, rng.randint(0, 3))
+                # Finished features are done throughout; in the others the later work
+                # packages lag behind, so every lane of the board has cards.
+                stage = 3 if progress == 3 else max(0, min(3, progress + 1 - n))
                 if stage == 0:
                     continue
                 agent = rng.choice(agents)

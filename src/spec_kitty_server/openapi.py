@@ -188,7 +188,9 @@ def _api_paths() -> dict[str, Any]:
                                                               "input order."),
                           "400": _error("Malformed gzip, JSON or shape."),
                           "401": bad_token, "403": disabled,
-                          "413": _error("More than 1000 events, or the body is too large.")}}},
+                          "413": _error("More than 1000 events, or the body is too large."),
+                          "503": _error("The database is busy; retry after `Retry-After` "
+                                        "seconds.", _RETRY_AFTER)}}},
         "/api/v1/events/": {"get": {
             "operationId": "listEvents", "tags": ["sync"], "security": _BEARER,
             "summary": "The team's events after a cursor, in server order.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -49,8 +50,10 @@ class _Client:
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
+            # Too slow: drop what is buffered and tell the sender to close the connection.
             self.overflowed = True
-            self.queue = asyncio.Queue(1)
+            while not self.queue.empty():
+                self.queue.get_nowait()
             self.queue.put_nowait(None)
 
 
@@ -223,7 +226,12 @@ async def _receiver(websocket: WebSocket, client: _Client, st, pong: dict[str, A
             client.send({"type": "pong"})
         elif kind == "event":
             checked = check_event(message.get("event"), client.team)
-            results, stored = st.storage.ingest([checked])
+            try:
+                results, stored = st.storage.ingest([checked])
+            except sqlite3.OperationalError:
+                client.send({"type": "error", "event_id": checked.event_id,
+                             "detail": "The database is busy; push this event again."})
+                continue
             if stored:
                 st.hub.publish(client.team, stored, exclude=client)
             client.send({"type": "ack", **results[0]})

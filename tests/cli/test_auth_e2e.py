@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tests._support.procs import add_user, start_server
 from tests.conftest import PASSWORD
 

@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
+from tests._support.fake_server import FakeServer, Reply, token_reply
 
 from specify_cli import __version__
-from tests._support.fake_server import FakeServer, Reply, token_reply
 
 PW = "s3cret-pass"
 
@@ -175,7 +175,7 @@ def test_status_json_shape(cli, at, sk_home):
     assert login(cli).returncode == 0
     data = json.loads(cli("auth", "status", "--json").stdout)
     assert set(data) == {"logged_in", "usable", "username", "server_url", "team_slug",
-                         "credentials_file", "access", "refresh"}
+                         "credentials_file", "configured_server_url", "access", "refresh"}
     assert set(data["access"]) == {"state", "expires_at", "seconds_left"}
     assert data["credentials_file"] == str(sk_home / "credentials.json")
 
@@ -242,3 +242,12 @@ def test_refresh_token_only_goes_to_its_issuer(cli, at, sk_home):
         assert "you are logged in to" in out and other.url in out
         assert other.requests == []
     assert [r.path for r in at.requests] == ["/api/v1/token/"]
+
+
+def test_status_for_another_server_is_not_usable(cli, at):
+    assert login(cli).returncode == 0
+    assert cli("sync", "server", "https://elsewhere.example").returncode == 0
+    r = cli("auth", "status")
+    assert r.returncode == 1
+    assert "but the server is now https://elsewhere.example" in r.stdout
+    assert "valid," not in r.stdout

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
-from specify_cli import docs_links
 from tests._support.procs import SPEC_KITTY, cli_env
+
+from specify_cli import docs_links
 
 
 def test_docs_prints_topic_urls(cli):
@@ -58,7 +59,6 @@ def test_ctrl_c_at_prompt_exits_cleanly(sk_home, tmp_path):
     """A KeyboardInterrupt at the password prompt ends without a traceback."""
     import pty
     import signal
-    import subprocess
     import time
 
     env = cli_env(sk_home, SPEC_KITTY_SERVER_URL="http://127.0.0.1:9")

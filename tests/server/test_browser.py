@@ -29,7 +29,7 @@ def demo_server(tmp_path_factory):
 
 
 def test_login_board_and_infinite_scroll(demo_server):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     problems: list[str] = []
     with sync_playwright() as p:
@@ -56,19 +56,22 @@ def test_login_board_and_infinite_scroll(demo_server):
 
             # The filter works through htmx (no full reload) and updates the URL.
             page.select_option("#project", "kitty-api")
-            page.wait_for_function("document.querySelectorAll('li.wp').length === 8")
+            expect(page.locator("li.wp")).to_have_count(8)
             assert "project=kitty-api" in page.url
+            # The feature list now holds only that project's features; picking one filters.
+            expect(page.locator("#feature option")).to_have_count(3)
+            page.select_option("#feature", "002-event-feed")
+            expect(page.locator("li.wp")).to_have_count(3)
+            assert "feature=002-event-feed" in page.url and "project=kitty-api" in page.url
+            # Without JavaScript the same filters are plain GET parameters (checked elsewhere).
 
             page.goto(f"{demo_server.url}/a/demo/dashboards/activity/")
             assert page.locator("li.event").count() == 25
-            page.wait_for_function("window.htmx !== undefined")
             page.locator("a.next").scroll_into_view_if_needed()
-            page.wait_for_function("document.querySelectorAll('li.event').length >= 50",
-                                   timeout=10_000)
+            expect(page.locator("li.event")).to_have_count(50, timeout=10_000)
             assert page.url.endswith("/activity/")  # appended in place, not navigated
-            page.mouse.wheel(0, 100_000)
-            page.wait_for_function("document.querySelectorAll('li.event').length >= 75",
-                                   timeout=10_000)
+            page.locator("a.next").scroll_into_view_if_needed()
+            expect(page.locator("li.event")).to_have_count(75, timeout=10_000)
             assert not external, external
             assert not problems, problems
         finally:

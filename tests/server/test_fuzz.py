@@ -53,7 +53,7 @@ def http(shared_server):
         yield session
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=bodies, gzipped=st.booleans(), chop=st.integers(0, 20))
 def test_batch_endpoint_never_500(http, alice, body, gzipped, chop):
     headers = {"Authorization": f"Bearer {alice['access']}", "Content-Type": "application/json"}
@@ -87,3 +87,34 @@ def test_events_params_never_500(http, alice, after, limit):
     r = http.get("/api/v1/events/", params={"after": after, "limit": limit},
                  headers={"Authorization": f"Bearer {alice['access']}"})
     assert r.status_code in (200, 400), r.text
+
+
+@pytest.fixture(scope="module")
+def dashboard(shared_server):
+    import re
+
+    from tests.conftest import PASSWORD
+
+    with httpx.Client(base_url=shared_server.url, timeout=30) as session:
+        page = session.get("/login/")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        r = session.post("/login/", data={"username": "alice", "password": PASSWORD,
+                                          "csrf": csrf})
+        assert r.status_code == 303
+        yield session
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(page=st.text(max_size=12), project=st.text(max_size=30), feature=st.text(max_size=30),
+       next_url=st.text(max_size=40), htmx=st.booleans())
+def test_dashboard_params_never_500(dashboard, page, project, feature, next_url, htmx):
+    headers = {"HX-Request": "true"} if htmx else {}
+    r = dashboard.get("/a/acme/dashboards/activity/", params={"page": page}, headers=headers)
+    assert r.status_code in (200, 400) and "Traceback" not in r.text
+    r = dashboard.get("/a/acme/dashboards/board/", params={"project": project,
+                                                           "feature": feature})
+    assert r.status_code in (200, 400) and "Traceback" not in r.text
+    r = dashboard.get("/login/", params={"next": next_url})
+    assert r.status_code == 303
+    location = r.headers["location"]
+    assert location.startswith("/") and not location.startswith("//")

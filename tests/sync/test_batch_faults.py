@@ -71,12 +71,15 @@ def intact(queue, n, error):
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_5xx_keeps_the_batch_queued_and_stops(fake, account, status):
-    fill(account, 1500)
+    fill(account, 3500)
     fake.routes[("POST", BATCH)] = Reply(status, {"detail": "down"})
     report = sync_once(account, fake.url, node_id=None)
     assert "temporarily unavailable" in report.error and f"HTTP {status}" in report.error
-    assert len([r for r in fake.requests if r.path == BATCH]) == 1
-    intact(account, 1500, f"HTTP {status}")
+    # No new batch after the failure: at most the pipelined one was already on its way.
+    sent = len([r for r in fake.requests if r.path == BATCH])
+    assert 1 <= sent <= 2
+    stats = account.stats()
+    assert stats.pending == 3500 and stats.errors == {f"HTTP {status}": 1000 * sent}
     assert account.get_state()["last_sync_result"].startswith("failed:")
 
 
@@ -200,7 +203,7 @@ def test_413_halves_the_batch_and_continues(fake, account):
 def test_pull_pages_until_has_more_is_false_and_persists_the_cursor(fake, account):
     events = [dict(e, server_seq=i + 1) for i, e in enumerate(sample_events(5))]
     pages = {None: (events[:2], "2", True), "2": (events[2:4], "4", True),
-             "4": (events[4:], "5", False)}
+             "4": (events[4:], "5", False), "5": ([], "5", False)}
     seen = []
 
     def feed(rec):
@@ -237,3 +240,61 @@ def test_background_sync_counts_http_failures_as_failures(fake, account):
     assert runtime._background_sync() is False
     fake.routes[("POST", BATCH)] = answer_all()
     assert runtime._background_sync() is True and account.pending_count() == 0
+
+
+def test_a_failed_batch_between_good_ones_keeps_only_its_own_events(fake, account):
+    fill(account, 3000)
+    rows = account.read_batch(0, 5000)
+    calls = []
+
+    def batch(rec):
+        calls.append(1)
+        return Reply(503, {"detail": "x"}) if len(calls) == 2 else answer_all()(rec)
+
+    fake.routes[("POST", BATCH)] = batch
+    report = sync_once(account, fake.url, node_id=None)
+    assert report.error and report.push.pushed in (1000, 2000)
+    left = [r.id for r in account.read_batch(0, 5000)]
+    assert left[:1000] == [r.id for r in rows[1000:2000]]  # the failed batch, intact
+    assert len(left) == 3000 - report.push.pushed
+
+
+def _run_in_pty(home, *args):
+    import os
+    import pty
+    import subprocess
+
+    from tests._support.procs import SPEC_KITTY, cli_env
+
+    master, slave = pty.openpty()
+    env = cli_env(home)
+    env.pop("NO_COLOR", None)
+    env["TERM"] = "xterm"
+    proc = subprocess.Popen([SPEC_KITTY, *args], stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(60)
+    os.close(master)
+    return proc.returncode, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_progress_bar_only_on_a_terminal_with_more_than_one_batch(fake, account, home):
+    fake.routes[("POST", BATCH)] = answer_all()
+    fill(account, 1500)
+    code, out = _run_in_pty(home, "sync", "now")
+    assert code == 0 and "Pushing" in out and "Batch 2: 500 sent" in out
+    fill(account, 1500)
+    piped = run_cli(home, "sync", "now")
+    assert piped.returncode == 0 and "Pushing" not in piped.stdout
+    assert "Batch 2: 500 sent" in piped.stdout
+    fill(account, 10)
+    code, out = _run_in_pty(home, "sync", "now")
+    assert code == 0 and "Pushing" not in out and "Batch 1: 10 sent" in out

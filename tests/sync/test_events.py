@@ -91,3 +91,46 @@ def test_every_event_type_has_an_aggregate_type_in_the_schema():
     schema = events.schema()
     assert set(events.EVENT_TYPES) == set(schema["properties"]["event_type"]["enum"])
     assert set(events.EVENT_TYPES.values()) <= set(schema["properties"]["aggregate_type"]["enum"])
+
+
+def _variants():
+    good = {
+        "WPStatusChanged": {"wp_id": "WP01", "from_lane": "planned", "to_lane": "done",
+                            "actor": "a", "feature_slug": "001-x"},
+        "WPCreated": {"wp_id": "WP01", "title": "t", "dependencies": ["WP02"],
+                      "feature_slug": "001-x"},
+        "WPAssigned": {"wp_id": "WP01", "agent_id": "a", "phase": "review", "retry_count": 0},
+        "FeatureCreated": {"feature_slug": "001-x", "feature_number": "001",
+                           "target_branch": "main", "wp_count": 2},
+        "FeatureCompleted": {"feature_slug": "001-x", "total_wps": 2,
+                             "completed_at": "2026-01-01T00:00:00Z", "total_duration": 1.5},
+        "HistoryAdded": {"wp_id": "WP01", "entry_type": "note", "entry_content": "c",
+                         "author": "a"},
+        "ErrorLogged": {"error_type": "E", "error_message": "m"},
+        "DependencyResolved": {"wp_id": "WP01", "dependency_wp_id": "WP02",
+                               "resolution_type": "completed"},
+    }
+    for kind, payload in good.items():
+        yield kind, payload
+        yield kind, {**payload, "surplus": 1}
+        first = next(iter(payload))
+        yield kind, {k: v for k, v in payload.items() if k != first}
+        yield kind, {**payload, first: 12345}
+        other = next(k for k in good if k != kind)
+        yield kind, good[other]
+
+
+@pytest.mark.parametrize("kind, payload", list(_variants()))
+def test_fast_validation_agrees_with_the_whole_schema(kind, payload):
+    event = make(event_type=kind, payload=payload)
+    try:
+        events.validator()(event)
+        expected = True
+    except Exception:  # noqa: BLE001 - any validator exception means invalid
+        expected = False
+    try:
+        validate(event)
+        got = True
+    except InvalidEventError:
+        got = False
+    assert got == expected

@@ -144,3 +144,25 @@ def test_status_does_not_import_httpx_without_check(home):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=60)
     assert "NOHTTPX" in result.stderr, result.stderr
+
+
+def test_a_command_never_hangs_on_exit_when_the_server_stalls(fake, home, tmp_path):
+    from tests._support.procs import cli_env
+    from tests.tasks.test_tasks import make_feature
+
+    save(fake.url)
+    for route in (("POST", "/api/v1/ws-token/"), ("POST", "/api/v1/events/batch/"),
+                  ("GET", "/api/v1/events/")):
+        fake.routes[route] = Reply(200, {}, delay=20)
+    make_feature(tmp_path / "proj")
+    env = cli_env(home, SPEC_KITTY_SYNC_AUTO_START="1")
+    started = time.monotonic()
+    result = run_cli(home, "tasks", "move", "WP01", "--to", "doing", cwd=tmp_path / "proj",
+                     env=env, timeout=30)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 3.0 + 4.0  # the exit flush budget plus a loaded machine's start-up
+    from specify_cli.sync._scope import queue_path
+    from specify_cli.sync.queue import OfflineQueue
+
+    assert OfflineQueue(queue_path(auth.load_credentials().scope)).pending_count() == 1

@@ -219,3 +219,14 @@ def test_cli_end_to_end_queues_real_events_locally(tmp_path):
 
     queue = OfflineQueue(home / "queues" / "local.sqlite3")
     assert queue.pending_count() == 5  # FeatureCreated + 3 WPCreated + WPStatusChanged
+
+
+def test_a_malformed_project_config_fails_before_anything_changes(project):
+    (project / ".kittify").mkdir()
+    (project / ".kittify" / "config.yaml").write_text("project: [unclosed\n")
+    before = snapshot(project)
+    from specify_cli.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"config.yaml is not valid YAML \(line 2\)"):
+        actions.move(project, "WP01", "doing", emit=Sink())
+    assert snapshot(project) == before

@@ -15,9 +15,13 @@ import gzip
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from specify_cli.errors import ServerError
-from specify_cli.sync.queue import OfflineQueue, QueuedEvent
+from specify_cli.sync.queue import OfflineQueue
+
+if TYPE_CHECKING:
+    from specify_cli.sync._session import QueuedEvent, Session
 
 BATCH_PATH = "/api/v1/events/batch/"
 """Endpoint that stores a batch of events."""
@@ -123,9 +127,14 @@ def _parse_results(body: object, rows: list[QueuedEvent]) -> list[tuple[str, str
     return [by_id.get(row.event_id, ("missing", None)) for row in rows]
 
 
+PIPELINE_DEPTH = 2
+"""Requests in flight at once: the next batch is read and compressed while the server
+stores the previous one, and answers are recorded while the next request is sent."""
+
+
 def push(
     queue: OfflineQueue,
-    session,
+    session: Session | None,
     *,
     on_batch: Callable[[BatchResult], None] | None = None,
     dry_run: bool = False,
@@ -133,8 +142,10 @@ def push(
 ) -> PushReport:
     """Push every queued event, oldest first, and record the answers in the queue.
 
-    Each event is attempted at most once per call: rejected events stay queued but the
-    push moves past them.
+    Requests are sent one after another by a sender thread, at most `PIPELINE_DEPTH` ahead
+    of the answers being recorded. Each event is attempted at most once per call: rejected
+    events stay queued but the push moves past them. After a failed request no new batch
+    is sent; the answers of requests already sent are still recorded.
 
     Args:
         queue: The account's offline queue.
@@ -149,69 +160,129 @@ def push(
     Raises:
         NotAuthenticatedError: The server refused the session even after a refresh.
     """
-    from specify_cli.sync import _http
-    from specify_cli.sync._session import json_body
+    import queue as queue_mod
+    import threading
+    from collections import deque
 
     report = PushReport()
-    after = 0
-    size = batch_size
-    while True:
-        rows = queue.read_batch(after, size)
-        if not rows:
-            return report
-        if dry_run:
-            import json
+    if dry_run:
+        import json
 
+        after = 0
+        while rows := queue.read_batch(after, batch_size):
             for row in rows:
                 report.would_send[json.loads(row.body).get("event_type", "?")] += 1
             after = rows[-1].id
-            continue
-        rows = _cut(rows)
-        first, last = rows[0].id, rows[-1].id
+        return report
+
+    def send(body: bytes):
         try:
-            response = session.request(
-                "POST", BATCH_PATH, content=encode_batch(rows),
+            return session.request(
+                "POST", BATCH_PATH, content=body,
                 headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
         except ServerError as exc:
-            queue.record_failure(first, last, _reason(str(exc)))
-            report.error = str(exc)
-            return report
-        if response.status_code == 413 and len(rows) > 1:
-            size = max(1, len(rows) // 2)  # the server's limit is lower: halve and retry
-            continue
-        if response.status_code != 200:
-            error = _http.status_error(session.server_url, response)
-            queue.record_failure(first, last, f"HTTP {response.status_code}")
-            report.error = str(error)
-            return report
-        try:
-            answers = _parse_results(json_body(session, response), rows)
-        except (ServerError, ValueError):
-            error = _http.unexpected_response(session.server_url)
-            queue.record_failure(first, last, "unexpected response")
-            report.error = str(error)
-            return report
-        result = BatchResult(len(report.batches) + 1, len(rows))
-        done: list[int] = []
-        rejected: list[tuple[int, str]] = []
-        for row, (status, error) in zip(rows, answers, strict=True):
-            if status == "success":
-                result.success += 1
-                done.append(row.id)
-            elif status == "duplicate":
-                result.duplicate += 1
-                done.append(row.id)
-            elif status == "rejected":
-                reason = error or "rejected"
-                result.rejected += 1
-                rejected.append((row.id, reason))
-                report.rejected_reasons[reason] += 1
-                report.failures.append({"event_id": row.event_id, "error": reason})
-        queue.record_results(done, rejected)
-        report.batches.append(result)
-        if on_batch is not None:
-            on_batch(result)
-        after = last
+            return exc
+
+    # A plain thread rather than a ThreadPoolExecutor: executors refuse work once the
+    # interpreter is shutting down, and the exit flush pushes exactly then.
+    jobs: queue_mod.Queue = queue_mod.Queue()
+
+    def sender() -> None:
+        while (job := jobs.get()) is not None:
+            job["response"] = send(job["body"])
+            job["done"].set()
+
+    thread = threading.Thread(target=sender, name="spec-kitty-push", daemon=True)
+    thread.start()
+    after = 0
+    size = batch_size
+    stopped = False
+    inflight: deque = deque()
+
+    def submit(rows: list[QueuedEvent]) -> None:
+        job = {"body": encode_batch(rows), "done": threading.Event(), "response": None}
+        jobs.put(job)
+        inflight.append((rows, job))
+
+    def answer(job: dict):
+        job["done"].wait()
+        return job["response"]
+
+    try:
+        while True:
+            while len(inflight) < PIPELINE_DEPTH and not stopped:
+                rows = queue.read_batch(after, size)
+                if not rows:
+                    break
+                rows = _cut(rows)
+                after = rows[-1].id
+                submit(rows)
+            if not inflight:
+                return report
+            rows, job = inflight.popleft()
+            outcome = _handle(queue, session, report, rows, answer(job), on_batch)
+            if outcome == "too large":
+                # Answers of requests already sent are still recorded; then the push
+                # restarts from this batch with half the size.
+                while inflight:
+                    later_rows, later = inflight.popleft()
+                    _handle(queue, session, report, later_rows, answer(later), on_batch)
+                size = max(1, len(rows) // 2)
+                after = rows[0].id - 1
+                report.error = None
+                stopped = False
+            elif outcome == "failed":
+                stopped = True
+    finally:
+        jobs.put(None)
+        if not inflight:
+            thread.join(timeout=5)
+
+
+def _handle(queue: OfflineQueue, session, report: PushReport, rows: list[QueuedEvent],
+            response, on_batch) -> str:
+    """Record one request's outcome; return `ok`, `failed` or `too large`."""
+    from specify_cli.sync import _http
+    from specify_cli.sync._session import json_body
+
+    first, last = rows[0].id, rows[-1].id
+    if isinstance(response, ServerError):
+        queue.record_failure(first, last, _reason(str(response)))
+        report.error = report.error or str(response)
+        return "failed"
+    if response.status_code == 413 and len(rows) > 1:
+        return "too large"
+    if response.status_code != 200:
+        queue.record_failure(first, last, f"HTTP {response.status_code}")
+        report.error = report.error or str(_http.status_error(session.server_url, response))
+        return "failed"
+    try:
+        answers = _parse_results(json_body(session, response), rows)
+    except (ServerError, ValueError):
+        queue.record_failure(first, last, "unexpected response")
+        report.error = report.error or str(_http.unexpected_response(session.server_url))
+        return "failed"
+    result = BatchResult(len(report.batches) + 1, len(rows))
+    done: list[int] = []
+    rejected: list[tuple[int, str]] = []
+    for row, (status, error) in zip(rows, answers, strict=True):
+        if status == "success":
+            result.success += 1
+            done.append(row.id)
+        elif status == "duplicate":
+            result.duplicate += 1
+            done.append(row.id)
+        elif status == "rejected":
+            reason = error or "rejected"
+            result.rejected += 1
+            rejected.append((row.id, reason))
+            report.rejected_reasons[reason] += 1
+            report.failures.append({"event_id": row.event_id, "error": reason})
+    queue.record_results(done, rejected)
+    report.batches.append(result)
+    if on_batch is not None:
+        on_batch(result)
+    return "ok"
 
 
 def _reason(message: str) -> str:

@@ -138,8 +138,14 @@ def auto_start(root: Path | None = None) -> bool:
     env = _truthy(os.environ.get(AUTO_START_ENV, ""))
     if env is not None:
         return env
+    root = root or find_project_root()
     try:
-        data = read(root or find_project_root())
+        if "auto_start" not in config_file(root).read_text(encoding="utf-8"):
+            return True  # the common case, decided without importing yaml (start-up time)
+    except (OSError, UnicodeDecodeError):
+        return True
+    try:
+        data = read(root)
     except ConfigError:
         return True
     sync = data.get("sync")

@@ -8,8 +8,12 @@ Each page is stored in one transaction with the new cursor and the Lamport clock
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from specify_cli.sync.queue import OfflineQueue
+
+if TYPE_CHECKING:
+    from specify_cli.sync._session import Session
 
 EVENTS_PATH = "/api/v1/events/"
 """Endpoint that lists the team's events after a cursor."""
@@ -36,7 +40,7 @@ class PullReport:
     cursor: str | None = None
 
 
-def pull(queue: OfflineQueue, session, node_id: str | None, *,
+def pull(queue: OfflineQueue, session: Session, node_id: str | None, *,
          max_pages: int = MAX_PAGES) -> PullReport:
     """Fetch every new team event into the queue's event log and advance the clock.
 

@@ -134,14 +134,23 @@ class SyncRuntime:
         left = deadline - time.monotonic()
         if left <= 0.2:
             return
-        flusher = threading.Thread(target=self._flush, args=(left,), daemon=True,
+        flusher = threading.Thread(target=self._flush, args=(deadline,), daemon=True,
                                    name="spec-kitty-exit-flush")
         flusher.start()
         flusher.join(left)
 
-    def _flush(self, left: float) -> None:
+    def _flush(self, deadline: float) -> None:
+        """Push what is queued before `deadline`, waiting for a sync in progress if needed."""
+        from specify_cli.sync._engine import sync_lock, sync_once
+
         with contextlib.suppress(Exception):
-            self.sync(wait=min(0.5, left / 4), timeout=max(0.5, left - 0.1), pull=False)
+            wait = max(0.0, deadline - time.monotonic() - 0.5)
+            with sync_lock(self.queue.path, wait_seconds=wait) as held:
+                if not held or self.queue.pending_count() == 0:
+                    return  # another process is pushing, or a WebSocket drain did it
+                timeout = max(0.3, deadline - time.monotonic() - 0.1)
+                sync_once(self.queue, self.server_url, node_id=self.node_id, timeout=timeout,
+                          pull_after=False)
 
 
 _runtime: SyncRuntime | None = None

@@ -69,8 +69,11 @@ def _default_emit(event_type: str, payload: dict[str, Any], **kw: Any) -> Any:
 
 class _Context:
     def __init__(self, root: Path, feature_slug: str | None, emit: Emit | None) -> None:
+        from specify_cli.sync import project_config
+
         self.root = root
         self.feature: Feature = load_feature(root, select_feature(root, feature_slug))
+        project_config.read(root)  # a malformed .kittify/config.yaml fails before any write
         self._emit = emit or _default_emit
         self.emitted: list[str] = []
 

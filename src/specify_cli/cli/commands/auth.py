@@ -55,10 +55,11 @@ def _read_password(password: str | None, password_stdin: bool) -> str:
 
 @app.command("login")
 def login(
-    username: str = typer.Option(None, "--username", "-u", metavar="NAME", help="Your user name on the server; "
-                                 "prompted for when omitted."),
-    password: str = typer.Option(None, "--password", "-p", metavar="PASSWORD", help="Your password. It lands in "
-                                 "shell history: prefer `--password-stdin` or the prompt."),
+    username: str = typer.Option(None, "--username", "-u", metavar="NAME",
+                                 help="Your user name on the server; prompted for when omitted."),
+    password: str = typer.Option(None, "--password", "-p", metavar="PASSWORD",
+                                 help="Your password. It lands in shell history: prefer "
+                                 "`--password-stdin` or the prompt."),
     password_stdin: bool = typer.Option(False, "--password-stdin",
                                         help="Read the password from the first line of "
                                         "standard input."),
@@ -170,8 +171,13 @@ def status(
         else:
             info("Not logged in. Run: spec-kitty auth login")
         raise typer.Exit(1)
-    refresh_ok = creds.refresh_valid()
-    access_ok = creds.access_valid()
+    from specify_cli import config
+
+    configured = config.server_url()
+    # Credentials for another server are unusable: the refresh token goes to its issuer only.
+    elsewhere = configured is not None and configured != creds.server_url
+    refresh_ok = creds.refresh_valid() and not elsewhere
+    access_ok = creds.access_valid() and not elsewhere
     access = _token_state(access_ok, creds.access_expires_at,
                           "expired, will refresh on next use" if refresh_ok
                           else "expired, log in again")
@@ -180,12 +186,15 @@ def status(
         info(json.dumps({
             "logged_in": True, "usable": refresh_ok, "username": creds.username,
             "server_url": creds.server_url, "team_slug": creds.team_slug,
-            "credentials_file": path,
+            "credentials_file": path, "configured_server_url": configured,
             "access": {k: v for k, v in access.items() if k != "text"},
             "refresh": {k: v for k, v in refresh.items() if k != "text"},
         }, sort_keys=True))
     else:
-        if access_ok:
+        if elsewhere:
+            headline = (f"Logged in as {creds.username} on {creds.server_url}, but the server "
+                        f"is now {configured}. Run: spec-kitty auth login")
+        elif access_ok:
             headline = f"Logged in as {creds.username}."
         elif refresh_ok:
             headline = f"Logged in as {creds.username}; the access token will be renewed."

@@ -12,7 +12,8 @@ app = typer.Typer(
     help=("Work on a feature's work packages; each action emits a sync event.\n\n"
           "A feature is a directory `kitty-specs/NNN-name/` with a `tasks.md` and one "
           "`tasks/WPxx.md` per work package. Without `--feature`, the commands use the only "
-          "feature directory, or the highest-numbered one when there are several."),
+          "feature directory, or the highest-numbered one when there are several.\n\n"
+          "Example: `spec-kitty tasks move WP01 --to doing --feature 001-login-flow`"),
     no_args_is_help=True,
 )
 
@@ -27,7 +28,7 @@ def _root() -> Path:
 
 
 def _feature_option() -> str | None:
-    return typer.Option(None, "--feature", "-f", help=FEATURE_HELP)
+    return typer.Option(None, "--feature", "-f", metavar="SLUG", help=FEATURE_HELP)
 
 
 @app.command("finalize")
@@ -46,8 +47,8 @@ def finalize(feature: str = _feature_option()) -> None:
 
 @app.command("move")
 def move(
-    wp_id: str = typer.Argument(..., metavar="WPxx", help="Work-package id, such as WP01."),
-    to: str = typer.Option(..., "--to", "-t",
+    wp_id: str = typer.Argument(..., metavar="WP_ID", help="Work-package id, such as WP01."),
+    to: str = typer.Option(..., "--to", "-t", metavar="LANE",
                            help="New lane: planned, doing, for_review or done."),
     feature: str = _feature_option(),
 ) -> None:
@@ -65,7 +66,7 @@ def move(
 
 @app.command("history")
 def history(
-    wp_id: str = typer.Argument(..., metavar="WPxx", help="Work-package id, such as WP01."),
+    wp_id: str = typer.Argument(..., metavar="WP_ID", help="Work-package id, such as WP01."),
     message: str = typer.Argument(..., help="The note to add."),
     feature: str = _feature_option(),
 ) -> None:
@@ -80,9 +81,10 @@ def history(
 
 @app.command("assign")
 def assign(
-    wp_id: str = typer.Argument(..., metavar="WPxx", help="Work-package id, such as WP01."),
-    agent: str = typer.Option(..., "--agent", "-a", help="The agent or person assigned."),
-    phase: str = typer.Option("implementation", "--phase", "-p",
+    wp_id: str = typer.Argument(..., metavar="WP_ID", help="Work-package id, such as WP01."),
+    agent: str = typer.Option(..., "--agent", "-a", metavar="NAME",
+                              help="The agent or person assigned."),
+    phase: str = typer.Option("implementation", "--phase", "-p", metavar="PHASE",
                               help="implementation or review."),
     feature: str = _feature_option(),
 ) -> None:

@@ -1,0 +1,53 @@
+"""Ingest throughput through the batch endpoint on loopback (target: 20,000 events/s).
+
+The figure is printed; the assertion is only a floor, because the test machine is shared.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from tests.server.conftest import client, make_event, start_with_users, tokens_for
+
+BATCHES = 30
+PER_BATCH = 1000
+THREADS = 2
+
+
+def test_ingest_rate(tmp_path, capsys):
+    srv = start_with_users(tmp_path, [("alice", "acme")])
+    try:
+        access = tokens_for(srv.url, "alice")["access"]
+        bodies = [json.dumps({"events": [make_event(wp=f"WP{(i % 80) + 10:02d}",
+                                                    to_lane="for_review")
+                                         for i in range(PER_BATCH)]}).encode()
+                  for _ in range(BATCHES)]
+        stored = []
+
+        def worker(mine: list[bytes]) -> None:
+            with client(srv.url, access) as api:
+                for body in mine:
+                    r = api.post("/api/v1/events/batch/", content=body,
+                                 headers={"Content-Type": "application/json"})
+                    stored.append(sum(x["status"] == "success" for x in r.json()["results"]))
+
+        with client(srv.url, access) as api:  # warm-up: connection, validators, page cache
+            api.post("/api/v1/events/batch/", json={"events": [make_event()]})
+        threads = [threading.Thread(target=worker, args=(bodies[i::THREADS],))
+                   for i in range(THREADS)]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        elapsed = time.perf_counter() - start
+        assert sum(stored) == BATCHES * PER_BATCH
+        rate = BATCHES * PER_BATCH / elapsed
+        with capsys.disabled():
+            print(f"\ningest: {BATCHES * PER_BATCH} events in {elapsed:.2f} s = "
+                  f"{rate:,.0f} events/s")
+        assert rate > 2_000
+    finally:
+        srv.stop()
