@@ -49,6 +49,7 @@ class Bench:
     _bin: Path | None = None
     servers: list[Server] = field(default_factory=list)
     shared: dict = field(default_factory=dict)
+    _quick_server: Server | None = None
 
     def reps(self, full: int, quick: int = 1) -> int:
         """Number of repetitions for this mode."""
@@ -86,8 +87,14 @@ class Bench:
                          input=input).check(what or "spec-kitty " + " ".join(args))
 
     def fresh_server(self, name: str) -> Server:
-        """Start the server on the run's port with a fresh copy of the pristine DB."""
+        """Start the server on the run's port with a fresh copy of the pristine DB.
+
+        In quick mode every figure shares the setup's server (its events never collide: each
+        has a fresh ULID), which saves a server start per figure.
+        """
         account = self.account()
+        if self._quick_server is not None:
+            return self._quick_server
         target = self.work / name
         shutil.copytree(account.pristine_db_dir, target)
         server = Server(target / "server.sqlite3", self.port, self.work / f"{name}.log").start()
@@ -114,7 +121,11 @@ class Bench:
             self.cli("auth", "login", "-u", USERNAME, "--password-stdin", home=home, cwd=project,
                      input=PASSWORD + "\n")
         finally:
-            server.stop()
+            if self.options.quick:
+                self._quick_server = _SharedServer(server)
+                self.servers.append(server)
+            else:
+                server.stop()
         pristine = self.work / "server-pristine"
         shutil.copytree(db_dir, pristine, ignore=shutil.ignore_patterns("*.log"))
         self._account = Account(home, project, pristine)
@@ -128,6 +139,17 @@ class Bench:
             log(f"kept the work dir {self.work}")
         else:
             shutil.rmtree(self.work, ignore_errors=True)
+
+
+class _SharedServer(Server):
+    """The quick mode's one server: figures may `stop()` it; `Bench.close` really does."""
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(server.db, server.port, server.log_path)
+        self.proc = server.proc
+
+    def stop(self) -> None:
+        """Keep running (the bench stops it at the end)."""
 
 
 BENCH_PYTHON = BENCH_BIN / "python"

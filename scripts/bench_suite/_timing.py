@@ -30,7 +30,11 @@ def _quote(arg: str) -> str:
 
 def wall_times(commands: dict[str, list[str]], env: dict[str, str], runs: int, warmup: int,
                cwd: Path | None = None) -> tuple[dict[str, list[float]], str]:
-    """Time each command `runs` times after `warmup` runs; return name -> seconds, tool used."""
+    """Time each command `runs` times after `warmup` runs; return name -> seconds, tool used.
+
+    Raises:
+        subprocess.CalledProcessError: A command exited non-zero.
+    """
     tool = hyperfine()
     if tool:
         with tempfile.TemporaryDirectory() as tmp:
@@ -52,7 +56,7 @@ def wall_times(commands: dict[str, list[str]], env: dict[str, str], runs: int, w
         for _ in range(runs):
             start = time.perf_counter()
             subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=60)
+                           stderr=subprocess.DEVNULL, timeout=60, check=True)
             samples.append(time.perf_counter() - start)
         times[name] = samples
     return times, "own loop"

@@ -29,7 +29,7 @@ def _child(b: Bench, *args: str, home, cwd) -> dict:
 
 def run(b: Bench) -> None:
     """Add the emit-throughput figure."""
-    n = 300 if b.options.quick else 20_000
+    n = 300 if b.options.quick else 10_000
     reps = b.reps(3)
     log(f"emit: {reps} x {n:,} events, and the bare SQLite loop")
     fig = Figure("emit", "emit throughput into the durable queue (one process)",

@@ -51,10 +51,10 @@ def encode_batches(events: list[dict[str, Any]], batch: int = BATCH) -> tuple[fl
     return time.perf_counter() - start, bodies
 
 
-def _encode_baseline(events: list[dict[str, Any]], reps: int) -> Sample:
+def _encode_baseline(events: list[dict[str, Any]], reps: int, batch: int = BATCH) -> Sample:
     runs = []
     for _ in range(reps):
-        seconds, _ = encode_batches(events)
+        seconds, _ = encode_batches(events, batch)
         runs.append(len(events) / seconds)
     return Sample(runs, "events/s")
 
@@ -83,7 +83,7 @@ def _copy_db(src: Path, dest: Path) -> None:
 
 def run_push(b: Bench) -> None:
     """Add the `sync now` throughput, its peak memory and `sync status` with a full queue."""
-    n = 2_000 if b.options.quick else 100_000
+    n = 1_000 if b.options.quick else 100_000
     reps = b.reps(3)
     fig = Figure("push", f"`spec-kitty sync now` push of {n:,} queued events",
                  baseline_name="JSON encode + gzip of the same events",
@@ -137,7 +137,7 @@ def run_push(b: Bench) -> None:
         rates.append(n / timed.seconds)
         rss.append(timed.maxrss_mb)
         if rep == 0:
-            reps = b.runs_within(timed.seconds, reps, 90)
+            reps = b.runs_within(timed.seconds + 1.5, reps, 75)
         rep += 1
     if problems:
         b.add(fig.fail("; ".join(problems)))
@@ -194,17 +194,18 @@ def run_ingest(b: Bench) -> None:
     """Add the server-ingest throughput and the server's peak memory."""
     from scripts.bench_suite._events import envelopes
 
-    n = 2_000 if b.options.quick else 100_000
+    n = 1_000 if b.options.quick else 100_000
+    batch = 500 if b.options.quick else BATCH
     reps = b.reps(3)
-    fig = Figure("ingest", f"server ingest via the batch endpoint ({n // BATCH} batches of "
-                 f"{BATCH:,})", baseline_name="JSON encode + gzip of the same events",
+    fig = Figure("ingest", f"server ingest via the batch endpoint ({n // batch} batches of "
+                 f"{batch:,})", baseline_name="JSON encode + gzip of the same events",
                  goal=value_at_least(20_000, "events/s"), higher_is_better=True)
     mem = Figure("mem-server", f"peak RSS of the server during ingest ({n:,} events)",
                  goal=value_below(200, "MB"))
     log(f"ingest: building {n:,} events")
     events = envelopes(n, TEAM)
-    baseline = _encode_baseline(events, reps)
-    _, bodies = encode_batches(events)
+    baseline = _encode_baseline(events, reps, batch)
+    _, bodies = encode_batches(events, batch)
     rates, rss = [], []
     rep = 0
     while rep < reps:
@@ -258,7 +259,7 @@ def run_dashboard(b: Bench) -> None:
 
     held = b.shared.get("dashboard_server")
     if held is None:
-        n = 2_000 if b.options.quick else 100_000
+        n = 1_000 if b.options.quick else 100_000
         from scripts.bench_suite._events import envelopes
 
         log(f"dashboard: storing {n:,} events first")
@@ -271,7 +272,7 @@ def run_dashboard(b: Bench) -> None:
             return
     else:
         server, n = held
-    runs, warmup = (3, 1) if b.options.quick else (15, 2)
+    runs, warmup = (2, 1) if b.options.quick else (15, 2)
     log(f"dashboard: {runs} renders of each page with {n:,} events stored")
     try:
         with httpx.Client(base_url=server.url, timeout=60) as client:

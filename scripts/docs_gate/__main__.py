@@ -48,7 +48,8 @@ NAMES = ("build", "links", "examples", "mentions", "cli-links", "completeness", 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m scripts.docs_gate",
-        description="Build the docs strictly and prove they agree with the CLI, server and Netlify.")
+        description="Build the docs strictly and prove they agree with the CLI, the server "
+                    "and Netlify.")
     parser.add_argument("--update", action="store_true",
                         help="rewrite the expected output of executed examples in place")
     parser.add_argument("--external", action="store_true",

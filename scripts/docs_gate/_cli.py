@@ -14,7 +14,6 @@ import copy
 import importlib
 import io
 import re
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,12 +25,9 @@ PLACEHOLDER = re.compile(r"^(<[^<>]+>|\[[A-Z][A-Z0-9_-]*\]|[A-Z][A-Z0-9_]*(?:[-.
 HELP_FLAGS = {"--help", "-h"}
 
 
-def load_command(fresh: bool = False) -> Any:
-    """Import `specify_cli.cli.app` (from the checked tree) and return its click command."""
-    if fresh:
-        for name in [m for m in sys.modules if m == "specify_cli" or m.startswith("specify_cli.")]:
-            del sys.modules[name]
-    return importlib.import_module("specify_cli.cli.app").command
+def load_command(module: str = "specify_cli.cli.app") -> Any:
+    """Import the CLI module (from the checked tree) and return its click command."""
+    return importlib.import_module(module).command
 
 
 def is_group(cmd: Any) -> bool:
@@ -106,18 +102,19 @@ class _Parsed(Exception):
 class CommandChecker:
     """Parse mentions against a quiet copy of the live command tree."""
 
-    def __init__(self, command: Any) -> None:
+    def __init__(self, command: Any, prog: str = PROG) -> None:
+        self.prog = prog
         self.root = _quiet_tree(command)
-        self.paths = {" ".join(path[1:]) for path, _ in walk(self.root)}
+        self.paths = {" ".join(path[1:]) for path, _ in walk(self.root, (prog,))}
 
     def check(self, text: str) -> str | None:
         """Return None when `text` parses, else a one-line reason."""
         from scripts.docs_gate._shell import split_commands
 
-        tokens = next((words for words in split_commands(text) if words[0] == PROG), [])
+        tokens = next((words for words in split_commands(text) if words[0] == self.prog), [])
         if not tokens:
-            return f"does not start with {PROG}"
-        cmd, path, rest = self.root, [PROG], tokens[1:]
+            return f"does not start with {self.prog} (or its quotes do not close)"
+        cmd, path, rest = self.root, [self.prog], tokens[1:]
         # Root options (such as --version) may come before the subcommand.
         while True:
             head_opts: list[str] = []
@@ -210,46 +207,57 @@ class CommandChecker:
             name = type(exc).__name__
             if name in ("Exit",):
                 return None
-            message = getattr(exc, "format_message", lambda: str(exc))()
+            formatter = getattr(exc, "format_message", None)
+            message = formatter() if callable(formatter) else str(exc)
             return f"`{' '.join(path)}`: {' '.join(str(message).split())}"
         return None
 
 
-_BACKTICK = re.compile(r"`(spec-kitty(?:\s[^`]*)?)`")
-_BARE = re.compile(r"(?<![\w/.-])spec-kitty(?=\s)((?:\s+[^\s`]+)+)")
+def _backtick(prog: str) -> re.Pattern[str]:
+    return re.compile(rf"`({re.escape(prog)}(?:\s[^`]*)?)`")
+
+
+def _bare(prog: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w/.-]){re.escape(prog)}(?=\s)((?:\s+[^\s`]+)+)")
 _VERBS = re.compile(r"(?:run|try|use|with|type|execute|:)\s*$", re.I)
-_STOP_WORD = re.compile(r"^[a-z][a-z']*[,.;:!?)]*$")
 
 
-def mentions_in_text(text: str, known_first: set[str]) -> list[str]:
-    """Command lines mentioned in prose or a message: backticked ones always, bare ones when
-    they follow a verb such as "run" or start with a known command name."""
+def mentions_in_text(text: str, known: set[str], prog: str = PROG) -> list[str]:
+    """Command lines mentioned in prose or a message.
+
+    Backticked ones always count. A bare `spec-kitty WORD ...` counts when WORD is a top-level
+    command or the mention follows a verb such as "run"; it extends over subcommand names,
+    options, placeholders and values, and stops at the first plain word.
+
+    Args:
+        text: The prose or message.
+        known: Every command path without the program name, such as `sync server`.
+        prog: The program name (`spec-kitty` or `spec-kitty-server`).
+    """
+    firsts = {path.split()[0] for path in known if path}
     found: list[str] = []
     spans: list[tuple[int, int]] = []
-    for match in _BACKTICK.finditer(text):
+    for match in _backtick(prog).finditer(text):
         found.append(match.group(1).strip())
         spans.append(match.span())
-    for match in _BARE.finditer(text):
+    for match in _bare(prog).finditer(text):
         if any(a <= match.start() < b for a, b in spans):
             continue
         words = match.group(1).split()
-        before = text[:match.start()]
-        if not words:
-            continue
         first = words[0].rstrip(".,;:!?)")
-        if first not in known_first and not _VERBS.search(before):
+        if first not in firsts and not _VERBS.search(text[:match.start()]):
             continue
         taken = [first]
-        rest = words[1:] if first == words[0] else []
-        for word in rest:
-            clean = word.rstrip(".,;:!?)\"'")
-            if word.startswith("-") or PLACEHOLDER.match(clean) or re.search(r"[/:=0-9@]", clean) \
-                    or clean in known_first or (taken and taken[-1].startswith("-")
-                                                and not _STOP_WORD.match(word)):
-                taken.append(clean)
-                if clean != word:
+        if first == words[0]:
+            for word in words[1:]:
+                clean = word.rstrip(".,;:!?)\"'")
+                path = " ".join([*taken, clean])
+                if path in known or word.startswith("-") or PLACEHOLDER.match(clean) \
+                        or re.search(r"[/:=0-9@]", clean):
+                    taken.append(clean)
+                    if clean != word:
+                        break
+                else:
                     break
-            else:
-                break
-        found.append(PROG + " " + " ".join(taken))
+        found.append(prog + " " + " ".join(taken))
     return found

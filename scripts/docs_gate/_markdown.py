@@ -9,7 +9,8 @@ from pathlib import Path
 
 from scripts.docs_gate._common import DOCS_DIR
 
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*\{?\s*\.?(?P<lang>[\w+-]*)(?P<rest>.*)$")
+_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*\{?\s*\.?(?P<lang>[\w+-]*)(?P<rest>.*)$")
 _DIRECTIVE = re.compile(r"<!--\s*docs-gate:\s*(?P<body>.*?)\s*-->", re.S)
 _INLINE = re.compile(r"(?<!`)`(?!`)([^`\n]+)`(?!`)")
 
@@ -73,21 +74,24 @@ def parse_page(path: Path) -> Page:
     inline: list[tuple[int, str]] = []
     directives: list[Directive] = []
     pending: list[Directive] = []
+    hidden: list[Directive] = []
     i = 0
     while i < len(lines):
         line = lines[i]
         match = _FENCE.match(line)
         if match:
             indent, fence = match["indent"], match["fence"]
-            block = Block(path, match["lang"].lower(), i + 2, indent, [], pending, fence_line=i + 1)
-            pending = []
+            block = Block(path, match["lang"].lower(), i + 2, indent, [], hidden + pending,
+                          fence_line=i + 1)
+            pending, hidden = [], []
             i += 1
             while i < len(lines):
                 inner = lines[i]
                 stripped = inner.strip()
                 if stripped.startswith(fence[0] * len(fence)) and set(stripped) <= {fence[0]}:
                     break
-                block.lines.append(inner[len(indent):] if inner.startswith(indent) else inner.lstrip())
+                block.lines.append(inner[len(indent):] if inner.startswith(indent)
+                                   else inner.lstrip())
                 i += 1
             block.end_line = i + 1
             blocks.append(block)
@@ -96,7 +100,9 @@ def parse_page(path: Path) -> Page:
         for found in _DIRECTIVE.finditer(line):
             directive = parse_directive(found["body"], i + 1)
             directives.append(directive)
-            pending.append(directive)
+            # `hidden` commands run before the next block even with prose in between;
+            # `skip`/`run` must sit right before their block.
+            (hidden if directive.word == "hidden" else pending).append(directive)
         if line.strip() and not _DIRECTIVE.fullmatch(line.strip()):
             pending = []
         for found in _INLINE.finditer(line):

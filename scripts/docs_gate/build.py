@@ -11,7 +11,16 @@ import re
 import subprocess
 from pathlib import Path
 
-from scripts.docs_gate._common import BIN, DOCS_DIR, ROOT, Options, Problem, Result, rel, subprocess_env
+from scripts.docs_gate._common import (
+    BIN,
+    DOCS_DIR,
+    ROOT,
+    Options,
+    Problem,
+    Result,
+    rel,
+    subprocess_env,
+)
 
 _LEVEL = re.compile(r"^(WARNING|ERROR|CRITICAL)\s*-\s*(.*)$")
 _DOCFILE = re.compile(r"(?:[Dd]oc file|in|file) '([^']+\.md)'")

@@ -12,6 +12,7 @@ import importlib
 import re
 from pathlib import Path
 
+from scripts.docs_gate._cli import PROG
 from scripts.docs_gate._common import SRC_DIR, Options, Problem, Result, rel
 from scripts.docs_gate._site import ids, page_file
 
@@ -89,5 +90,25 @@ def run(options: Options) -> Result:
                 if reason:
                     result.problems.append(Problem(f"{rel(file)}:{number}", f"{match.group(0)}: "
                                                    f"{reason}; fix the URL or the docs"))
+    checked += _check_docs_topics(topics, result)
     result.count = checked
     return result
+
+
+def _check_docs_topics(topics: dict[str, str], result: Result) -> int:
+    """`spec-kitty docs TOPIC` in the docs or the CLI's messages must name a real topic."""
+    from scripts.docs_gate._cli import PLACEHOLDER, CommandChecker, load_command
+    from scripts.docs_gate.mentions import docs_mentions, source_mentions
+
+    paths = {p for p in CommandChecker(load_command()).paths if p}
+    count = 0
+    for mention in docs_mentions({PROG: paths}) + source_mentions("specify_cli", PROG, paths):
+        words = [w for w in mention.text.split() if not w.startswith("-")]
+        if words[:2] != [PROG, "docs"] or len(words) < 3:
+            continue
+        topic = words[2].strip("`'\".,;:")
+        count += 1
+        if not PLACEHOLDER.match(topic) and topic not in topics:
+            result.problems.append(Problem(mention.where, f"`{mention.text}`: {topic!r} is not a "
+                                           "docs topic (see docs_links.TOPICS)"))
+    return count

@@ -22,7 +22,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from scripts.docs_gate._cli import PROG, is_group, is_option, load_command, walk
+from scripts.docs_gate._cli import is_group, is_option, load_command, walk
 from scripts.docs_gate._common import SRC_DIR, Options, Problem, Result, rel
 from scripts.docs_gate._markdown import iter_pages
 from scripts.docs_gate._site import page_file, read, text_of
@@ -128,7 +128,7 @@ def check_cli(site: Path, result: Result) -> int:
                 result.problems.append(Problem(where, f"#{anchor}: the help of `{name}` {label} "
                                                f"is not shown ({plain(help_text)[:60]!r})"))
             shown = default_text(param)
-            if shown is not None and f"default: {shown}" not in section.replace("[default: ", "default: "):
+            if shown is not None and f"default: {shown}" not in section:
                 result.problems.append(Problem(where, f"#{anchor}: `{name}` {label} should show "
                                                f"[default: {shown}]"))
     return count

@@ -68,6 +68,7 @@ class Outcome:
     exit_code: int
     problem: Problem | None = None
     replacement: list[str] | None = None
+    seconds: float = 0.0
 
 
 def parse_block(block: Block, check_output: bool = True) -> list[Step]:
@@ -341,7 +342,8 @@ def plan(page: Page) -> PagePlan:
             if not reason:
                 result.problems.append(Problem(
                     f"{rel(page.path)}:{words['skip'].line}",
-                    'a docs-gate skip needs a visible reason: <!-- docs-gate: skip reason="why" -->'))
+                    "a docs-gate skip needs a visible reason: "
+                    '<!-- docs-gate: skip reason="why" -->'))
             result.skipped += 1
             continue
         if block.lang in RUN_LANGS:
@@ -371,7 +373,9 @@ def _run_page(item: PagePlan) -> tuple[PagePlan, list[Outcome]]:
                                                  "\n".join(outcome.output)))
                     return item, outcomes
         for step in item.steps:
+            began = time.perf_counter()
             outcome = session.run(step)
+            outcome.seconds = time.perf_counter() - began
             outcomes.append(outcome)
             if outcome.problem is not None:
                 break
@@ -437,7 +441,7 @@ def run(options: Options) -> Result:
     workers = max(1, min(int(os.environ.get("DOCS_GATE_EXAMPLE_WORKERS", "2")), len(runnable)))
     all_outcomes: list[Outcome] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for item, outcomes in pool.map(_run_page, runnable):
+        for _item, outcomes in pool.map(_run_page, runnable):
             for outcome in outcomes:
                 _judge(outcome)
             all_outcomes.extend(outcomes)
@@ -453,6 +457,17 @@ def run(options: Options) -> Result:
     else:
         result.problems.extend(o.problem for o in all_outcomes if o.problem is not None)
     skipped = sum(p.skipped for p in plans)
+    per_page: dict[str, float] = {}
+    for outcome in all_outcomes:
+        name = rel(outcome.step.block.path)
+        per_page[name] = per_page.get(name, 0.0) + outcome.seconds
+    if per_page:
+        slow = sorted(all_outcomes, key=lambda o: -o.seconds)[:3]
+        result.notes.append("per page: " + ", ".join(
+            f"{name.removeprefix('docs/')} {sec:.1f}s" for name, sec in
+            sorted(per_page.items(), key=lambda kv: -kv[1])))
+        result.notes.append("slowest: " + ", ".join(
+            f"{rel(o.step.block.path)}:{o.step.line} {o.seconds:.1f}s" for o in slow))
     result.count = len(all_outcomes)
     result.summary = f"{result.count} commands on {len(runnable)} pages run" + \
         (f", {skipped} blocks skipped with a reason" if skipped else "")

@@ -1,9 +1,10 @@
 """Check 4: every `spec-kitty ...` the docs or the CLI tell a reader to run must parse.
 
 Sources: every command line in a console/bash/shell/text code block of the docs, inline code
-that starts with `spec-kitty `, commands quoted in example output, and every command the CLI
-source (string literals under src/specify_cli) tells users to run. Each is parsed against the
-live click tree (see `_cli.CommandChecker`).
+that starts with the program name, commands quoted in example output, and every command the
+CLI source (string literals under src/specify_cli) tells users to run. Each is parsed against
+the live click tree (see `_cli.CommandChecker`). `spec-kitty-server ...` lines are parsed
+against the reference server's CLI the same way.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from scripts.docs_gate._common import SRC_DIR, Options, Problem, Result, rel
 from scripts.docs_gate._markdown import iter_pages
 from scripts.docs_gate._shell import join_continuations, split_commands
 
+SERVER_PROG = "spec-kitty-server"
 SHELL_LANGS = {"console", "bash", "shell", "sh", "zsh", "shell-session", "text", "", "txt"}
 
 
-def _from_block_line(text: str, is_console: bool, lang: str) -> tuple[list[str], bool]:
+def _from_block_line(text: str, is_console: bool, lang: str,
+                     progs: tuple[str, ...]) -> tuple[list[str], bool]:
     """Command lines of one logical line, and whether the line is a command (not output)."""
     stripped = text.strip()
     if is_console:
@@ -28,17 +31,14 @@ def _from_block_line(text: str, is_console: bool, lang: str) -> tuple[list[str],
         stripped = stripped[2:]
     elif stripped.startswith("$ "):
         stripped = stripped[2:]
-    elif lang in ("text", "txt", "") and not stripped.startswith(PROG + " "):
+    elif lang in ("text", "txt", "") and not stripped.startswith(tuple(p + " " for p in progs)):
         return [], False
-    out = []
-    for words in split_commands(stripped):
-        if words[0] == PROG:
-            out.append(shlex.join(words))
-    return out, True
+    return [shlex.join(w) for w in split_commands(stripped) if w[0] in progs], True
 
 
-def docs_mentions(known: set[str]) -> list[Mention]:
-    """Every command line mentioning `spec-kitty` in the docs, with file:line."""
+def docs_mentions(known: dict[str, set[str]]) -> list[Mention]:
+    """Every command line mentioning a program of `known` in the docs, with file:line."""
+    progs = tuple(known)
     found: list[Mention] = []
     for page in iter_pages():
         where = rel(page.path)
@@ -47,13 +47,14 @@ def docs_mentions(known: set[str]) -> list[Mention]:
                 continue
             is_console = block.lang in ("console", "shell-session")
             for number, line in join_continuations(block.lines, block.start):
-                commands, is_command = _from_block_line(line, is_console, block.lang)
+                commands, is_command = _from_block_line(line, is_console, block.lang, progs)
                 found.extend(Mention(f"{where}:{number}", c) for c in commands)
                 if not is_command:
-                    found.extend(Mention(f"{where}:{number}", c)
-                                 for c in mentions_in_text(line, known))
+                    for prog, paths in known.items():
+                        found.extend(Mention(f"{where}:{number}", c)
+                                     for c in mentions_in_text(line, paths, prog))
         for number, code in page.inline:
-            if code == PROG or code.startswith(PROG + " "):
+            if any(code == p or code.startswith(p + " ") for p in progs):
                 found.append(Mention(f"{where}:{number}", code))
     return found
 
@@ -74,23 +75,23 @@ def _literal_strings(tree: ast.AST) -> list[tuple[int, str]]:
     return out
 
 
-def source_mentions(known: set[str]) -> list[Mention]:
-    """Every command the CLI source tells users to run, with file:line."""
+def source_mentions(package: str, prog: str, known: set[str]) -> list[Mention]:
+    """Every command a package's source tells users to run, with file:line."""
     found: list[Mention] = []
-    for path in sorted((SRC_DIR / "specify_cli").rglob("*.py")):
+    for path in sorted((SRC_DIR / package).rglob("*.py")):
         try:
             tree = ast.parse(path.read_text(encoding="utf-8"))
         except SyntaxError as exc:
             found.append(Mention(f"{rel(path)}:{exc.lineno}", f"<syntax error: {exc.msg}>"))
             continue
         for lineno, text in _literal_strings(tree):
-            if PROG not in text:
+            if prog not in text:
                 continue
-            for command in mentions_in_text(text, known):
-                line = lineno + text[:text.find(command.split()[1]) if len(command.split()) > 1
-                                     else 0].count("\n")
-                if command.split()[1:2] == ["VALUE"]:
+            for command in mentions_in_text(text, known, prog):
+                words = command.split()
+                if words[1:2] == ["VALUE"]:
                     continue
+                line = lineno + text[:text.find(words[1]) if len(words) > 1 else 0].count("\n")
                 found.append(Mention(f"{rel(path)}:{line}", command))
     return found
 
@@ -98,9 +99,15 @@ def source_mentions(known: set[str]) -> list[Mention]:
 def run(options: Options) -> Result:
     """Parse every mention and report the ones that do not match the CLI."""
     result = Result("mentions", unit="command lines")
-    checker = CommandChecker(load_command())
-    known = {path.split()[0] for path in checker.paths if path}
-    mentions = docs_mentions(known) + source_mentions(known)
+    checkers = {PROG: CommandChecker(load_command(), PROG)}
+    try:
+        checkers[SERVER_PROG] = CommandChecker(load_command("spec_kitty_server.cli"), SERVER_PROG)
+    except (ImportError, AttributeError) as exc:
+        result.notes.append(f"{SERVER_PROG} lines not parsed: its CLI does not import ({exc})")
+    known = {prog: {p for p in checker.paths if p} for prog, checker in checkers.items()}
+    mentions = docs_mentions(known) + source_mentions("specify_cli", PROG, known[PROG])
+    if SERVER_PROG in known:
+        mentions += source_mentions("spec_kitty_server", SERVER_PROG, known[SERVER_PROG])
     seen: set[tuple[str, str]] = set()
     for mention in mentions:
         key = (mention.where, mention.text)
@@ -110,7 +117,8 @@ def run(options: Options) -> Result:
         if mention.text.startswith("<syntax error"):
             result.problems.append(Problem(mention.where, mention.text))
             continue
-        reason = checker.check(mention.text)
+        prog = SERVER_PROG if mention.text.startswith(SERVER_PROG) else PROG
+        reason = checkers[prog].check(mention.text)
         if reason:
             fix = "fix the command in the docs" if mention.where.startswith("docs/") \
                 else "fix the message (or add the command)"

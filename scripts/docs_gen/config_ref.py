@@ -101,6 +101,9 @@ def render_server_environment() -> str:
     return "\n".join(lines) + "\n"
 
 
+_YAML_EXAMPLES = {"uuid": "3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b", "slug": "kitty-web",
+                  "node_id": "0a1b2c3d4e5f", "auto_start": "true"}
+
 _PROJECT_KEY_CANDIDATES = ("KEYS", "CONFIG_KEYS", "PROJECT_CONFIG_KEYS")
 
 
@@ -126,7 +129,15 @@ def render_project() -> str:
         lines += ["| Key | Meaning |", "| --- | --- |"]
         for key, help_text in keys.items():
             lines.append(f"| {code(key)} | {cell(help_text)} |")
-        lines.append("")
+        lines += ["", "For example (the values are illustrations):", "", "```yaml"]
+        tables: dict[str, list[str]] = {}
+        for key in keys:
+            table, _, name = key.partition(".")
+            tables.setdefault(table, []).append(name)
+        for table, names in tables.items():
+            lines.append(f"{table}:")
+            lines += [f"  {name}: {_YAML_EXAMPLES.get(name, '...')}" for name in names]
+        lines += ["```", ""]
     if getattr(pc, "AUTO_START_ENV", None):
         lines += [f"`{pc.AUTO_START_ENV}` (`1`/`true` or `0`/`false`) overrides "
                   "`sync.auto_start`.", ""]

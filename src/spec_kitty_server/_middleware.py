@@ -1,5 +1,8 @@
 """Pure-ASGI middleware: one log line per request, and security headers on every response.
 
+Everything but the static files is also marked `Cache-Control: no-store`: the pages and API
+answers hold team data and tokens.
+
 The log line holds the method, the path without its query string (which may carry a
 ws-token), the status and the duration. Headers, bodies and cookies are never logged.
 """
@@ -67,6 +70,8 @@ class AccessLogMiddleware:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                if b"cache-control" not in present and not scope["path"].startswith("/static/"):
+                    headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             elif kind == "websocket.accept":
                 status["code"] = 101

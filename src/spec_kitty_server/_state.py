@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
 from spec_kitty_server.ratelimit import LoginLimiter
 from spec_kitty_server.settings import ServerSettings
 from spec_kitty_server.storage import Storage
+
+if TYPE_CHECKING:  # pragma: no cover - the hub module imports this one
+    from spec_kitty_server.ws import Hub
 
 
 @dataclass
@@ -27,7 +31,7 @@ class AppState:
     settings: ServerSettings
     storage: Storage
     limiter: LoginLimiter
-    hub: object
+    hub: Hub
     used_ws_tokens: dict[str, int] = field(default_factory=dict)
 
     def use_ws_token(self, jti: str, exp: int) -> bool:

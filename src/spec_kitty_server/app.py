@@ -7,6 +7,7 @@ logged and answered with a generic message, never a traceback.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from contextlib import asynccontextmanager
 
@@ -52,6 +53,8 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+log = logging.getLogger("spec_kitty_server")
+
 _TITLES = {400: "Bad request", 401: "Not logged in", 403: "Forbidden", 404: "Not found",
            405: "Method not allowed", 413: "Too large", 429: "Too many attempts",
            500: "Server error", 503: "Busy"}
@@ -70,7 +73,8 @@ def _error(request: Request, status: int, detail: str,
 
 
 async def _database_busy(request: Request, exc: Exception) -> Response:
-    return _error(request, 503, "The database is busy; try again in a moment.",
+    log.warning("database error on %s %s: %s", request.method, request.url.path, exc)
+    return _error(request, 503, "The database is busy or unavailable; try again later.",
                   {"Retry-After": "1"})
 
 

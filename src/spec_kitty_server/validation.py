@@ -28,6 +28,9 @@ MAX_EVENT_BYTES = 64 * 1024
 """Largest single event, as compact JSON."""
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 class BodyError(Exception):
     """The request body is unusable as a whole.
 
@@ -202,7 +205,7 @@ def check_event(item: Any, team_slug: str) -> Checked:
     else:
         return Checked(None, None, None, "event must be a JSON object")
     try:
-        body = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+        body = _ENCODER.encode(item)
         size = len(body.encode("utf-8"))
     except RecursionError:
         return Checked(event_id, None, None, "event is nested too deeply")

@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from spec_kitty_server import tokens
 from spec_kitty_server._auth import ApiError, active_user
-from spec_kitty_server._state import state
+from spec_kitty_server._state import AppState, state
 from spec_kitty_server.validation import MAX_EVENT_BYTES, check_event
 
 CLOSE_UNAUTHORIZED = 4401
@@ -151,7 +151,7 @@ async def events_socket(websocket: WebSocket) -> None:
         st.hub.unregister(client)
 
 
-async def _run(websocket: WebSocket, client: _Client, st) -> None:
+async def _run(websocket: WebSocket, client: _Client, st: AppState) -> None:
     pong = {"missed": 0, "waiting": False}
     tasks = [asyncio.create_task(_sender(websocket, client)),
              asyncio.create_task(_receiver(websocket, client, st, pong)),
@@ -196,7 +196,8 @@ async def _pinger(client: _Client, interval: float, pong: dict[str, Any]) -> int
         client.send({"type": "ping"})
 
 
-async def _receiver(websocket: WebSocket, client: _Client, st, pong: dict[str, Any]) -> None:
+async def _receiver(websocket: WebSocket, client: _Client, st: AppState,
+                    pong: dict[str, Any]) -> None:
     while True:
         try:
             frame = await websocket.receive()

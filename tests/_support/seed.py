@@ -134,3 +134,43 @@ def server_rows(db: Path, where: str = "1", args: tuple = ()) -> list[dict]:
 def random_project() -> str:
     """A fresh project slug, to tell one test's events apart on a shared server."""
     return "p-" + uuid.uuid4().hex[:10]
+
+
+def append_clone(template: Path, target: Path, trial: int, limit: int = -1) -> str:
+    """Append the events of a seeded queue to the queue at `target`, with ids for `trial`.
+
+    Only the first `limit` events are copied when `limit` is not negative.
+
+    The target queue is created through `OfflineQueue` if needed; the copy runs in one
+    transaction (the queue's triggers keep its pending counter right).
+
+    Returns:
+        The trial code.
+    """
+    from specify_cli.sync.queue import OfflineQueue
+
+    queue = OfflineQueue(target, cap=10_000_000)
+    queue.pending_count()
+    _ = queue.conn
+    queue.close()
+    code = trial_code(trial)
+    conn = sqlite3.connect(target, isolation_level=None, timeout=30)
+    try:
+        conn.execute("ATTACH DATABASE ? AS tpl", (str(template),))
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "INSERT INTO queue(event_id, event_type, body, enqueued_at) "
+            "SELECT substr(event_id, 1, 1) || :c || substr(event_id, 4), event_type, "
+            "replace(body, '\"event_id\":\"' || event_id, "
+            "'\"event_id\":\"' || substr(event_id, 1, 1) || :c || substr(event_id, 4)), "
+            "enqueued_at FROM tpl.queue ORDER BY id LIMIT :n", {"c": code, "n": limit})
+        conn.execute("COMMIT")
+        conn.execute("DETACH DATABASE tpl")
+    finally:
+        conn.close()
+    return code
+
+
+def trial_ids(template_ids: list[str], code: str) -> list[str]:
+    """The ids the events of `template_ids` get in the trial with this code."""
+    return [i[0] + code + i[3:] for i in template_ids]

@@ -15,7 +15,8 @@ EXCLUDE = {".venv", "site", ".cache", ".git", "__pycache__", ".pytest_cache", ".
            ".hypothesis", "node_modules", "tests", "bench-results.json"}
 
 
-def run_gate(root: Path, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
+def run_gate(root: Path, *args: str, timeout: float = 600,
+             **env: str) -> subprocess.CompletedProcess:
     """Run `python -m scripts.docs_gate ARGS` in `root`, importing the CLI from `root/src`."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SPEC_KITTY")}
     full_env.update({"PYTHONPATH": str(root / "src"), "NO_MKDOCS_2_WARNING": "1",

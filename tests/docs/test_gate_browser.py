@@ -10,8 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from scripts.docs_gate._serve import serve
+
 from tests.docs.conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -89,9 +89,10 @@ def test_search_finds_login_and_leads_to_the_auth_how_to(browser_page):
 def test_copy_buttons_on_code_blocks(browser_page):
     page, base, events = browser_page
     page.goto(base + "tutorials/server-connection/")
-    page.wait_for_selector("button.md-clipboard")
+    copy = "button[data-md-type=copy], button.md-clipboard"  # Material 9.8 / older
+    page.wait_for_selector(copy, state="attached")
     blocks = page.locator("div.highlight pre").count()
-    buttons = page.locator("button.md-clipboard").count()
+    buttons = page.locator(copy).count()
     assert blocks > 0 and buttons >= blocks - 1, (blocks, buttons)
     _clean(page, events)
 
@@ -102,7 +103,8 @@ def test_dark_mode_toggle(browser_page):
     schemes = set()
     for _ in range(4):
         schemes.add(page.evaluate("document.body.getAttribute('data-md-color-scheme')"))
-        page.locator("form[data-md-component=palette] label.md-header__button:visible").first.click()
+        toggle = "form[data-md-component=palette] label.md-header__button:visible"
+        page.locator(toggle).first.click()
         page.wait_for_timeout(100)
     assert {"default", "slate"} <= schemes, schemes
     _clean(page, events)

@@ -79,7 +79,8 @@ def test_config_key_missing_from_docs_fails_completeness(project):
 
 
 def test_redirect_to_nothing_fails_netlify(project):
-    drift(project / "netlify.toml", 'to = "/how-to/authenticate/"', 'to = "/how-to/authentication/"')
+    drift(project / "netlify.toml", 'to = "/how-to/authenticate/"',
+          'to = "/how-to/authentication/"')
     proc = run_gate(project, "--only", "netlify")
     _fails(proc, "redirect /how-to/authenticate.html -> /how-to/authentication/",
            "not in the built site")

@@ -7,6 +7,7 @@ import tomllib
 
 from scripts.docs_gate import netlify
 from scripts.docs_gate._common import Options, Result
+
 from tests.docs.conftest import ROOT, run_gate
 
 

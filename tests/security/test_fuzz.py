@@ -151,7 +151,7 @@ def test_fuzz_batch_endpoint(http, alice):
     counter = Counter()
     auth = bearer(alice["tokens"]["access"])
 
-    @fuzz(900)
+    @fuzz(800)
     @given(batch_body())
     def run(case):
         body, headers = case
@@ -163,7 +163,7 @@ def test_fuzz_batch_endpoint(http, alice):
             assert all(r["error"] is None or isinstance(r["error"], str) for r in results)
 
     run()
-    _report(counter, 900)
+    _report(counter, 800)
 
 
 def test_fuzz_token_endpoints(http):
@@ -174,7 +174,7 @@ def test_fuzz_token_endpoints(http):
               | st.fixed_dictionaries({"refresh": JSON}).map(lambda v: json.dumps(v).encode())
               | st.binary(max_size=200))
 
-    @fuzz(450)
+    @fuzz(500)
     @given(st.sampled_from(["/api/v1/token/", "/api/v1/token/refresh/", "/api/v1/ws-token/"]),
            bodies, st.sampled_from(["application/json", "text/plain", ""]))
     def run(path, body, content_type):
@@ -186,7 +186,7 @@ def test_fuzz_token_endpoints(http):
             assert b"alice" in body and PASSWORD.encode() in body
 
     run()
-    _report(counter, 450)
+    _report(counter, 500)
 
 
 QUERY_VALUE = TEXT | st.integers(-10**12, 10**12).map(str) | st.just("") | st.text(
@@ -197,7 +197,7 @@ def test_fuzz_event_feed_parameters(http, alice):
     counter = Counter()
     auth = bearer(alice["tokens"]["access"])
 
-    @fuzz(250)
+    @fuzz(400)
     @given(st.dictionaries(st.sampled_from(["after", "limit", "team", "x"]), QUERY_VALUE,
                            max_size=3))
     def run(params):
@@ -207,14 +207,14 @@ def test_fuzz_event_feed_parameters(http, alice):
             assert all(e["team_slug"] == "acme" for e in response.json()["events"])
 
     run()
-    _report(counter, 250)
+    _report(counter, 400)
 
 
 def test_fuzz_dashboard_parameters(alice):
     counter = Counter()
     browser = alice["browser"]
 
-    @fuzz(450)
+    @fuzz(300)
     @given(st.sampled_from(["/a/acme/dashboards/", "/a/acme/dashboards/board/",
                             "/a/acme/dashboards/activity/", "/login/", "/"]),
            st.dictionaries(st.sampled_from(["project", "feature", "page", "next", "q"]),
@@ -227,4 +227,4 @@ def test_fuzz_dashboard_parameters(alice):
         assert response.status_code in (200, 303, 400, 404), (path, params, response.status_code)
 
     run()
-    _report(counter, 450)
+    _report(counter, 300)

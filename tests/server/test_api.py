@@ -32,6 +32,9 @@ def test_token_ok_shape(shared_server):
                          "team_slug", "username"}
     assert body["team_slug"] == "acme" and body["username"] == "alice"
     assert body["access_lifetime"] == 900 and body["refresh_lifetime"] == 7 * 24 * 3600
+    r = httpx.post(f"{shared_server.url}/api/v1/token/",
+                   json={"username": "alice", "password": PASSWORD})
+    assert r.headers["cache-control"] == "no-store"
     claims = jwt.decode(body["access"], SECRET, algorithms=["HS256"])
     assert claims["type"] == "access" and claims["team"] == "acme" and claims["sub"] == "alice"
     assert {"jti", "exp", "iat"} <= set(claims)
@@ -314,7 +317,16 @@ def test_disabled_user_gets_403(tmp_path):
     srv = start_with_users(tmp_path, [("carol", "acme")])
     try:
         pair = tokens_for(srv.url, "carol")
+        with client(srv.url, pair["access"]) as api:
+            ws_token = api.post("/api/v1/ws-token/").json()["ws_token"]
         server_cmd(srv.db, "user", "disable", "carol")
+        from websockets.exceptions import ConnectionClosed
+        from websockets.sync.client import connect
+
+        url = srv.url.replace("http://", "ws://") + "/ws/v1/events/?token=" + ws_token
+        with connect(url, open_timeout=5) as ws, pytest.raises(ConnectionClosed) as info:
+            ws.recv(timeout=5)
+        assert info.value.rcvd.code == 4403
         assert _health(srv.url, pair["access"]).status_code == 403
         with client(srv.url, pair["access"]) as api:
             assert push(api, [make_event()]).status_code == 403

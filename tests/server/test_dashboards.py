@@ -149,6 +149,7 @@ def test_overview(web):
     assert "/static/htmx.min.js" in html and "https://" not in html.split("<footer>")[0]
     assert r.headers["content-security-policy"].startswith("default-src 'self'")
     assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["cache-control"] == "no-store"
 
 
 def test_board_columns_and_filters(web):

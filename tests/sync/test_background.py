@@ -80,3 +80,20 @@ def test_stop_waits_for_the_sync_in_progress():
     bg.start()
     time.sleep(0.05)
     assert bg.stop(timeout=5) and state["done"]
+
+
+def test_runtime_starts_nothing_when_auto_start_is_off_or_logged_out(tmp_path):
+    from specify_cli.sync.queue import OfflineQueue
+    from specify_cli.sync.runtime import SyncRuntime
+
+    queue = OfflineQueue(tmp_path / "q.sqlite3")
+    off = SyncRuntime(queue, "http://127.0.0.1:9", "0123456789ab", auto_start=False)
+    off.start()
+    assert off.started and off.background is None and off.ws is None and not off.active
+    logged_out = SyncRuntime(queue, None, "0123456789ab", auto_start=True)
+    logged_out.start()
+    assert logged_out.background is None and logged_out.ws is None
+    started = time.monotonic()
+    off.shutdown()
+    logged_out.shutdown()
+    assert time.monotonic() - started < 0.5

@@ -109,3 +109,11 @@ def test_four_processes_emitting_at_once_get_unique_lamport_values_and_lose_noth
     assert len({b["event_id"] for b in bodies}) == len(bodies)
     assert sorted(lamports) == list(range(1, 4 * per_process + 1))
     assert lamports == sorted(lamports)  # FIFO order is Lamport order on one node
+
+
+def test_an_oversized_event_is_dropped_with_a_warning(project, home, capsys):
+    em = EventEmitter(project, start_runtime=False)
+    payload = {"error_type": "E", "error_message": "m", "stack_trace": "é" * 40000}
+    assert em.emit("ErrorLogged", payload, aggregate_id="p") is None
+    assert "larger than 64 KiB" in capsys.readouterr().err
+    assert OfflineQueue(home / "queues" / "local.sqlite3").pending_count() == 0

@@ -189,8 +189,12 @@ def push(
 
     def sender() -> None:
         while (job := jobs.get()) is not None:
-            job["response"] = send(job["body"])
-            job["done"].set()
+            try:
+                job["response"] = send(job["body"])
+            except BaseException as exc:  # noqa: BLE001 - handed to the pushing thread
+                job["response"] = exc
+            finally:
+                job["done"].set()
 
     thread = threading.Thread(target=sender, name="spec-kitty-push", daemon=True)
     thread.start()
@@ -206,7 +210,10 @@ def push(
 
     def answer(job: dict):
         job["done"].wait()
-        return job["response"]
+        response = job["response"]
+        if isinstance(response, BaseException) and not isinstance(response, ServerError):
+            raise response  # NotAuthenticatedError and bugs reach the caller
+        return response
 
     try:
         while True:

@@ -100,7 +100,7 @@ class EventEmitter:
                     team_slug=self.team_slug, project_uuid=self.identity.project_uuid,
                     project_slug=self.identity.project_slug, causation_id=_causation.get())
                 try:
-                    validate(event)
+                    validate(event, check_bytes=False)  # append() checks the size
                 except InvalidEventError as exc:
                     self.dropped += 1
                     _warn(f"dropped an invalid {event_type} event: {exc}")

@@ -167,11 +167,13 @@ def check_size(body: str) -> None:
         raise InvalidEventError(f"event is larger than {MAX_EVENT_BYTES // 1024} KiB")
 
 
-def validate(event: dict[str, Any]) -> None:
+def validate(event: dict[str, Any], *, check_bytes: bool = True) -> None:
     """Check an event against the schema and the size limit.
 
     Args:
         event: A full event envelope.
+        check_bytes: Also check the encoded size (the queue checks it again when it stores
+            the event, so the emitter skips it here).
 
     Raises:
         InvalidEventError: The event is invalid; the message is the validator's.
@@ -193,7 +195,8 @@ def validate(event: dict[str, Any]) -> None:
         raise
     except (RecursionError, TypeError, ValueError) as exc:
         raise InvalidEventError(f"event cannot be validated: {type(exc).__name__}") from None
-    check_size(encode(event))
+    if check_bytes:
+        check_size(encode(event))
 
 
 def build_event(

@@ -23,6 +23,18 @@ CONFIG_NAME = "config.yaml"
 AUTO_START_ENV = "SPEC_KITTY_SYNC_AUTO_START"
 """Environment variable (`0`/`false` or `1`/`true`) that overrides `sync.auto_start`."""
 
+KEYS: dict[str, str] = {
+    "project.uuid": "The project's UUID (uuid4), stamped on every event as `project_uuid`; "
+                    "created with the first event and never changed.",
+    "project.slug": "The project's normalised name, stamped on every event as `project_slug`; "
+                    "derived from the git remote or the directory name.",
+    "project.node_id": "Node id of the machine and user that created the identity "
+                       "(informational; events carry the emitting machine's own node id).",
+    "sync.auto_start": "Start the background sync and the WebSocket on the first event of a "
+                       "command (boolean, default true).",
+}
+"""Every key of `.kittify/config.yaml` (dotted), for the configuration reference."""
+
 _MARKERS = (KITTIFY_DIR, "kitty-specs", ".git")
 
 

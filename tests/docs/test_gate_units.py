@@ -1,0 +1,98 @@
+"""Small, fast tests of the gate's parts: normalisation, command parsing, example format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scripts.docs_gate._cli import CommandChecker, load_command, mentions_in_text
+from scripts.docs_gate._serve import netlify_pattern
+from scripts.docs_gate._shell import split_commands
+from scripts.docs_gate.examples import matches, normalise
+
+from tests.docs.conftest import copy_project, run_gate
+
+
+@pytest.fixture(scope="module")
+def checker() -> CommandChecker:
+    return CommandChecker(load_command())
+
+
+@pytest.mark.parametrize("line", [
+    "spec-kitty sync server URL",
+    "spec-kitty sync server http://127.0.0.1:8000",
+    "spec-kitty auth login --username NAME --password-stdin",
+    "spec-kitty --version",
+    "spec-kitty auth",
+    "spec-kitty sync now --help",
+])
+def test_valid_mentions_parse(checker, line):
+    assert checker.check(line) is None
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ("spec-kitty sync nope", "has no command 'nope'"),
+    ("spec-kitty auth login --bogus", "No such option: --bogus"),
+    ("spec-kitty sync server a b", "unexpected extra argument"),
+    ("spec-kitty nope", "has no command 'nope'"),
+])
+def test_invalid_mentions_are_named(checker, line, reason):
+    assert reason in (checker.check(line) or "")
+
+
+def test_server_mentions_parse():
+    server = CommandChecker(load_command("spec_kitty_server.cli"), "spec-kitty-server")
+    assert server.check("spec-kitty-server serve --port 8000 --db team.sqlite3") is None
+    assert "No such option: --prot" in server.check("spec-kitty-server serve --prot 1")
+
+
+def test_mentions_in_messages():
+    known = {"auth", "auth login", "sync", "sync server", "tasks", "docs"}
+    assert mentions_in_text("Set one with: spec-kitty sync server URL", known) == \
+        ["spec-kitty sync server URL"]
+    assert mentions_in_text("run `spec-kitty auth login --force` first", known) == \
+        ["spec-kitty auth login --force"]
+    assert mentions_in_text("a spec-kitty server for teams", known) == []
+
+
+def test_shell_splitting_drops_redirections_and_assignments():
+    assert split_commands("FOO=1 spec-kitty auth login -u a < pw.txt 2>&1 | tee x") == \
+        [["spec-kitty", "auth", "login", "-u", "a"], ["tee", "x"]]
+
+
+def test_normalisation_of_what_varies():
+    actual = ["Logged in at 2026-11-22T01:02:03Z on http://127.0.0.1:41234 (14m left)",
+              "event 01JD3ZQ0F5X3M2W8N7V6B5C4A1 in /root/.spec-kitty/queues/ab12cd.sqlite3",
+              "done in 0.42s"]
+    docs = ["Logged in at 2026-01-01T00:00:00Z on http://127.0.0.1:8000 (59m 58s left)",
+            "event 01ARZ3NDEKTSV4RRFFQ69G5FAV in ~/.spec-kitty/queues/QUEUE.sqlite3",
+            "done in 1.5 s"]
+    assert [normalise(x) for x in actual] == [normalise(x) for x in docs]
+    assert not matches(["Cap: 0 of 100,000"], ["Cap: 0 of 50,000"])
+    assert matches(["first", "...", "last"], ["first", "a", "b", "last"])
+
+
+def test_netlify_patterns():
+    assert netlify_pattern("/assets/javascripts/bundle.*.min.js").match(
+        "/assets/javascripts/bundle.a5f9d56c.min.js")
+    assert netlify_pattern("/explanation/*").match("/explanation/x/").group("splat") == "x/"
+
+
+def test_update_rewrites_expected_output_and_skip_needs_a_reason(tmp_path: Path):
+    project = copy_project(tmp_path / "project")
+    page = project / "docs" / "gate-scratch.md"
+    page.write_text("# Scratch\n\n```console\n$ spec-kitty --version\nspec-kitty 0.0.0-wrong\n"
+                    "```\n\n<!-- docs-gate: skip reason=\"\" -->\n```console\n$ pip install x\n"
+                    "```\n", encoding="utf-8")
+    env = {"DOCS_GATE_PAGES": "gate-scratch.md"}
+    first = run_gate(project, "--only", "examples", **env)
+    assert first.returncode == 1
+    assert "docs/gate-scratch.md:4" in first.stdout and "-spec-kitty 0.0.0-wrong" in first.stdout
+    assert "skip needs a visible reason" in first.stdout
+    run_gate(project, "--only", "examples", "--update", **env)
+    text = page.read_text(encoding="utf-8")
+    assert "0.0.0-wrong" not in text and "$ spec-kitty --version\nspec-kitty " in text
+    page.write_text(text.replace('reason=""', 'reason="installs packages"'), encoding="utf-8")
+    again = run_gate(project, "--only", "examples", **env)
+    assert again.returncode == 0, again.stdout
+    assert "1 blocks skipped with a reason" in again.stdout
