@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import logging
 import posixpath
 import re
@@ -62,7 +63,25 @@ def on_files(files: Any, config: Any) -> Any:
             log.warning("docs/%s:1: page is not listed in toc/; add `- name: ...` with "
                         "`href: %s` to the toc file of its section", file.src_uri, file.src_uri)
     config.nav = toc.nav
+    _publish_schema(files, config)
     return files
+
+
+def _publish_schema(files: Any, config: Any) -> None:
+    """Serve the shipped event schema at the path of its `$id` (e.g. schemas/events-1.0.json)."""
+    from urllib.parse import urlsplit
+
+    from mkdocs.structure.files import File
+
+    events = importlib.import_module("scripts.docs_gen.events_ref")
+    try:
+        text = events.schema_text()
+        path = urlsplit(json.loads(text).get("$id", "")).path.lstrip("/")
+    except Exception as exc:  # noqa: BLE001 - report any failure as a build warning
+        log.warning("src/specify_cli/sync/schema/events.schema.json: cannot publish: %s", exc)
+        return
+    if path and files.get_file_from_path(path) is None:
+        files.append(File.generated(config, path, content=text))
 
 
 def _references() -> dict[str, Any]:
@@ -74,6 +93,7 @@ def _references() -> dict[str, Any]:
     return {
         "events.envelope": events.render_envelope,
         "events.types": events.render_event_types,
+        "events.example": events.render_example,
         "config.settings": config_ref.render_settings,
         "config.environment": config_ref.render_environment,
         "server.environment": config_ref.render_server_environment,

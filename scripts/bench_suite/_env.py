@@ -71,9 +71,12 @@ def ensure_bench_venv() -> Path:
     req_file = BENCH_VENV / "requirements.txt"
     req_file.write_text(requirements)
     python = str(BENCH_BIN / "python")
-    subprocess.run([uv, "pip", "install", "-q", "--python", python, "-r", str(req_file)], **run)
-    subprocess.run([uv, "pip", "install", "-q", "--python", python, "--no-deps", "-e", "."],
-                   **run)
+    for args in (["-r", str(req_file)], ["--no-deps", "-e", "."]):
+        try:  # the wheels are in uv's cache after ./scripts/test: no index needed
+            subprocess.run([uv, "pip", "install", "-q", "--offline", "--python", python, *args],
+                           **run)
+        except subprocess.CalledProcessError:
+            subprocess.run([uv, "pip", "install", "-q", "--python", python, *args], **run)
     _STAMP.write_text(want)
     return BENCH_BIN
 

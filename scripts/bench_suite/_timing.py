@@ -29,12 +29,25 @@ def _quote(arg: str) -> str:
 
 
 def wall_times(commands: dict[str, list[str]], env: dict[str, str], runs: int, warmup: int,
-               cwd: Path | None = None) -> tuple[dict[str, list[float]], str]:
+               cwd: Path | None = None, rounds: int = 1) -> tuple[dict[str, list[float]], str]:
     """Time each command `runs` times after `warmup` runs; return name -> seconds, tool used.
+
+    With `rounds` > 1 the runs are split into that many rounds, each timing every command in
+    turn (baseline, figure, baseline, figure...), so a burst of load from other processes
+    hits both sides of a ratio instead of one.
 
     Raises:
         subprocess.CalledProcessError: A command exited non-zero.
     """
+    if rounds > 1:
+        merged: dict[str, list[float]] = {}
+        tool = "-"
+        per_round = max(1, runs // rounds)
+        for index in range(rounds):
+            times, tool = wall_times(commands, env, per_round, warmup if index == 0 else 1, cwd)
+            for name, samples in times.items():
+                merged.setdefault(name, []).extend(samples)
+        return merged, f"{tool}, {rounds} interleaved rounds"
     tool = hyperfine()
     if tool:
         with tempfile.TemporaryDirectory() as tmp:

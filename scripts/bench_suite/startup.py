@@ -31,15 +31,16 @@ def measure(b: Bench, home: Path, cwd: Path, names: list[str],
              SYNC: [str(bin_ / "spec-kitty"), "sync", "status"]}
     commands = {n: every[n] for n in names}
     env = cli_env(home)
-    runs, warmup = (2, 0) if b.options.quick else (runs, 3)
+    runs, warmup, rounds = (2, 0, 1) if b.options.quick else (runs, 3, runs // 5)
     errors: dict[str, str] = {}
     try:
-        times, tool = wall_times(commands, env, runs=runs, warmup=warmup, cwd=cwd)
+        times, tool = wall_times(commands, env, runs=runs, warmup=warmup, cwd=cwd, rounds=rounds)
     except subprocess.CalledProcessError:
         # hyperfine stops at the first failing command: find the failures, time the rest.
         errors = check_runs(commands, env, cwd)
         ok = {n: c for n, c in commands.items() if n not in errors}
-        times, tool = wall_times(ok, env, runs=runs, warmup=warmup, cwd=cwd) if ok else ({}, "-")
+        times, tool = wall_times(ok, env, runs=runs, warmup=warmup, cwd=cwd,
+                                 rounds=rounds) if ok else ({}, "-")
     return {n: Sample([t * 1000 for t in ts], "ms") for n, ts in times.items()}, errors, tool
 
 

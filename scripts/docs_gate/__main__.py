@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from scripts.docs_gate._common import ROOT, Options, Problem, Result, ensure_src_on_path, rel
 
@@ -79,6 +80,21 @@ def _line(result: Result) -> str:
     return f"{status:<4} {result.name:<13} {what} ({result.seconds:.1f}s)"
 
 
+def _timed(name: str, func: Callable[[Options], Result], options: Options) -> Result:
+    """Run one check; a crash becomes a failed result with its reason."""
+    begin = time.perf_counter()
+    try:
+        result = func(options)
+    except Exception as exc:  # a crashed check is a failed check, with its reason
+        import traceback
+
+        result = Result(name, problems=[Problem(
+            "scripts/docs_gate", f"the {name} check crashed: {exc!r}",
+            traceback.format_exc(limit=6))])
+    result.seconds = time.perf_counter() - begin
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected checks and return the exit status."""
     args = _parse(sys.argv[1:] if argv is None else argv)
@@ -103,21 +119,20 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results: list[Result] = []
     site_ok = True
+    # The executed examples need no site and spend their time waiting on subprocesses: run
+    # them alongside the build and the link check; their line still prints in order.
+    early: dict[str, Future[Result]] = {}
+    pool = ThreadPoolExecutor(max_workers=1)
+    if "examples" in selected and len(selected) > 1 and not options.update:
+        early["examples"] = pool.submit(_timed, "examples", checks["examples"][0], options)
     for name in selected:
         func, needs_site = checks[name]
-        begin = time.perf_counter()
-        if needs_site and not site_ok:
+        if name in early:
+            result = early[name].result()
+        elif needs_site and not site_ok:
             result = Result(name, skipped="the build produced no site; fix it first")
         else:
-            try:
-                result = func(options)
-            except Exception as exc:  # a crashed check is a failed check, with its reason
-                import traceback
-
-                result = Result(name, problems=[Problem(
-                    "scripts/docs_gate", f"the {name} check crashed: {exc!r}",
-                    traceback.format_exc(limit=6))])
-        result.seconds = time.perf_counter() - begin
+            result = _timed(name, func, options)
         if name == "build":
             # A strict build that fails on warnings still writes the site: keep checking it,
             # so one run names every problem. No site at all: the site checks are skipped.
@@ -128,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"       {note}", flush=True)
         for problem in result.problems:
             print("    " + problem.render().replace("\n", "\n    "), flush=True)
+    pool.shutdown()
     failed = [r.name for r in results if r.failed and r.blocking and not r.skipped]
     skipped = [r.name for r in results if r.skipped and r.blocking]
     total = time.perf_counter() - started

@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -201,11 +202,9 @@ class Session:
         """Start the sandbox server with the demo users (pages that do not start their own)."""
         db = self.tmp / "server.sqlite3"
         if not self.creates_users:
-            for user, team in DEMO_USERS:
-                subprocess.run([str(BIN / "spec-kitty-server"), "user", "add", user, "--team", team,
-                                "--password-stdin", "--db", str(db)], input=DEMO_PASSWORD + "\n",
-                               env=self.env, capture_output=True, text=True, check=True,
-                               timeout=COMMAND_TIMEOUT)
+            template = _demo_database(self.env)
+            for source in template.parent.glob(template.name + "*"):
+                shutil.copy2(source, self.tmp / source.name.replace(template.name, db.name))
         self._serve([str(BIN / "spec-kitty-server"), "serve", "--host", "127.0.0.1", "--port", "0",
                      "--db", str(db)], cwd=self.tmp)
 
@@ -289,6 +288,33 @@ class Session:
                         pass
                     proc.wait(5)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+_TEMPLATE_LOCK = threading.Lock()
+_TEMPLATE: dict[str, Path] = {}
+
+
+def _demo_database(env: dict[str, str]) -> Path:
+    """A database with the demo users, made once per run (password hashing is slow on
+    purpose) and copied into each page's sandbox."""
+    with _TEMPLATE_LOCK:
+        if "db" not in _TEMPLATE:
+            folder = Path(tempfile.mkdtemp(prefix="docs-gate-demo-db-"))
+            db = folder / "server.sqlite3"
+            for user, team in DEMO_USERS:
+                subprocess.run([str(BIN / "spec-kitty-server"), "user", "add", user, "--team", team,
+                                "--password-stdin", "--db", str(db)], input=DEMO_PASSWORD + "\n",
+                               env=env, capture_output=True, text=True, check=True,
+                               timeout=COMMAND_TIMEOUT)
+            _TEMPLATE["db"] = db
+        return _TEMPLATE["db"]
+
+
+def _drop_demo_database() -> None:
+    with _TEMPLATE_LOCK:
+        db = _TEMPLATE.pop("db", None)
+        if db is not None:
+            shutil.rmtree(db.parent, ignore_errors=True)
 
 
 def _serve_command(command: str) -> str | None:
@@ -438,13 +464,16 @@ def run(options: Options) -> Result:
     plans = [plan(page) for page in pages]
     plans = [p for p in plans if p.steps or p.problems or p.skipped]
     runnable = [p for p in plans if p.steps]
-    workers = max(1, min(int(os.environ.get("DOCS_GATE_EXAMPLE_WORKERS", "2")), len(runnable)))
+    workers = max(1, min(int(os.environ.get("DOCS_GATE_EXAMPLE_WORKERS", "4")), len(runnable)))
     all_outcomes: list[Outcome] = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for _item, outcomes in pool.map(_run_page, runnable):
-            for outcome in outcomes:
-                _judge(outcome)
-            all_outcomes.extend(outcomes)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for _item, outcomes in pool.map(_run_page, runnable):
+                for outcome in outcomes:
+                    _judge(outcome)
+                all_outcomes.extend(outcomes)
+    finally:
+        _drop_demo_database()
     for item in plans:
         result.problems.extend(item.problems)
     if options.update:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from importlib import resources
 from typing import Any
@@ -12,10 +13,14 @@ SCHEMA_PACKAGE = "specify_cli.sync"
 SCHEMA_RESOURCE = "schema/events.schema.json"
 
 
+def schema_text() -> str:
+    """The event schema file as shipped (package resource, as the CLI and server read it)."""
+    return (resources.files(SCHEMA_PACKAGE) / SCHEMA_RESOURCE).read_text(encoding="utf-8")
+
+
 def load_schema() -> dict[str, Any]:
     """Read the event schema the way the CLI and the server do (package resource)."""
-    text = (resources.files(SCHEMA_PACKAGE) / SCHEMA_RESOURCE).read_text(encoding="utf-8")
-    return json.loads(text)
+    return json.loads(schema_text())
 
 
 def _event_types(schema: dict[str, Any]) -> list[str]:
@@ -48,7 +53,10 @@ def render_event_types() -> str:
         if payload is None:
             raise ValueError(f"event type {name} has no payload definition in the schema")
         lines += [payload.get("description", ""), ""]
-        lines += [f"`event_type` is {code(json.dumps(name))}; the `payload` object holds:", ""]
+        aggregate = _aggregate_types().get(name)
+        about = f"; `aggregate_type` is {code(json.dumps(aggregate))}" if aggregate else ""
+        lines += [f"`event_type` is {code(json.dumps(name))}{about}. The `payload` object "
+                  "holds:", ""]
         lines += fields_table(payload)
         if payload.get("additionalProperties") is False:
             lines += ["", "No other payload field is allowed."]
@@ -59,3 +67,27 @@ def render_event_types() -> str:
 def schema_id() -> str:
     """The schema's `$id`."""
     return str(load_schema().get("$id", ""))
+
+
+def _aggregate_types() -> dict[str, str]:
+    """Event type -> default aggregate type, from the CLI's event builder (if it exists)."""
+    try:
+        events = importlib.import_module("specify_cli.sync.events")
+    except ImportError:
+        return {}
+    return dict(getattr(events, "EVENT_TYPES", {}))
+
+
+EXAMPLE_PAYLOAD = {"wp_id": "WP01", "from_lane": "planned", "to_lane": "doing",
+                   "actor": "alice", "feature_slug": "001-login-flow"}
+
+
+def render_example() -> str:
+    """A complete event, built by the CLI's own builder and validated against the schema."""
+    events = importlib.import_module("specify_cli.sync.events")
+    event = events.build_event(
+        "WPStatusChanged", dict(EXAMPLE_PAYLOAD), aggregate_id="WP01", node_id="0a1b2c3d4e5f",
+        team_slug="acme", project_uuid="3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b",
+        project_slug="kitty-web", lamport_clock=7)
+    events.validate(event)
+    return "```json\n" + json.dumps(event, indent=2) + "\n```\n"

@@ -41,6 +41,7 @@ FACTS: dict[str, tuple[str, str]] = {
     "runtime.exit_flush": ("specify_cli.sync.runtime", "EXIT_FLUSH_SECONDS"),
     "event.max_bytes": ("specify_cli.sync.events", "MAX_EVENT_BYTES"),
     "event.schema_version": ("specify_cli.sync.events", "SCHEMA_VERSION"),
+    "event.types": ("specify_cli.sync.events", "EVENT_TYPES"),
     "token.access_lifetime": ("spec_kitty_server.settings", "DEFAULT_ACCESS_LIFETIME"),
     "token.refresh_lifetime": ("spec_kitty_server.settings", "DEFAULT_REFRESH_LIFETIME"),
     "ws_token.lifetime": ("spec_kitty_server.settings", "WS_TOKEN_LIFETIME"),
@@ -98,15 +99,25 @@ def _bytes(value: Any) -> str:
     return f"{size} bytes"
 
 
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                 "nine", "ten", "eleven", "twelve")
+
+
+def _count(value: Any) -> str:
+    n = len(value)
+    return _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else str(n)
+
+
 FILTERS: dict[str, Callable[[Any], str]] = {
     "bytes": _bytes,
+    "count": _count,
     "plain": _plain,
     "number": _number,
     "duration": _duration,
     "code": lambda v: f"`{_plain(v)}`",
 }
 """How a value can be written: `plain` (default), `number` (100,000), `duration` (5 minutes),
-`code` (in backticks), `bytes` (64 KiB)."""
+`code` (in backticks), `bytes` (64 KiB), `count` (the number of items, in words)."""
 
 
 def lookup(name: str) -> Any:

@@ -42,8 +42,8 @@ class CliError(Exception):
 
 
 def _db_option() -> typer.models.OptionInfo:
-    return typer.Option(None, "--db", help=DB_HELP, envvar="SPEC_KITTY_SERVER_DB",
-                        show_envvar=False)
+    return typer.Option(None, "--db", metavar="PATH", help=DB_HELP,
+                        envvar="SPEC_KITTY_SERVER_DB", show_envvar=False)
 
 
 def _storage(db: str | None):
@@ -86,12 +86,14 @@ def _root(
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    host: str = typer.Option("127.0.0.1", metavar="HOST", help="Address to listen on."),
     port: int = typer.Option(8000, min=0, max=65535,
                              help="Port to listen on; `0` picks a free one."),
     db: str | None = _db_option(),
-    certfile: str | None = typer.Option(None, help="TLS certificate (PEM); serves HTTPS."),
-    keyfile: str | None = typer.Option(None, help="TLS private key (PEM) for `--certfile`."),
+    certfile: str | None = typer.Option(None, metavar="FILE",
+                                           help="TLS certificate (PEM); serves HTTPS."),
+    keyfile: str | None = typer.Option(None, metavar="FILE",
+                                          help="TLS private key (PEM) for `--certfile`."),
     access_lifetime: int = typer.Option(DEFAULT_ACCESS_LIFETIME, min=1,
                                         help="Seconds an access token is valid."),
     refresh_lifetime: int = typer.Option(DEFAULT_REFRESH_LIFETIME, min=1,
@@ -122,8 +124,8 @@ def serve(
 
 @user_app.command("add")
 def user_add(
-    name: str = typer.Argument(..., help="Login name (letters, digits, `._@+-`)."),
-    team: str = typer.Option(..., "--team", help="Team slug; created if new."),
+    name: str = typer.Argument(..., metavar="NAME", help="Login name (letters, digits, `._@+-`)."),
+    team: str = typer.Option(..., "--team", metavar="SLUG", help="Team slug; created if new."),
     password_stdin: bool = typer.Option(False, "--password-stdin",
                                         help="Read the password from the first line of stdin."),
     db: str | None = _db_option(),
@@ -169,7 +171,7 @@ def _set_disabled(name: str, db: str | None, disabled: bool) -> None:
 
 
 @user_app.command("disable")
-def user_disable(name: str = typer.Argument(..., help="Login name."),
+def user_disable(name: str = typer.Argument(..., metavar="NAME", help="Login name."),
                  db: str | None = _db_option()) -> None:
     """Disable a user: its tokens and sessions stop working at once.
 
@@ -179,7 +181,7 @@ def user_disable(name: str = typer.Argument(..., help="Login name."),
 
 
 @user_app.command("enable")
-def user_enable(name: str = typer.Argument(..., help="Login name."),
+def user_enable(name: str = typer.Argument(..., metavar="NAME", help="Login name."),
                 db: str | None = _db_option()) -> None:
     """Enable a disabled user again.
 

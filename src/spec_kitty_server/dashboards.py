@@ -303,6 +303,8 @@ def _slug_param(request: Request, name: str) -> str:
 async def board(request: Request) -> Response:
     """`GET /a/<team>/dashboards/board/`: one column per lane, filterable by project/feature.
 
+    With JavaScript the columns refresh themselves every 30 seconds (htmx polling).
+
     Args:
         request: The request.
 
@@ -323,7 +325,7 @@ async def board(request: Request) -> Response:
                   columns=columns, project=project, feature=feature,
                   projects=st.storage.projects(user.team_slug),
                   features=st.storage.features(user.team_slug, project or None),
-                  total=len(wps), headers={"Vary": "HX-Request"})
+                  total=len(wps), query=request.url.query, headers={"Vary": "HX-Request"})
 
 
 async def activity(request: Request) -> Response:

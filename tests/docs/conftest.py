@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -49,7 +51,22 @@ def drift(path: Path, old: str, new: str, count: int = 1) -> None:
 
 @pytest.fixture(scope="session")
 def gate_run(tmp_path_factory: pytest.TempPathFactory):
-    """The whole gate on the real tree, once per session; its site is reused by other tests."""
-    site = tmp_path_factory.mktemp("gate") / "site"
-    proc = run_gate(ROOT, "--skip", "portability", "--site-dir", str(site))
-    return proc, site
+    """The whole gate on the real tree, once per test run (shared by xdist workers through a
+    lock file); its site is reused by the netlify and browser tests."""
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run_id:
+        site = tmp_path_factory.mktemp("gate") / "site"
+        proc = run_gate(ROOT, "--skip", "portability", "--site-dir", str(site))
+        return proc, site
+    shared = tmp_path_factory.getbasetemp().parent / f"docs-gate-{run_id}"
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        saved = shared / "result.json"
+        site = shared / "site"
+        if not saved.exists():
+            proc = run_gate(ROOT, "--skip", "portability", "--site-dir", str(site))
+            saved.write_text(json.dumps([proc.args, proc.returncode, proc.stdout, proc.stderr]),
+                             encoding="utf-8")
+        args, code, out, err = json.loads(saved.read_text(encoding="utf-8"))
+    return subprocess.CompletedProcess(args, code, out, err), site

@@ -75,8 +75,14 @@ def _clean(page, events, allow_404: bool = False) -> None:
 def test_search_finds_login_and_leads_to_the_auth_how_to(browser_page):
     page, base, events = browser_page
     page.goto(base)
+    page.click("input.md-search__input")
+    # The search worker indexes first ("Initializing search"); type once it is ready.
+    page.wait_for_function("""() => {
+        const meta = document.querySelector('.md-search-result__meta');
+        return meta && meta.textContent.trim() && !/initializ/i.test(meta.textContent);
+    }""", timeout=45000)
     page.fill("input.md-search__input", "login")
-    page.wait_for_selector(".md-search-result__item a.md-search-result__link")
+    page.wait_for_selector("a.md-search-result__link", state="attached", timeout=45000)
     links = page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.href)")
     target = next((h for h in links if "how-to/authenticate/" in h), None)
     assert target, links

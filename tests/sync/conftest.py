@@ -29,7 +29,7 @@ def shared_server(tmp_path_factory):
     for user, team in (("alice", "acme"), ("bob", "other"), ("carol", "acme"),
                        ("dave", "acme"), ("erin", "acme")):
         add_user(db, user, PASSWORD, team)
-    proc = start_server(work, "--ws-ping-interval", "0.3", db=db)
+    proc = start_server(work, "--ws-ping-interval", "0.5", db=db)
     yield proc
     proc.stop()
 

@@ -298,3 +298,13 @@ def test_progress_bar_only_on_a_terminal_with_more_than_one_batch(fake, account,
     fill(account, 10)
     code, out = _run_in_pty(home, "sync", "now")
     assert code == 0 and "Pushing" not in out and "Batch 1: 10 sent" in out
+
+
+def test_a_failed_pull_after_a_good_push_is_reported(fake, account, home):
+    fill(account, 2)
+    fake.routes[("POST", BATCH)] = answer_all()
+    fake.routes[("GET", EVENTS)] = Reply(502, {"detail": "bad gateway"})
+    result = run_cli(home, "sync", "now")
+    assert result.returncode == 1
+    assert "pushed everything, but the pull failed" in result.stderr
+    assert account.pending_count() == 0 and "pull_cursor" not in account.get_state()

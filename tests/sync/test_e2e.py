@@ -122,11 +122,28 @@ def test_two_concurrent_sync_now_push_each_event_once(alice, shared_server, monk
              for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert any("Waiting for another sync" in out for out, _ in outs)
     on_server = [e["event_id"] for e in server_events(shared_server.url)
                  if e["node_id"] == "aaaabbbbcccc"]
     assert sorted(on_server) == sorted(e["event_id"] for e in events)
     assert queue.pending_count() == 0
+
+
+def test_sync_now_waits_for_a_sync_holding_the_lock(alice, monkeypatch):
+    from specify_cli.sync._engine import sync_lock
+
+    queue = open_queue(alice, monkeypatch)
+    queue.append(sample_events(1, node="1010abab1010")[0])
+    with sync_lock(queue.path) as held:
+        assert held
+        proc = subprocess.Popen([SPEC_KITTY, "sync", "now"], env=env_for(alice),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)
+        assert proc.poll() is None  # still waiting: nothing pushed while the lock is held
+        assert queue.pending_count() == 1
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"Waiting for another sync (pid {os.getpid()}) to finish..." in out
+    assert "1 new" in out and queue.pending_count() == 0
 
 
 def test_kill_9_during_sync_now_loses_and_doubles_nothing(alice, shared_server, monkeypatch):
@@ -175,7 +192,7 @@ def test_a_command_with_auto_start_pushes_its_event_before_exiting(tmp_path, ali
                 SPEC_KITTY_SYNC_AUTO_START="1")
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
-    assert elapsed < 8
+    assert elapsed < 15
     import yaml
 
     uuid = yaml.safe_load((project / ".kittify" / "config.yaml").read_text())["project"]["uuid"]

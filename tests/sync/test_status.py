@@ -161,7 +161,7 @@ def test_a_command_never_hangs_on_exit_when_the_server_stalls(fake, home, tmp_pa
                      env=env, timeout=30)
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
-    assert elapsed < 3.0 + 4.0  # the exit flush budget plus a loaded machine's start-up
+    assert elapsed < 12  # the 3 s exit-flush budget plus a loaded machine's start-up (vs 20 s)
     from specify_cli.sync._scope import queue_path
     from specify_cli.sync.queue import OfflineQueue
 

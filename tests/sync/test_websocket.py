@@ -55,7 +55,7 @@ def test_connects_drains_the_queue_and_acks_events_sent_over_the_socket(runtime)
 
 def test_answers_pings_and_stays_connected(runtime):
     wait(lambda: runtime.ws.connected)
-    time.sleep(1.5)  # the server pings every 0.3 s and drops a client after 2 missed pongs
+    time.sleep(2.5)  # the server pings every 0.5 s and drops a client after 2 missed pongs
     assert runtime.ws.connected and runtime.ws.connects == 1
 
 
@@ -101,3 +101,35 @@ def test_reconnect_delay_is_jittered_exponential_and_capped():
 def test_ws_url_maps_schemes():
     assert ws_url("http://127.0.0.1:8000") == "ws://127.0.0.1:8000/ws/v1/events/"
     assert ws_url("https://sync.example.com/") == "wss://sync.example.com/ws/v1/events/"
+
+
+def test_reconnects_after_the_server_restarts_and_drains_what_queued_meanwhile(
+        home, tmp_path_factory):
+    from urllib.parse import urlsplit
+
+    from tests._support.procs import add_user, start_server
+    from tests.sync._helpers import PASSWORD
+
+    work = tmp_path_factory.mktemp("restart")
+    db = work / "server.sqlite3"
+    add_user(db, "alice", PASSWORD, "acme")
+    server = start_server(work, db=db)
+    port = urlsplit(server.url).port
+    try:
+        fast_login(home, server.url, "alice")
+        queue = OfflineQueue(queue_path(auth.load_credentials().scope))
+        client = WebSocketClient(server.url, queue, "0123456789ab",
+                                 drain=lambda: SyncRuntime(queue, server.url, None).sync(
+                                     pull=False))
+        client.start()
+        wait(lambda: client.connected)
+        server.kill()
+        wait(lambda: not client.connected)
+        for event in sample_events(4, node="abababababab"):
+            queue.append(event)
+        server = start_server(work, port=port, db=db)
+        wait(lambda: client.connects == 2 and client.connected, seconds=30)
+        wait(lambda: queue.pending_count() == 0)
+        client.stop()
+    finally:
+        server.stop()

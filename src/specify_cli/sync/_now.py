@@ -129,7 +129,8 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
         _write_report(report, queue, outcome)
     if outcome.error:
         left = queue.pending_count()
-        error(f"{left} events remain queued: {outcome.error}")
+        error(f"{left} events remain queued: {outcome.error}" if left else
+              f"pushed everything, but the pull failed: {outcome.error}")
         return 1
     if push.rejected:
         warn(f"{push.rejected} events were rejected and stay queued; see `spec-kitty sync "

@@ -7,6 +7,7 @@ server would reject never enters the offline queue.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
@@ -33,6 +34,7 @@ EVENT_TYPES: dict[str, str] = {
 """Each event type and the default `aggregate_type` of its events."""
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD)
 
 
 class InvalidEventError(ValueError):
@@ -60,12 +62,10 @@ class _UlidGenerator:
             else:
                 rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to increment
             self._last_ms, self._last_rand = ms, rand
-        value = (ms << 80) | rand
-        chars = []
-        for _ in range(26):
-            chars.append(_CROCKFORD[value & 31])
-            value >>= 5
-        return "".join(reversed(chars))
+        # 160 bits of base32 = 32 characters; the 128-bit value sits in the low 130 bits, so
+        # the first 6 characters are padding. Translate RFC 4648 to Crockford's alphabet.
+        text = base64.b32encode(((ms << 80) | rand).to_bytes(20, "big")).decode("ascii")
+        return text[6:].translate(_TO_CROCKFORD)
 
 
 _ULIDS = _UlidGenerator()

@@ -47,7 +47,7 @@ STATE_STOPPED = "stopped"
 def reconnect_delay(failures: int, rng: random.Random | None = None) -> float:
     """Return the jittered delay before reconnect attempt number `failures` (1-based).
 
-    The base doubles from 0.5 s up to 30 s; the jitter picks uniformly in [base/2, base].
+    The base doubles from 0.5 s up to 30 s; the jitter picks uniformly in `[base / 2, base]`.
 
     Args:
         failures: Consecutive failures so far.
