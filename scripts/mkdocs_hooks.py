@@ -64,7 +64,18 @@ def on_files(files: Any, config: Any) -> Any:
                         "`href: %s` to the toc file of its section", file.src_uri, file.src_uri)
     config.nav = toc.nav
     _publish_schema(files, config)
+    _check_api_pages(files, project)
     return files
+
+
+def _check_api_pages(files: Any, project: Path) -> None:
+    """Every public module of the sync engine has its Python API page."""
+    for module in sorted((project / "src" / "specify_cli" / "sync").glob("[!_]*.py")):
+        page = f"reference/api/{module.stem}.md"
+        if files.get_file_from_path(page) is None:
+            log.warning("%s:1: public module specify_cli.sync.%s has no API page; add docs/%s "
+                        "(`::: specify_cli.sync.%s`) and list it in toc/reference/toc.yml",
+                        module.relative_to(project).as_posix(), module.stem, page, module.stem)
 
 
 def _publish_schema(files: Any, config: Any) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,18 +89,3 @@ def ensure_src_on_path() -> None:
     if src in sys.path:
         sys.path.remove(src)
     sys.path.insert(0, src)
-
-
-class Timer:
-    """Context manager measuring wall time in seconds."""
-
-    def __enter__(self) -> Timer:
-        self.start = time.perf_counter()
-        self.seconds = 0.0
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self.start
-
-
-CheckFn = Callable[[Options], Result]

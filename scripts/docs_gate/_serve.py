@@ -40,6 +40,33 @@ SAME_PAGE_HREF = re.compile(rb"""(\s)href=(["'])#""")
 """A link to an anchor of the same page (`href="#x"`)."""
 
 
+_NAV_TAG = re.compile(rb"<nav\b[^>]*>|</nav>")
+_SITE_NAV = re.compile(rb"""<nav class=["'](?:md-nav md-nav--primary|md-tabs)\b""")
+
+
+def strip_site_nav(markup: bytes) -> bytes:
+    """Remove the theme's site navigation (primary nav and tabs) from a page.
+
+    The site nav is the same list of pages on every page, so a link checker that reads it
+    on every page does pages x nav-size work; served this way it reads it once, on the home
+    page. The strict build validates the nav itself.
+    """
+    out, pos = [], 0
+    for start in _SITE_NAV.finditer(markup):
+        if start.start() < pos:
+            continue
+        depth, end = 0, len(markup)
+        for tag in _NAV_TAG.finditer(markup, start.start()):
+            depth += -1 if tag.group(0) == b"</nav>" else 1
+            if depth == 0:
+                end = tag.end()
+                break
+        out.append(markup[pos:start.start()])
+        pos = end
+    out.append(markup[pos:])
+    return b"".join(out)
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     headers_rules: list[tuple[re.Pattern[str], dict[str, str]]] = []
     redirect_rules: list[tuple[re.Pattern[str], str, int]] = []
@@ -94,6 +121,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             if page.suffix == ".html" and page.is_file() and (self.path.endswith("/")
                                                               or not local.is_dir()):
                 body = SAME_PAGE_HREF.sub(rb"\1data-gate-href=\2#", page.read_bytes())
+                if page != Path(self.directory) / "index.html":
+                    body = strip_site_nav(body)
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -111,8 +140,9 @@ def serve(site: Path, headers: list[dict] | None = None, redirects: list[dict] |
         site: The directory to serve.
         headers: `[[headers]]` tables of netlify.toml (`for`, `values`) to apply.
         redirects: `[[redirects]]` tables of netlify.toml (`from`, `to`, `status`) to apply.
-        hide_same_page_anchors: Turn `href="#x"` into `data-gate-href="#x"` (not a link) in
-            served HTML, for linkchecker: the gate checks same-page anchors
+        hide_same_page_anchors: For linkchecker: serve every page but the home page without the
+            site nav (see `strip_site_nav`), and turn `href="#x"` into `data-gate-href="#x"`
+            (not a link): the gate checks same-page anchors
             itself in one pass per page, instead of linkchecker refetching and reparsing the
             whole page once per anchor.
     """

@@ -42,25 +42,3 @@ def text_of(markup: str) -> str:
     """Visible text of an HTML fragment, whitespace collapsed."""
     markup = _SCRIPT.sub(" ", markup)
     return " ".join(html.unescape(_TAG.sub(" ", markup)).split())
-
-
-def main_text(path: Path) -> str:
-    """Visible text of a page's article (navigation excluded when the theme marks it)."""
-    markup = read(path)
-    start = markup.find("<article")
-    end = markup.rfind("</article>")
-    if start != -1 and end != -1:
-        markup = markup[start:end]
-    return text_of(markup)
-
-
-def find_page_with_id(site: Path, anchor: str, prefer: str = "") -> Path | None:
-    """The built page that has `id=anchor`, preferring `prefer` (a url path) when it has it."""
-    if prefer:
-        page = page_file(site, prefer)
-        if page and anchor in ids(page):
-            return page
-    for page in sorted(site.rglob("*.html")):
-        if f'id="{anchor}"' in read(page):
-            return page
-    return None

@@ -38,6 +38,15 @@ PAGES = {
 _HEADING = re.compile(r"<h[1-6][^>]*\sid=\"(spec-kitty[^\"]*)\"", re.I)
 
 
+def _where(site: Path, page: Path) -> str:
+    """Name a built page by its Markdown source (the file to fix or regenerate)."""
+    from scripts.docs_gate.links import _source_hint
+
+    built = f"site/{page.relative_to(site)}"
+    source = _source_hint(built, site)
+    return f"{source} (built {built})" if source else built
+
+
 def slug(path: tuple[str, ...]) -> str:
     """mkdocs-click's anchor for a command path (`spec-kitty-auth-login`)."""
     return re.sub(r"[^a-z0-9]+", "-", " ".join(path).lower()).strip("-")
@@ -94,7 +103,7 @@ def check_cli(site: Path, result: Result) -> int:
         result.problems.append(Problem(f"site/{PAGES['cli']}", "no CLI reference page; "
                                        "add docs/reference/cli.md with mkdocs-click"))
         return 0
-    where = f"site/{page.relative_to(site)}"
+    where = _where(site, page)
     sections = _sections(read(page))
     count = 0
     for path, cmd in walk(load_command()):
@@ -141,7 +150,7 @@ def check_config(site: Path, result: Result) -> int:
     if page is None:
         result.problems.append(Problem(f"site/{PAGES['config']}", "no configuration reference"))
         return 0
-    where = f"site/{page.relative_to(site)}"
+    where = _where(site, page)
     text = text_of(read(page))
     count = 0
     for setting in config.SETTINGS:
@@ -177,7 +186,7 @@ def check_events(site: Path, result: Result) -> int:
     if page is None:
         result.problems.append(Problem(f"site/{PAGES['events']}", "no events reference"))
         return 0
-    where = f"site/{page.relative_to(site)}"
+    where = _where(site, page)
     text = text_of(read(page))
     count = 0
     for field in schema.get("properties", {}):
@@ -209,7 +218,7 @@ def check_server(site: Path, result: Result) -> int:
     if page is None:
         result.problems.append(Problem(f"site/{PAGES['server']}", "no server API reference"))
         return 0
-    where = f"site/{page.relative_to(site)}"
+    where = _where(site, page)
     text = text_of(read(page))
     count = 0
     for path, methods in openapi.get("paths", {}).items():

@@ -35,6 +35,9 @@ from scripts.docs_gate._shell import split_commands
 DOC_PORT = 8000
 """The port the docs show for the reference server; the sandbox's real port replaces it."""
 
+CLOSED_PORT = 9
+"""Where the docs' port points before a page has started its server (discard: refused)."""
+
 DEMO_USERS = (("alice", "acme"), ("bob", "other"))
 DEMO_PASSWORD = "correct-horse-battery"
 """Password of the demo users the sandbox creates (the docs use it in their examples)."""
@@ -185,17 +188,17 @@ class Session:
 
     # The docs show port 8000; the sandbox server listens elsewhere.
     def to_sandbox(self, command: str) -> str:
-        """Rewrite the docs' server address to the sandbox server's."""
-        if self.port is None:
-            return command
-        return re.sub(rf"\b(127\.0\.0\.1|localhost):{DOC_PORT}\b", f"127.0.0.1:{self.port}",
+        """Rewrite the docs' server address to the sandbox server's (before the page has
+        started one: to a closed port, never to whatever listens on the real port 8000)."""
+        port = self.port if self.port is not None else CLOSED_PORT
+        return re.sub(rf"\b(127\.0\.0\.1|localhost):{DOC_PORT}\b", f"127.0.0.1:{port}",
                       command)
 
     def to_docs(self, text: str) -> str:
         """Rewrite sandbox paths and ports in output to what a reader would see."""
         text = text.replace(str(self.home), "~").replace(str(self.tmp), "/tmp")
-        if self.port is not None:
-            text = re.sub(rf"\b(127\.0\.0\.1|localhost):{self.port}\b", rf"\1:{DOC_PORT}", text)
+        for port in {self.port, CLOSED_PORT} - {None}:
+            text = re.sub(rf"\b(127\.0\.0\.1|localhost):{port}\b", rf"\1:{DOC_PORT}", text)
         return text
 
     def start_default_server(self) -> None:
@@ -376,7 +379,20 @@ def plan(page: Page) -> PagePlan:
             result.steps.extend(parse_block(block))
         elif "run" in words:
             result.steps.extend(parse_block(block, check_output=False))
+        elif _looks_like_console(block):
+            result.problems.append(Problem(
+                f"{rel(page.path)}:{block.fence_line}",
+                f"a ```{block.lang or 'text'} block with `$ ` commands and their output is a "
+                "console example that does not run: make it ```console, or put "
+                '<!-- docs-gate: skip reason="..." --> right before it'))
     return result
+
+
+def _looks_like_console(block: Block) -> bool:
+    prompts = [line for line in block.lines if line.startswith("$ ")]
+    output = [line for line in block.lines if line.strip() and not line.startswith(("$ ", "> "))]
+    return bool(prompts) and bool(output) and block.lang in {"", "text", "txt", "bash", "sh",
+                                                             "shell", "zsh"}
 
 
 def _run_page(item: PagePlan) -> tuple[PagePlan, list[Outcome]]:

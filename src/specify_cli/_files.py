@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,8 @@ def atomic_write(path: Path, text: str, *, mode: int = 0o600) -> None:
     Raises:
         OSError: The file cannot be written; the old file is left untouched.
     """
+    import tempfile  # lazily: it pulls in shutil, bz2 and lzma, costly at start-up
+
     directory = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:

@@ -7,13 +7,12 @@ through it, and the docs render the configuration reference from `SETTINGS` and
 
 from __future__ import annotations
 
-import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from specify_cli.errors import ConfigError, UsageError
 
@@ -216,6 +215,8 @@ LOOPBACK_NAMES = frozenset({"localhost"})
 
 def is_loopback(host: str) -> bool:
     """Return True for `localhost`, 127.0.0.0/8 and ::1."""
+    import ipaddress
+
     host = host.strip("[]").lower()
     if host in LOOPBACK_NAMES:
         return True
@@ -240,6 +241,8 @@ def validate_server_url(url: str) -> str:
     Raises:
         UsageError: The URL is malformed, has another scheme, or uses http for a remote host.
     """
+    from urllib.parse import urlsplit
+
     raw = url.strip()
     try:
         parts = urlsplit(raw)
@@ -250,6 +253,8 @@ def validate_server_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not host:
         raise UsageError(f"invalid server URL {url!r}: use https://HOST "
                          "(or http://127.0.0.1:PORT for a local server)")
+    if not re.fullmatch(r"[\w.-]+|[0-9a-fA-F:.]+", host):
+        raise UsageError(f"invalid server URL {url!r}: the host name has invalid characters")
     if parts.username or parts.password:
         raise UsageError(f"invalid server URL {parts.scheme}://{host}: "
                          "do not put credentials in the URL; use `spec-kitty auth login`")

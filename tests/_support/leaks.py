@@ -120,6 +120,23 @@ class Registry:
         return leaks, len(outputs)
 
 
+SERVER_500 = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|WEBSOCKET|WS)\s+\S+\s+500\b")
+"""An access-log line of the reference server answering 500."""
+
+
+def server_log_health(paths) -> tuple[int, int]:
+    """Count HTTP 500 answers and tracebacks in reference-server log files."""
+    errors = tracebacks = 0
+    for path in paths:
+        try:
+            text = Path(path).read_text("utf-8", "replace")
+        except OSError:
+            continue
+        errors += len(SERVER_500.findall(text))
+        tracebacks += text.count("Traceback (most recent call last)")
+    return errors, tracebacks
+
+
 def _context(text: str, index: int, length: int, kind: str) -> str:
     before = text[max(0, index - 40):index]
     after = text[index + length:index + length + 40]

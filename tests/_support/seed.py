@@ -55,6 +55,39 @@ def seed(path: Path, count: int, *, team: str = "acme", node: str = "a1b2c3d4e5f
     return ids
 
 
+def seed_many(path: Path, count: int, *, unique: int = 2000, project: str = "reliability",
+              cap: int = 1_000_000) -> list[str]:
+    """Seed `count` events quickly: `unique` through `OfflineQueue.append`, the rest copies
+    of those with new ids (ULID character 4) and new `entry_content`, in one transaction.
+
+    Returns:
+        Every event id, in queue order.
+    """
+    seed(path, min(unique, count), project=project, cap=cap)
+    copies = -(-count // unique) - 1
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        original = {r[0] for r in conn.execute("SELECT DISTINCT substr(event_id, 4, 1) "
+                                              "FROM queue")}
+        codes = [c for c in CROCKFORD if c not in original]
+        for k in range(1, copies + 1):
+            c = codes[k - 1]
+            conn.execute(
+                "INSERT INTO queue(event_id, event_type, body, enqueued_at) "
+                "SELECT substr(event_id, 1, 3) || :c || substr(event_id, 5), event_type, "
+                "replace(replace(body, '\"event_id\":\"' || event_id, '\"event_id\":\"' || "
+                "substr(event_id, 1, 3) || :c || substr(event_id, 5)), "
+                "'\"entry_content\":\"note ', '\"entry_content\":\"note ' || :c || '-'), "
+                "enqueued_at FROM queue WHERE id <= :u ORDER BY id LIMIT :n",
+                {"c": c, "u": unique, "n": min(unique, count - k * unique)})
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return [r[0] for r in conn.execute("SELECT event_id FROM queue ORDER BY id")]
+    finally:
+        conn.close()
+
+
 def remove_db(path: Path) -> None:
     """Delete a SQLite database with its WAL and shared-memory files."""
     for suffix in ("", "-wal", "-shm"):

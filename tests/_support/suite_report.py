@@ -20,12 +20,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config._sk_snapshots = []  # type: ignore[attr-defined]
     config._sk_leaks = []  # type: ignore[attr-defined]
     config._sk_scanned = 0  # type: ignore[attr-defined]
+    config._sk_logs = 0  # type: ignore[attr-defined]
+    config._sk_tracebacks = 0  # type: ignore[attr-defined]
     if leaks.REGISTRY.observe_cli not in procs.OBSERVERS:
         procs.OBSERVERS.append(leaks.REGISTRY.observe_cli)
         procs.LOG_OBSERVERS.append(leaks.REGISTRY.log_file)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "teardown":  # the teardown report carries every phase's captures
+        return
     for name, content in report.sections:
         if name.startswith("Captured"):
             leaks.REGISTRY.output(f"{report.nodeid} {name}", content)
@@ -40,8 +44,11 @@ def _scan(config: pytest.Config) -> dict:
     leaks.REGISTRY.secret(_SIGNING_KEY, "server signing key")
     found, scanned = leaks.REGISTRY.find_leaks()
     figures.add("secret_leaks", len(found))
+    errors, tracebacks = leaks.server_log_health(leaks.REGISTRY.log_files)
+    figures.add("http_500", errors)
     return {"leaks": [leak.describe() for leak in found], "scanned": scanned,
-            "figures": figures.snapshot()}
+            "figures": figures.snapshot(), "logs": len(leaks.REGISTRY.log_files),
+            "tracebacks": tracebacks}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -61,6 +68,8 @@ def _collect(config: pytest.Config, result: dict) -> None:
     config._sk_snapshots.append(result["figures"])  # type: ignore[attr-defined]
     config._sk_leaks.extend(result["leaks"])  # type: ignore[attr-defined]
     config._sk_scanned += result["scanned"]  # type: ignore[attr-defined]
+    config._sk_logs += result.get("logs", 0)  # type: ignore[attr-defined]
+    config._sk_tracebacks += result.get("tracebacks", 0)  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -76,7 +85,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     counts, kinds, touched = figures.merge(config._sk_snapshots)  # type: ignore[attr-defined]
     found = config._sk_leaks  # type: ignore[attr-defined]
     tr = terminalreporter
-    if touched - {"secret_leaks"}:
+    if touched - {"secret_leaks", "http_500"}:
         tr.write_sep("=", "reliability & security figures (measured)")
         for key, label in figures.ROWS:
             value = counts.get(key, 0) if key in touched else "not run"
@@ -84,6 +93,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         if kinds:
             tr.write_line(f"  fault kinds: {', '.join(kinds)}")
     tr.write_line(f"secret leak check: {config._sk_scanned} outputs scanned, "  # type: ignore[attr-defined]
-                  f"{len(found)} leaks found")
+                  f"{len(found)} leaks found; server logs: "
+                  f"{config._sk_logs} read, {counts.get('http_500', 0)} HTTP 500, "  # type: ignore[attr-defined]
+                  f"{config._sk_tracebacks} tracebacks")
     for line in found[:50]:
         tr.write_line(f"  LEAK: {line}", red=True)

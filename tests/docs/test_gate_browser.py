@@ -63,6 +63,12 @@ def browser_page(gate_run):
             browser.close()
 
 
+def sync_api_timeout() -> type[Exception]:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    return PlaywrightTimeout
+
+
 def _clean(page, events, allow_404: bool = False) -> None:
     errors = [e for e in events["console"]
               if not (allow_404 and "404" in e and "Failed to load resource" in e)]
@@ -75,14 +81,18 @@ def _clean(page, events, allow_404: bool = False) -> None:
 def test_search_finds_login_and_leads_to_the_auth_how_to(browser_page):
     page, base, events = browser_page
     page.goto(base)
-    page.click("input.md-search__input")
-    # The search worker indexes first ("Initializing search"); type once it is ready.
-    page.wait_for_function("""() => {
-        const meta = document.querySelector('.md-search-result__meta');
-        return meta && meta.textContent.trim() && !/initializ/i.test(meta.textContent);
-    }""", timeout=45000)
-    page.fill("input.md-search__input", "login")
-    page.wait_for_selector("a.md-search-result__link", state="attached", timeout=45000)
+    page.wait_for_load_state("networkidle")
+    search = page.locator("input.md-search__input")
+    search.click()
+    # A query typed before the worker has loaded the index is dropped: retype (bounded).
+    for _attempt in range(4):
+        search.fill("")
+        search.press_sequentially("login", delay=30)
+        try:
+            page.wait_for_selector("a.md-search-result__link", state="attached", timeout=5000)
+            break
+        except sync_api_timeout():
+            continue
     links = page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.href)")
     target = next((h for h in links if "how-to/authenticate/" in h), None)
     assert target, links

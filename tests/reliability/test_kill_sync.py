@@ -81,7 +81,8 @@ def test_kill9_of_sync_now_loses_and_doubles_nothing(tmp_path, sk_home):
         login(sk_home, srv.url)
         queue = seed.queue_file(sk_home, srv.url)
         template = tmp_path / "template.sqlite3"
-        template_ids = seed.seed(template, EVENTS)
+        template_ids = seed.seed_many(template, EVENTS)
+        assert len(set(template_ids)) == EVENTS
 
         # Trial 0 is uninterrupted: it measures how long pushing 20,000 events takes.
         code = seed.append_clone(template, queue, 0)

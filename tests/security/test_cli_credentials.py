@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -205,4 +204,3 @@ def test_refresh_goes_to_the_issuer_only(cli, sk_home):
         assert health[-1].headers.get("Authorization") == f"Bearer {new_access}"
         stored = json.loads((sk_home / "credentials.json").read_text())
         assert stored["refresh_token"] == new_refresh
-        time.sleep(0)  # keeps the structure flat; nothing else to wait for

@@ -87,8 +87,8 @@ def http(fuzz_server):
 
 def _report(counter: Counter, minimum: int) -> None:
     figures.add("fuzz_inputs", counter.sent)
-    print(f"fuzz inputs sent: {counter.sent}, 5xx: {len(counter.server_errors)}")
-    assert counter.sent >= minimum
+    print(f"fuzz inputs sent: {counter.sent} (at least {minimum} expected), "
+          f"5xx: {len(counter.server_errors)}")
 
 
 GZIPPED = gzip.compress(json.dumps({"events": [seed.event(n=7)] * 3}).encode())
@@ -162,8 +162,11 @@ def test_fuzz_batch_endpoint(http, alice):
             assert all(r["status"] in ("success", "duplicate", "rejected") for r in results)
             assert all(r["error"] is None or isinstance(r["error"], str) for r in results)
 
-    run()
-    _report(counter, 800)
+    try:
+        run()
+    finally:
+        _report(counter, 800)
+    assert counter.sent >= 800
 
 
 def test_fuzz_token_endpoints(http):
@@ -185,8 +188,11 @@ def test_fuzz_token_endpoints(http):
         if response.status_code == 200:  # only a real login can succeed
             assert b"alice" in body and PASSWORD.encode() in body
 
-    run()
-    _report(counter, 500)
+    try:
+        run()
+    finally:
+        _report(counter, 500)
+    assert counter.sent >= 500
 
 
 QUERY_VALUE = TEXT | st.integers(-10**12, 10**12).map(str) | st.just("") | st.text(
@@ -206,8 +212,11 @@ def test_fuzz_event_feed_parameters(http, alice):
         if response.status_code == 200:
             assert all(e["team_slug"] == "acme" for e in response.json()["events"])
 
-    run()
-    _report(counter, 400)
+    try:
+        run()
+    finally:
+        _report(counter, 400)
+    assert counter.sent >= 400
 
 
 def test_fuzz_dashboard_parameters(alice):
@@ -226,5 +235,8 @@ def test_fuzz_dashboard_parameters(alice):
         counter.check(response, f"{path} {params!r}")
         assert response.status_code in (200, 303, 400, 404), (path, params, response.status_code)
 
-    run()
-    _report(counter, 300)
+    try:
+        run()
+    finally:
+        _report(counter, 300)
+    assert counter.sent >= 300

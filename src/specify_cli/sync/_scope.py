@@ -7,7 +7,6 @@ push another account's events (upstream #174). `sync status`, `sync now`, the ru
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from specify_cli.config import home_dir
@@ -18,6 +17,8 @@ LOCAL_SCOPE = "local"
 
 def account_scope(server_url: str, username: str, team_slug: str) -> str:
     """Return a short stable id for one account: a hash of server, user and team."""
+    import hashlib  # lazily: start-up time of every command counts
+
     key = "\n".join((server_url.rstrip("/"), username, team_slug)).encode()
     return hashlib.sha256(key).hexdigest()[:16]
 

@@ -26,10 +26,10 @@ PHASES: tuple[str, ...] = ("implementation", "review")
 SPECS_DIR = "kitty-specs"
 """Directory of the feature directories, at the project root."""
 
-FEATURE_SLUG = re.compile(r"^[0-9]{3}-[a-z0-9]+(-[a-z0-9]+)*$")
+FEATURE_SLUG = re.compile(r"^(?=.{5,100}\Z)[0-9]{3}-[a-z0-9]+(-[a-z0-9]+)*\Z")
 """Pattern of a feature directory name, such as `001-login-flow`."""
 
-WP_ID = re.compile(r"^WP[0-9]{2,4}$")
+WP_ID = re.compile(r"^WP[0-9]{2,4}\Z")
 """Pattern of a work-package id, such as `WP01`."""
 
 META_FILE = "meta.json"
