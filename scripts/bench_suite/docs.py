@@ -261,7 +261,8 @@ def _scale(b: Bench, base: Path, builds: list[float], links: list[float]) -> Non
         curve.append({"extra_pages": extra, "pages": _page_count(tree / "site"),
                       "build_s": [r["build"] for r in runs],
                       "links_s": [r["links"] for r in runs]})
-        shutil.rmtree(tree / "site", ignore_errors=True)
+        if not b.options.keep:
+            shutil.rmtree(tree / "site", ignore_errors=True)
     for key, fid, label in (("build_s", "docs-scale-build", "strict build"),
                             ("links_s", "docs-scale-links", "link check")):
         fig = Figure(fid, f"scale: {label}, site + {' / + '.join(map(str, sizes))} pages",

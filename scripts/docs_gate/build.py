@@ -25,10 +25,13 @@ from scripts.docs_gate._common import (
 _LEVEL = re.compile(r"^(WARNING|ERROR|CRITICAL)\s*-\s*(.*)$")
 _DOCFILE = re.compile(r"(?:[Dd]oc file|in|file) '([^']+\.md)'")
 _QUOTED = re.compile(r"'([^']+)'")
+_PREFIXED = re.compile(r"^[\w./-]+:\d+: ")
 
 
 def _locate(message: str) -> str:
     """Best-effort `docs/x.md:LINE` for a MkDocs warning that names a page and a link."""
+    if _PREFIXED.match(message):  # the message already starts with file:line (our hooks)
+        return ""
     match = _DOCFILE.search(message)
     if not match:
         return "mkdocs.yml" if "mkdocs.yml" in message or "nav" in message.lower() else ""

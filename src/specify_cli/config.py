@@ -40,6 +40,7 @@ class Setting:
         default: The value used when the key is absent (`None`: no default).
         help: One sentence saying what the key does.
         env: An environment variable that overrides the key, if any.
+        minimum: The smallest accepted value of a number, if any.
     """
 
     table: str
@@ -48,6 +49,7 @@ class Setting:
     default: Any
     help: str
     env: str | None = None
+    minimum: float | None = None
 
     @property
     def key(self) -> str:
@@ -67,11 +69,11 @@ DEFAULT_HTTP_TIMEOUT_SECONDS = 10.0
 SETTINGS: tuple[Setting, ...] = (
     Setting("server", "url", str, None, "URL of the spec-kitty sync server.", SERVER_URL_ENV),
     Setting("server", "timeout_seconds", float, DEFAULT_HTTP_TIMEOUT_SECONDS,
-            "Seconds to wait for the server before a request fails."),
+            "Seconds to wait for the server before a request fails.", minimum=0.1),
     Setting("sync", "interval_seconds", int, DEFAULT_SYNC_INTERVAL_SECONDS,
-            "Seconds between two background syncs."),
+            "Seconds between two background syncs.", minimum=1),
     Setting("sync", "queue_cap", int, DEFAULT_QUEUE_CAP,
-            "Events the offline queue holds before it refuses new ones."),
+            "Events the offline queue holds before it refuses new ones.", minimum=1),
 )
 """Every key `config.toml` may hold."""
 
@@ -146,6 +148,9 @@ def read_config() -> dict[str, Any]:
                 setting.type is float and isinstance(value, int))
             if not ok or isinstance(value, bool):
                 raise ConfigError(f"{path}: {setting.key} must be {setting.type.__name__}, "
+                                  f"not {value!r}")
+            if setting.minimum is not None and value < setting.minimum:
+                raise ConfigError(f"{path}: {setting.key} must be at least {setting.minimum:g}, "
                                   f"not {value!r}")
     return data
 

@@ -126,3 +126,10 @@ def test_no_color_means_no_escape_codes(cli):
     assert "\x1b[" not in r.stdout
     r = cli("sync", "server", "bogus")
     assert "\x1b[" not in r.stderr
+
+
+def test_negative_cap_is_rejected():
+    config.ensure_home()
+    config.config_path().write_text("[sync]\nqueue_cap = -5\n")
+    with pytest.raises(ConfigError, match="sync.queue_cap must be at least 1, not -5"):
+        config.get("sync.queue_cap")

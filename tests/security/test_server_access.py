@@ -383,3 +383,34 @@ def test_session_cookies_are_httponly_and_samesite(two_teams):
         assert "samesite" in attrs, cookie.split("=")[0]
         value = cookie.lower().split("samesite=")[1].split(";")[0]
         assert value in ("lax", "strict")
+
+
+def test_a_disabled_user_is_locked_out_at_once(tmp_path):
+    """Tokens, refresh tokens and dashboard sessions of a disabled user stop working."""
+    from tests._support.procs import add_user, server_cmd
+
+    db = tmp_path / "s.sqlite3"
+    add_user(db, "dave", PASSWORD, "acme")
+    srv = start_server(tmp_path, db=db)
+    try:
+        tokens = api_login(srv.url, "dave")
+        browser = browser_login(srv.url, "dave")
+        try:
+            assert browser.get("/a/acme/dashboards/").status_code == 200
+            server_cmd(db, "user", "disable", "dave")
+            for method, path in (("GET", "/api/v1/events/"), ("POST", "/api/v1/ws-token/")):
+                response = httpx.request(method, f"{srv.url}{path}",
+                                         headers=bearer(tokens["access"]), timeout=30)
+                assert response.status_code in (401, 403), path
+            assert _push(srv.url, tokens["access"], [seed.event()]).status_code in (401, 403)
+            refresh = httpx.post(f"{srv.url}/api/v1/token/refresh/",
+                                 json={"refresh": tokens["refresh"]}, timeout=30)
+            assert refresh.status_code in (401, 403) and "access" not in refresh.text
+            login = httpx.post(f"{srv.url}/api/v1/token/",
+                               json={"username": "dave", "password": PASSWORD}, timeout=30)
+            assert login.status_code == 401
+            assert browser.get("/a/acme/dashboards/").status_code in (303, 403, 404)
+        finally:
+            browser.close()
+    finally:
+        srv.stop()

@@ -308,3 +308,13 @@ def test_a_failed_pull_after_a_good_push_is_reported(fake, account, home):
     assert result.returncode == 1
     assert "pushed everything, but the pull failed" in result.stderr
     assert account.pending_count() == 0 and "pull_cursor" not in account.get_state()
+
+
+def test_unanswered_events_are_reported_as_a_failure(fake, account):
+    fill(account, 3)
+    rows = account.read_batch()
+    fake.routes[("POST", BATCH)] = Reply(200, {"results": [
+        {"event_id": rows[0].event_id, "status": "success", "error": None}]})
+    report = sync_once(account, fake.url, node_id=None)
+    assert report.error and "did not answer for 2 events" in report.error
+    assert [r.id for r in account.read_batch()] == [rows[1].id, rows[2].id]

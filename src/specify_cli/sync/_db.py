@@ -49,6 +49,11 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 def _corrupt(path: Path, exc: Exception) -> QueueError:
+    text = str(exc)
+    if "full" in text or "disk I/O" in text:
+        # Full disks and quotas surface as these; moving the file aside would not help.
+        return QueueError(f"cannot write the offline queue {path} ({text}): is the disk full? "
+                          "Free some space and run the command again; queued events are kept")
     return QueueError(f"the offline queue {path} cannot be used ({exc}); move it aside and "
                       "run the command again (its unsynced events stay in the moved file)")
 

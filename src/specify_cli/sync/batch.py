@@ -272,6 +272,7 @@ def _handle(queue: OfflineQueue, session, report: PushReport, rows: list[QueuedE
     result = BatchResult(len(report.batches) + 1, len(rows))
     done: list[int] = []
     rejected: list[tuple[int, str]] = []
+    unanswered = 0
     for row, (status, error) in zip(rows, answers, strict=True):
         if status == "success":
             result.success += 1
@@ -285,7 +286,14 @@ def _handle(queue: OfflineQueue, session, report: PushReport, rows: list[QueuedE
             rejected.append((row.id, reason))
             report.rejected_reasons[reason] += 1
             report.failures.append({"event_id": row.event_id, "error": reason})
+        else:
+            unanswered += 1
     queue.record_results(done, rejected)
+    if unanswered:
+        # They stay queued for the next run, but the user must hear about it (and exit 1).
+        report.error = report.error or (
+            f"the server at {session.server_url} did not answer for {unanswered} events; "
+            "they stay queued, run `spec-kitty sync now` again")
     report.batches.append(result)
     if on_batch is not None:
         on_batch(result)
