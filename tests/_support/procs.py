@@ -105,8 +105,9 @@ def start_server(workdir: Path, *args: str, port: int = 0, db: Path | None = Non
         if match:
             url = match.group(1)
             try:
-                verify = False if url.startswith("https") else True
-                if httpx.get(f"{url}/api/v1/sync/health/", timeout=2, verify=verify).status_code == 200:
+                verify = not url.startswith("https")
+                health = httpx.get(f"{url}/api/v1/sync/health/", timeout=2, verify=verify)
+                if health.status_code == 200:
                     return ServerProcess(url, db, proc, log, list(args))
             except httpx.HTTPError:
                 pass
