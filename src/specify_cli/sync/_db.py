@@ -14,7 +14,7 @@ from pathlib import Path
 
 from specify_cli.errors import QueueError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 
 _DDL = """
@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS queue (
     retry_count INTEGER NOT NULL DEFAULT 0,
     last_error TEXT
 );
+-- Only retried events are indexed: `sync status` reads retry buckets and errors from this
+-- small index instead of scanning the queue, and fresh inserts never touch it.
+CREATE INDEX IF NOT EXISTS queue_retried ON queue(retry_count, last_error) WHERE retry_count > 0;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters(name, value) VALUES ('pending', 0), ('refused', 0);
 CREATE TRIGGER IF NOT EXISTS queue_ins AFTER INSERT ON queue BEGIN

@@ -384,17 +384,22 @@ class OfflineQueue:
                 counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
                 oldest = conn.execute(
                     "SELECT enqueued_at FROM queue ORDER BY id LIMIT 1").fetchone()
-                buckets = {}
-                for label, low, high in RETRY_BUCKETS:
-                    if high is None:
-                        sql, args = "retry_count >= ?", (low,)
-                    else:
-                        sql, args = "retry_count BETWEEN ? AND ?", (low, high)
-                    buckets[label] = conn.execute(
-                        f"SELECT count(*) FROM queue WHERE {sql}", args).fetchone()[0]
-                errors = dict(conn.execute(
-                    "SELECT last_error, count(*) AS n FROM queue WHERE last_error IS NOT NULL "
-                    "GROUP BY last_error ORDER BY n DESC LIMIT 5").fetchall())
+                # Every write of last_error also bumps retry_count, so retried rows (a
+                # partial index) hold all buckets but "0" and every error.
+                retried = conn.execute(
+                    "SELECT retry_count, last_error, count(*) FROM queue "
+                    "WHERE retry_count > 0 GROUP BY retry_count, last_error").fetchall()
+                pending = int(counters.get("pending", 0))
+                buckets = {label: 0 for label, _, _ in RETRY_BUCKETS}
+                error_counts: dict[str, int] = {}
+                for retries, last_error, n in retried:
+                    for label, low, high in RETRY_BUCKETS:
+                        if retries >= low and (high is None or retries <= high):
+                            buckets[label] += n
+                    if last_error is not None:
+                        error_counts[last_error] = error_counts.get(last_error, 0) + n
+                buckets[RETRY_BUCKETS[0][0]] = pending - sum(buckets.values())
+                errors = dict(sorted(error_counts.items(), key=lambda kv: -kv[1])[:5])
                 state = dict(conn.execute("SELECT key, value FROM state").fetchall())
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
