@@ -133,3 +133,18 @@ def test_negative_cap_is_rejected():
     config.config_path().write_text("[sync]\nqueue_cap = -5\n")
     with pytest.raises(ConfigError, match="sync.queue_cap must be at least 1, not -5"):
         config.get("sync.queue_cap")
+
+
+def test_credential_timestamps_roundtrip_without_datetime():
+    import random
+    from datetime import datetime, timezone
+
+    from specify_cli.sync.auth import _iso, _parse_iso
+    rng = random.Random(7)
+    for t in [0, 951782400, 4102444799] + [rng.randint(0, 4102444800) for _ in range(2000)]:
+        text = _iso(t)
+        assert text == datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert _parse_iso(text) == t
+    for bad in ["2026-13-01T00:00:00Z", "yesterday", "2026-01-01 00:00:00Z", ""]:
+        with pytest.raises(ValueError):
+            _parse_iso(bad)
