@@ -217,6 +217,9 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return int(raw)
 
 
+_NODE_ID = re.compile(r"[0-9a-f]{12}\Z")
+
+
 async def events_list(request: Request) -> Response:
     """`GET /api/v1/events/`: the team's events after a cursor, in server order.
 
@@ -232,8 +235,11 @@ async def events_list(request: Request) -> Response:
     if not _CURSOR.match(cursor):
         raise ApiError(400, '"after" must be a cursor returned as next_cursor.')
     limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    events, more = st.storage.events_after(user.team_slug, int(cursor), limit)
-    next_cursor = str(events[-1]["server_seq"]) if events else cursor
+    exclude = request.query_params.get("exclude_node")
+    if exclude is not None and not _NODE_ID.match(exclude):
+        raise ApiError(400, '"exclude_node" must be a node id (12 hex digits).')
+    events, more, last = st.storage.events_after(user.team_slug, int(cursor), limit, exclude)
+    next_cursor = str(last) if last else cursor
     return JSONResponse({"events": events, "next_cursor": next_cursor, "has_more": more})
 
 

@@ -199,9 +199,13 @@ def _api_paths() -> dict[str, Any]:
                  "schema": {"type": "string"},
                  "description": "A `next_cursor` from an earlier page; omit to start."},
                 {"name": "limit", "in": "query", "required": False,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+                {"name": "exclude_node", "in": "query", "required": False,
+                 "schema": {"type": "string", "pattern": "^[0-9a-f]{12}$"},
+                 "description": "Leave out the events of this node (the caller's own); "
+                                "`next_cursor` still moves past them."}],
             "responses": {"200": _json(_ref("EventPage"), "A page of events."),
-                          "400": _error("Bad cursor or limit."),
+                          "400": _error("Bad cursor, limit or node id."),
                           "401": bad_token, "403": disabled}}},
         "/api/v1/openapi.json": {"get": {
             "operationId": "openapi", "tags": ["meta"],

@@ -341,23 +341,41 @@ class Storage:
                 _board.apply_batch(self.conn, stored)
         return results, stored
 
-    def events_after(self, team_slug: str, after: int, limit: int) -> tuple[list[dict[str, Any]],
-                                                                               bool]:
+    def events_after(self, team_slug: str, after: int, limit: int,
+                     exclude_node: str | None = None) -> tuple[list[dict[str, Any]], bool, int]:
         """A page of a team's events in server order.
 
         Args:
             team_slug: The team.
             after: Return events with a larger server sequence.
             limit: Page size.
+            exclude_node: Leave out the events of this node (a client's own events).
 
         Returns:
-            The events (envelope + `server_seq` + `received_at`) and whether more are ready.
+            The events (envelope + `server_seq` + `received_at`), whether more are ready, and
+            the sequence number to resume after (0 when nothing was passed): with
+            `exclude_node`, the cursor moves past the events left out too.
         """
-        rows = self.conn.execute(
-            "SELECT seq, received_at, body FROM events WHERE team_slug = ? AND seq > ? "
-            "ORDER BY seq LIMIT ?", (team_slug, after, limit + 1)).fetchall()
-        more = len(rows) > limit
-        return [_event_row(row) for row in rows[:limit]], more
+        node_filter = " AND json_extract(body, '$.node_id') IS NOT ?" if exclude_node else ""
+        args: tuple[Any, ...] = (team_slug, after) + ((exclude_node,) if exclude_node else ())
+        conn = self.conn
+        # One read transaction: the page and the team's last sequence come from one snapshot,
+        # so an event stored in between can be neither skipped nor counted as passed.
+        conn.execute("BEGIN")
+        try:
+            rows = conn.execute(
+                "SELECT seq, received_at, body FROM events WHERE team_slug = ? AND seq > ?"
+                f"{node_filter} ORDER BY seq LIMIT ?", (*args, limit + 1)).fetchall()
+            more = len(rows) > limit
+            if more:
+                last = rows[limit - 1][0]
+            elif exclude_node:  # every later event was returned or left out: pass them all
+                last = max(after, self.last_seq(team_slug))
+            else:
+                last = rows[-1][0] if rows else 0
+        finally:
+            conn.execute("COMMIT")
+        return [_event_row(row) for row in rows[:limit]], more, last
 
     def last_seq(self, team_slug: str) -> int:
         """The largest server sequence number of a team's events.

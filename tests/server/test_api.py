@@ -291,6 +291,7 @@ def test_events_cursor_paging_and_team_scope(shared_server):
     # alice never sees bob's events.
     alice = tokens_for(url, "alice")
     with client(url, alice["access"]) as api:
+        assert push(api, [make_event(team="acme", wp="WP90")]).status_code == 200
         feed = api.get("/api/v1/events/", params={"limit": 1000}).json()["events"]
         assert feed and all(e["team_slug"] == "acme" for e in feed)
 

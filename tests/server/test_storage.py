@@ -77,13 +77,27 @@ def test_paging_and_activity(storage):
     events = [make_event(wp=f"WP{i:02d}") for i in range(1, 8)]
     _, stored = ingest(storage, events)
     assert [e["server_seq"] for e in stored] == list(range(1, 8))
-    page, more = storage.events_after("acme", 0, 5)
-    assert len(page) == 5 and more
-    page, more = storage.events_after("acme", 5, 5)
-    assert [e["server_seq"] for e in page] == [6, 7] and not more
-    assert storage.events_after("other", 0, 5) == ([], False)
+    page, more, last = storage.events_after("acme", 0, 5)
+    assert len(page) == 5 and more and last == 5
+    page, more, last = storage.events_after("acme", 5, 5)
+    assert [e["server_seq"] for e in page] == [6, 7] and not more and last == 7
+    assert storage.events_after("other", 0, 5) == ([], False, 0)
     assert [e["server_seq"] for e in storage.activity("acme", 2, 3)] == [5, 4, 3]
     assert storage.snapshot("acme")["last_seq"] == 7
+
+
+def test_paging_without_one_nodes_events_still_moves_the_cursor(storage):
+    mine = [make_event(wp=f"WP{i:02d}") for i in range(1, 6)]
+    theirs = [dict(make_event(wp=f"WP{i:02d}"), node_id="fedcba987654") for i in range(6, 9)]
+    ingest(storage, mine[:2] + theirs[:1] + mine[2:] + theirs[1:])  # seq 1..8
+    node = mine[0]["node_id"]
+    page, more, last = storage.events_after("acme", 0, 2, node)
+    assert [e["server_seq"] for e in page] == [3, 7] and more and last == 7
+    page, more, last = storage.events_after("acme", 7, 2, node)
+    assert [e["server_seq"] for e in page] == [8] and not more and last == 8
+    # Only own events left: nothing returned, but the cursor passes them.
+    ingest(storage, [make_event(wp="WP20")])
+    assert storage.events_after("acme", 8, 2, node) == ([], False, 9)
 
 
 def test_slow_websocket_client_is_marked_for_closing():

@@ -219,6 +219,9 @@ def test_pull_pages_until_has_more_is_false_and_persists_the_cursor(fake, accoun
     assert account.clock_value("0123456789ab") == 5
     sync_once(account, fake.url, node_id="0123456789ab")
     assert seen[-1] == "5"  # resumes from the persisted cursor
+    # Every page asks the server to leave this node's own events out.
+    gets = [r.path for r in fake.requests if r.method == "GET"]
+    assert gets and all("exclude_node=0123456789ab" in p for p in gets)
 
 
 def test_sync_now_cli_on_a_failing_server_exits_1_with_one_line_and_keeps_the_queue(

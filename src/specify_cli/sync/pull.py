@@ -63,6 +63,10 @@ def pull(queue: OfflineQueue, session: Session, node_id: str | None, *,
     report = PullReport(cursor=queue.get_state().get("pull_cursor"))
     while report.pages < max_pages:
         params: dict[str, str | int] = {"limit": PAGE_SIZE}
+        if node_id is not None:
+            # This node's own events are already known here: don't download them back.
+            # (A server without this extension ignores it; store_pulled copes with both.)
+            params["exclude_node"] = node_id
         if report.cursor is not None:
             params["after"] = report.cursor
         response = session.request("GET", EVENTS_PATH, params=params)
