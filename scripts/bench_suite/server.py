@@ -144,8 +144,9 @@ def run_push(b: Bench) -> None:
         b.add(mem.fail("`sync now` did not complete"))
         return
     fig.value, fig.baseline = Sample(rates, "events/s"), baseline
-    fig.notes.append(f"whole CLI process: start-up, the push, and the pull of the same events "
-                     f"back that `sync now` always does; gzip level {_gzip_level()}; queue "
+    fig.notes.append(f"whole CLI process: start-up, the push, and the pull that follows it "
+                     f"(own events are left out by `exclude_node`); "
+                     f"gzip level {_gzip_level()}; queue "
                      f"seeded through EventEmitter at {n / info['seconds']:,.0f} events/s; "
                      f"server peak RSS during the push "
                      f"{max(server_rss):.0f} MB")
