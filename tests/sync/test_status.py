@@ -166,3 +166,39 @@ def test_a_command_never_hangs_on_exit_when_the_server_stalls(fake, home, tmp_pa
     from specify_cli.sync.queue import OfflineQueue
 
     assert OfflineQueue(queue_path(auth.load_credentials().scope)).pending_count() == 1
+
+
+def test_status_names_other_accounts_queues_after_logout(tmp_path):
+    """Events left in another account's queue stay visible, with the account named."""
+    import json as _json
+
+    from tests._support.procs import add_user, cli_env, run_cli, start_server
+    from tests.conftest import PASSWORD
+
+    home = tmp_path / "home" / ".spec-kitty"
+    home.parent.mkdir()
+    db = tmp_path / "s.sqlite3"
+    add_user(db, "alice", PASSWORD, "acme")
+    srv = start_server(tmp_path, db=db)
+    try:
+        env = cli_env(home, SPEC_KITTY_SYNC_AUTO_START="0")
+        assert run_cli(home, "sync", "server", srv.url, env=env).returncode == 0
+        assert run_cli(home, "auth", "login", "-u", "alice", "--password-stdin",
+                       input=PASSWORD + "\n", env=env).returncode == 0
+        project = tmp_path / "p"
+        feature = project / "kitty-specs" / "001-demo" / "tasks"
+        feature.mkdir(parents=True)
+        (feature.parent / "tasks.md").write_text("# Demo\n")
+        (feature / "WP01.md").write_text(
+            "---\nwork_package_id: WP01\ntitle: One\nlane: planned\ndependencies: []\n---\n")
+        r = run_cli(home, "tasks", "finalize", cwd=project, env=env)
+        assert r.returncode == 0, r.stderr
+        # Stop the server so nothing drains, then log out.
+        srv.stop()
+        assert run_cli(home, "auth", "logout", env=env).returncode == 0
+        r = run_cli(home, "sync", "status", env=env)
+        assert "Also queued:  2 events of alice in team acme on " + srv.url in r.stdout
+        data = _json.loads(run_cli(home, "sync", "status", "--json", env=env).stdout)
+        assert data["other_queues"][0]["pending"] == 2
+    finally:
+        srv.stop()

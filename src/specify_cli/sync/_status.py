@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 CONNECTED = "Connected"
@@ -50,6 +51,36 @@ def human_age(seconds: float) -> str:
     return f"{days}d {hours}h"
 
 
+def other_queues(current: Path) -> list[dict[str, Any]]:
+    """Return the queues of other accounts (and of logged-out work) that hold events.
+
+    Events of an account stay in its own queue after a logout or a switch of account; this
+    keeps them visible, naming the account, so nobody thinks they were lost.
+
+    Args:
+        current: The queue of the account in use (left out).
+    """
+    from specify_cli.errors import QueueError
+    from specify_cli.sync.queue import OfflineQueue
+
+    found = []
+    for path in sorted(current.parent.glob("*.sqlite3")):
+        if path == current:
+            continue
+        queue = OfflineQueue(path)
+        try:
+            pending = queue.pending_count()
+            account = queue.get_state().get("account") if pending else None
+        except QueueError:
+            continue  # a damaged queue of another account is reported when it is used
+        finally:
+            queue.close()
+        if pending:
+            name = "logged-out work" if path.stem == "local" else (account or "another account")
+            found.append({"path": str(path), "account": name, "pending": pending})
+    return found
+
+
 def collect() -> dict[str, Any]:
     """Return the status as a JSON-ready dict (stable keys; see `sync status --json`).
 
@@ -81,6 +112,7 @@ def collect() -> dict[str, Any]:
         auth_info = {"state": "logged in" if creds.refresh_valid(now) else "session expired",
                      "username": creds.username, "team": creds.team_slug,
                      "server": creds.server_url, "access_token": token}
+    others = other_queues(queue_path(scope))
     state = stats.state
     last_at = float(state["last_sync_at"]) if "last_sync_at" in state else None
     env_auto = os.environ.get(project_config.AUTO_START_ENV)
@@ -103,6 +135,7 @@ def collect() -> dict[str, Any]:
             "full": stats.pending >= stats.cap,
             "refused": stats.refused,
         },
+        "other_queues": others,
         "last_sync": {
             "at": last_at,
             "age_seconds": round(now - last_at, 1) if last_at else None,

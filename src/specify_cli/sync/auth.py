@@ -76,6 +76,11 @@ class Credentials:
         """The account scope whose offline queue these credentials push."""
         return account_scope(self.server_url, self.username, self.team_slug)
 
+    @property
+    def label(self) -> str:
+        """`alice in team acme on https://…`: how messages name this account."""
+        return f"{self.username} in team {self.team_slug} on {self.server_url}"
+
     def access_valid(self, now: float | None = None) -> bool:
         """Return True while the access token has more than the refresh margin left."""
         return (now or time.time()) < self.access_expires_at - REFRESH_MARGIN_SECONDS

@@ -117,6 +117,12 @@ def _status_lines(data: dict) -> list[str]:
     ]
     for reason, count in queue["errors"].items():
         lines.append(f"  last error of {count:,} events: {reason}")
+    for other in data["other_queues"]:
+        fate = ("events recorded while logged out are never pushed"
+                if other["account"] == "logged-out work"
+                else "they are pushed after a login as that account")
+        lines.append(f"Also queued:  {other['pending']:,} events of {other['account']} "
+                     f"({other['path']}); {fate}")
     if "check" in data:
         lines.append(f"Check:        {data['check']['result']}: {data['check']['detail']}")
     return lines
