@@ -15,3 +15,13 @@ def test_ruff_is_clean():
     r = subprocess.run([str(ruff), "check", "--output-format", "concise", "src", "scripts",
                         "tests"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_top_level_layout_is_exactly_the_agreed_one():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    top = {path.split("/")[0] for path in tracked}
+    assert top == {"mkdocs.yml", "docs", "src", "scripts", "tests", "toc", "netlify.toml",
+                   "pyproject.toml", "README.md", "uv.lock", ".ci", ".gitignore"}
+    assert {p.split("/")[1] for p in tracked if p.startswith("src/") and p.count("/") > 1} == {
+        "specify_cli", "spec_kitty_server"}
