@@ -9,6 +9,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def read_config_text(path: Path) -> str | None:
+    """Return a config file's text, or None when it does not exist.
+
+    Raises:
+        ConfigError: The file exists but cannot be read or is not UTF-8.
+    """
+    from specify_cli.errors import ConfigError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+
+
 def atomic_write(path: Path, text: str, *, mode: int = 0o600) -> None:
     """Write `text` to `path` so readers see the old or the new file, never a torn one.
 

@@ -126,13 +126,12 @@ def read_config() -> dict[str, Any]:
     Raises:
         ConfigError: The file is not valid TOML, or a known key has the wrong type.
     """
+    from specify_cli._files import read_config_text
+
     path = config_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read_config_text(path)
+    if text is None:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -75,13 +75,12 @@ def read(root: Path) -> dict[str, Any]:
     """
     import yaml
 
+    from specify_cli._files import read_config_text
+
     path = config_file(root)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read_config_text(path)
+    if text is None:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
