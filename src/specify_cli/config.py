@@ -81,6 +81,8 @@ ENVIRONMENT: dict[str, str] = {
     HOME_ENV: f"Directory of the spec-kitty home (default `{DEFAULT_HOME}`).",
     SERVER_URL_ENV: "Server URL; overrides `server.url` in `config.toml`.",
     "NO_COLOR": "When set to any value, output has no colour.",
+    "SSL_CERT_FILE": "A PEM file of certificates to trust instead of the system's, for a "
+                     "server with a self-signed or private-CA certificate.",
     "SPEC_KITTY_SYNC_AUTO_START": "`0`/`false` or `1`/`true`: overrides `sync.auto_start` in "
     "`.kittify/config.yaml` (whether a command that emits events starts the background sync "
     "and the WebSocket, and pushes what it queued before it exits).",

@@ -19,6 +19,7 @@ TOPICS: dict[str, str] = {
     "auth-status": "how-to/authenticate/#check-your-session",
     "invalid-credentials": "how-to/authenticate/#invalid-username-or-password",
     "unreachable": "how-to/authenticate/#cannot-reach-the-server",
+    "untrusted-certificate": "how-to/authenticate/#the-certificate-is-not-trusted",
     "server-unavailable": "how-to/authenticate/#the-server-is-temporarily-unavailable",
     "timeout": "how-to/authenticate/#the-server-did-not-answer-in-time",
     "unexpected-response": "how-to/authenticate/#the-server-sent-an-unexpected-response",

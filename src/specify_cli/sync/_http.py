@@ -37,7 +37,24 @@ def transport_error(base_url: str, exc: httpx.HTTPError) -> ServerError:
     """
     if isinstance(exc, httpx.TimeoutException):
         return ServerError(f"the server at {base_url} did not answer in time" + see("timeout"))
+    if _is_certificate_error(exc):
+        return ServerError(f"the TLS certificate of {base_url} is not trusted; for your own "
+                           "server, set SSL_CERT_FILE to its certificate"
+                           + see("untrusted-certificate"))
     return ServerError(f"cannot reach the server at {base_url}" + see("unreachable"))
+
+
+def _is_certificate_error(exc: BaseException) -> bool:
+    import ssl
+
+    seen: BaseException | None = exc
+    for _ in range(5):  # the ssl error sits a few causes down inside httpx's ConnectError
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def status_error(base_url: str, response: httpx.Response) -> ServerError:
