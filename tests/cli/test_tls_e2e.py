@@ -8,7 +8,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from tests._support.procs import add_user, cli_env, run_cli, start_server
 from tests.conftest import PASSWORD
 
