@@ -69,10 +69,13 @@ class EventEmitter:
             self.server_url = creds.server_url
             scope = creds.scope
         self.queue = OfflineQueue(queue_path(scope))
-        if creds is not None and self.queue.get_state().get("account") != creds.label:
+        if creds is not None:
             # Name the account inside its queue, so `sync status` can say whose events wait
-            # in a queue that is not the current account's.
-            self.queue.set_state(account=creds.label)
+            # in a queue that is not the current account's. Best effort: a label must never
+            # stand between an event and the queue.
+            with contextlib.suppress(Exception):
+                if self.queue.get_state().get("account") != creds.label:
+                    self.queue.set_state(account=creds.label)
         if self._start_runtime:
             from specify_cli.sync import project_config
             from specify_cli.sync.runtime import get_runtime
