@@ -143,15 +143,23 @@ def check_cli(site: Path, result: Result) -> int:
     return count
 
 
+def _reference_text(site: Path, key: str, missing: str,
+                    result: Result) -> tuple[str, str] | None:
+    """The location and plain text of a reference page, or None (a problem is recorded)."""
+    page = page_file(site, PAGES[key])
+    if page is None:
+        result.problems.append(Problem(f"site/{PAGES[key]}", missing))
+        return None
+    return _where(site, page), text_of(read(page))
+
+
 def check_config(site: Path, result: Result) -> int:
     """Every settings key (with default and env var) and environment variable."""
     config = importlib.import_module("specify_cli.config")
-    page = page_file(site, PAGES["config"])
-    if page is None:
-        result.problems.append(Problem(f"site/{PAGES['config']}", "no configuration reference"))
+    found = _reference_text(site, "config", "no configuration reference", result)
+    if found is None:
         return 0
-    where = _where(site, page)
-    text = text_of(read(page))
+    where, text = found
     count = 0
     for setting in config.SETTINGS:
         count += 1
@@ -182,12 +190,10 @@ def check_events(site: Path, result: Result) -> int:
     """Every event type of the schema and every payload field."""
     schema_path = SRC_DIR / "specify_cli" / "sync" / "schema" / "events.schema.json"
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    page = page_file(site, PAGES["events"])
-    if page is None:
-        result.problems.append(Problem(f"site/{PAGES['events']}", "no events reference"))
+    found = _reference_text(site, "events", "no events reference", result)
+    if found is None:
         return 0
-    where = _where(site, page)
-    text = text_of(read(page))
+    where, text = found
     count = 0
     for field in schema.get("properties", {}):
         count += 1
@@ -214,12 +220,10 @@ def check_server(site: Path, result: Result) -> int:
     except (ImportError, AttributeError) as exc:
         result.notes.append(f"server API: spec_kitty_server.openapi.OPENAPI not available ({exc})")
         return 0
-    page = page_file(site, PAGES["server"])
-    if page is None:
-        result.problems.append(Problem(f"site/{PAGES['server']}", "no server API reference"))
+    found = _reference_text(site, "server", "no server API reference", result)
+    if found is None:
         return 0
-    where = _where(site, page)
-    text = text_of(read(page))
+    where, text = found
     count = 0
     for path, methods in openapi.get("paths", {}).items():
         for method in methods:

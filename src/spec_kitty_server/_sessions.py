@@ -167,6 +167,21 @@ def session_csrf(st: AppState, request: Request) -> str:
     return _sign(st, "session", id_hash) if id_hash else ""
 
 
+def check_session_csrf(st: AppState, request: Request, submitted: str) -> bool:
+    """Whether a logged-in form's CSRF token matches this browser's session.
+
+    Args:
+        st: The app state.
+        request: The request.
+        submitted: The token from the form.
+
+    Returns:
+        Whether it is valid (never without a session).
+    """
+    expected = session_csrf(st, request)
+    return bool(expected and submitted) and hmac.compare_digest(expected, submitted)
+
+
 def end_session(st: AppState, request: Request, response: Response) -> None:
     """Delete the session and its cookie.
 

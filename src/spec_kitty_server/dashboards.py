@@ -7,7 +7,6 @@ team: any other team's URL is a 404.
 
 from __future__ import annotations
 
-import hmac
 import re
 from datetime import datetime
 from functools import lru_cache
@@ -23,6 +22,7 @@ from spec_kitty_server._auth import MAX_PASSWORD, MAX_USERNAME, check_login
 from spec_kitty_server._sessions import (
     LOGIN_COOKIE,
     check_login_csrf,
+    check_session_csrf,
     current_user,
     end_session,
     login_csrf,
@@ -214,6 +214,11 @@ def _login_form(request: Request, status: int = 200, error: str = "",
     return response
 
 
+def _form_expired() -> PageError:
+    return PageError(403, "The form expired or was not sent by this site; reload the page "
+                          "and try again.")
+
+
 async def login(request: Request) -> Response:
     """`GET|POST /login/`: the browser login form.
 
@@ -232,8 +237,7 @@ async def login(request: Request) -> Response:
         return _login_form(request)
     form = await _form(request)
     if not check_login_csrf(st, request, form.get("csrf", "")):
-        raise PageError(403, "The form expired or was not sent by this site; reload the page "
-                             "and try again.")
+        raise _form_expired()
     username = form.get("username", "")[:MAX_USERNAME]
     password = form.get("password", "")[:MAX_PASSWORD]
     if not username or not password:
@@ -266,10 +270,8 @@ async def logout(request: Request) -> Response:
             return RedirectResponse("/login/", status_code=303)
         return render("logout.html", user=user, csrf=session_csrf(st, request))
     form = await _form(request)
-    expected = session_csrf(st, request)
-    if not expected or not hmac.compare_digest(expected, form.get("csrf", "")):
-        raise PageError(403, "The form expired or was not sent by this site; reload the page "
-                             "and try again.")
+    if not check_session_csrf(st, request, form.get("csrf", "")):
+        raise _form_expired()
     response = RedirectResponse("/login/", status_code=303)
     end_session(st, request, response)
     return response

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 from tests._support.procs import add_user, cli_env, run_cli, start_server
+from tests._support.project import make_feature
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None,
@@ -40,11 +41,7 @@ def test_login_emit_and_sync_over_https(tmp_path, sk_home):
                     input=PASSWORD + "\n", env=trusted)
         assert r.returncode == 0, r.stderr
         project = tmp_path / "p"
-        tasks = project / "kitty-specs" / "001-tls" / "tasks"
-        tasks.mkdir(parents=True)
-        (tasks.parent / "tasks.md").write_text("# TLS\n")
-        (tasks / "WP01.md").write_text(
-            "---\nwork_package_id: WP01\ntitle: One\nlane: planned\ndependencies: []\n---\n")
+        make_feature(project, "001-tls")
         assert run_cli(sk_home, "tasks", "finalize", cwd=project, env=trusted).returncode == 0
         r = run_cli(sk_home, "sync", "now", env=trusted)
         assert r.returncode == 0, r.stderr

@@ -15,25 +15,12 @@ import pytest
 
 from tests._support import figures, seed
 from tests._support.procs import run_cli
+from tests._support.project import make_feature
 from tests.reliability.conftest import env, login
-
-WP = """---
-work_package_id: WP01
-title: Part one
-lane: planned
-dependencies: []
-history: []
----
-
-Body.
-"""
 
 
 def _project(root: Path) -> Path:
-    feature = root / "kitty-specs" / "001-corrupt-state"
-    (feature / "tasks").mkdir(parents=True)
-    (feature / "tasks.md").write_text("# Tasks\n")
-    (feature / "tasks" / "WP01.md").write_text(WP)
+    make_feature(root, "001-corrupt-state")
     return root
 
 

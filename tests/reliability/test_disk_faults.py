@@ -16,19 +16,9 @@ import pytest
 from tests._support import figures, seed
 from tests._support.mountns import PrivateMounts, read_only, tmpfs
 from tests._support.procs import SPEC_KITTY, add_user, run_cli, start_server
+from tests._support.project import make_feature
 from tests.conftest import PASSWORD
 from tests.reliability.conftest import env, login
-
-WP = """---
-work_package_id: WP01
-title: Part one
-lane: planned
-dependencies: []
-history: []
----
-
-Body.
-"""
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +32,7 @@ def disk_server(tmp_path_factory):
 
 
 def _project(root: Path) -> Path:
-    feature = root / "kitty-specs" / "001-disk-faults"
-    (feature / "tasks").mkdir(parents=True)
-    (feature / "tasks.md").write_text("# Tasks\n")
-    (feature / "tasks" / "WP01.md").write_text(WP)
+    make_feature(root, "001-disk-faults")
     return root
 
 

@@ -15,19 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests._support.procs import cli_env, run_cli
+from tests._support.project import make_feature
 
 LONG = "x" * 10_000
 
-WP = """---
-work_package_id: {id}
-title: Part {id}
-lane: planned
-dependencies: []
-history: []
----
-
-Body of {id}.
-"""
 
 
 def _tree(*roots: Path) -> dict[str, str]:
@@ -55,11 +46,7 @@ def _queued(home: Path) -> int:
 @pytest.fixture
 def project(tmp_path: Path, sk_home: Path) -> Path:
     root = tmp_path / "work" / "proj"
-    feature = root / "kitty-specs" / "001-login-flow"
-    (feature / "tasks").mkdir(parents=True)
-    (feature / "tasks.md").write_text("# Tasks\n")
-    for wp in ("WP01", "WP02"):
-        (feature / "tasks" / f"{wp}.md").write_text(WP.format(id=wp))
+    make_feature(root, wps={"WP01": ("planned", "[]"), "WP02": ("planned", "[]")})
     (tmp_path / "work" / "secret.md").write_text("outside the project\n")
     r = run_cli(sk_home, "tasks", "finalize", cwd=root,
                 env=cli_env(sk_home, SPEC_KITTY_SYNC_AUTO_START="0"))

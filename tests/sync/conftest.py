@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._support.fake_server import FakeServer
 from tests._support.procs import add_user, start_server
 from tests.sync._helpers import PASSWORD
 
@@ -33,3 +34,10 @@ def shared_server(tmp_path_factory):
     yield proc
     proc.stop()
 
+
+
+@pytest.fixture(scope="module")
+def fake_server():
+    """A scripted loopback server per test module; each module's `fake` resets its routes."""
+    with FakeServer() as server:
+        yield server

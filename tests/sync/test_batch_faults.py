@@ -14,17 +14,11 @@ from specify_cli.sync._engine import sync_once
 from specify_cli.sync._scope import queue_path
 from specify_cli.sync.queue import OfflineQueue
 from tests._support.events import sample_events
-from tests._support.fake_server import FakeServer, Reply, token_reply
+from tests._support.fake_server import Reply, token_reply
 from tests._support.procs import run_cli
 
 BATCH = "/api/v1/events/batch/"
 EVENTS = "/api/v1/events/"
-
-
-@pytest.fixture(scope="module")
-def fake_server():
-    with FakeServer() as server:
-        yield server
 
 
 @pytest.fixture

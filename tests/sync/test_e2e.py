@@ -15,26 +15,12 @@ import pytest
 from specify_cli.sync.events import build_event
 from tests._support.events import PROJECT_UUID, sample_events
 from tests._support.procs import SPEC_KITTY, run_cli
+from tests._support.project import make_feature
 from tests.sync._helpers import env_for, fast_login, server_events
-
-WP = """---
-work_package_id: {id}
-title: Part {id}
-lane: planned
-dependencies: {deps}
-history: []
----
-
-Body of {id}.
-"""
 
 
 def make_project(root: Path) -> Path:
-    feature = root / "kitty-specs" / "001-login-flow"
-    (feature / "tasks").mkdir(parents=True)
-    (feature / "tasks.md").write_text("# Tasks\n")
-    for wp, deps in (("WP01", "[]"), ("WP02", "[WP01]")):
-        (feature / "tasks" / f"{wp}.md").write_text(WP.format(id=wp, deps=deps))
+    make_feature(root, wps={"WP01": ("planned", "[]"), "WP02": ("planned", "[WP01]")})
     return root
 
 

@@ -10,16 +10,10 @@ import time
 import pytest
 
 from specify_cli.sync import auth
-from tests._support.fake_server import FakeServer, Reply, token_reply
+from tests._support.fake_server import Reply, token_reply
 from tests._support.procs import run_cli
 
 HEALTH = "/api/v1/sync/health/"
-
-
-@pytest.fixture(scope="module")
-def fake_server():
-    with FakeServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -173,6 +167,7 @@ def test_status_names_other_accounts_queues_after_logout(tmp_path):
     import json as _json
 
     from tests._support.procs import add_user, cli_env, run_cli, start_server
+    from tests._support.project import make_feature
     from tests.conftest import PASSWORD
 
     home = tmp_path / "home" / ".spec-kitty"
@@ -186,11 +181,7 @@ def test_status_names_other_accounts_queues_after_logout(tmp_path):
         assert run_cli(home, "auth", "login", "-u", "alice", "--password-stdin",
                        input=PASSWORD + "\n", env=env).returncode == 0
         project = tmp_path / "p"
-        feature = project / "kitty-specs" / "001-demo" / "tasks"
-        feature.mkdir(parents=True)
-        (feature.parent / "tasks.md").write_text("# Demo\n")
-        (feature / "WP01.md").write_text(
-            "---\nwork_package_id: WP01\ntitle: One\nlane: planned\ndependencies: []\n---\n")
+        make_feature(project, "001-demo")
         r = run_cli(home, "tasks", "finalize", cwd=project, env=env)
         assert r.returncode == 0, r.stderr
         # Stop the server so nothing drains, then log out.

@@ -13,28 +13,15 @@ from specify_cli.errors import UsageError
 from specify_cli.tasks import actions
 from specify_cli.tasks.model import TasksError, load_feature, select_feature
 from tests._support.procs import cli_env, run_cli
-
-WP = """---
-work_package_id: {id}
-title: Part {id}
-lane: {lane}
-dependencies: {deps}
-history: []
----
-
-Body of {id}.
-"""
+from tests._support.project import WP
+from tests._support.project import make_feature as write_feature
 
 
 def make_feature(root: Path, slug="001-login-flow", wps=None) -> Path:
     wps = wps or {"WP01": ("planned", "[]"), "WP02": ("planned", "[WP01]"),
                   "WP03": ("planned", "[WP01, WP02]")}
-    feature = root / "kitty-specs" / slug
-    (feature / "tasks").mkdir(parents=True)
-    (feature / "tasks.md").write_text("---\ntarget_branch: develop\n---\n# Tasks\n")
-    for wp, (lane, deps) in wps.items():
-        (feature / "tasks" / f"{wp}.md").write_text(WP.format(id=wp, lane=lane, deps=deps))
-    return feature
+    return write_feature(root, slug, wps,
+                         tasks_md="---\ntarget_branch: develop\n---\n# Tasks\n")
 
 
 class Sink:
