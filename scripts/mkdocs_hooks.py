@@ -89,7 +89,7 @@ def _publish_schema(files: Any, config: Any) -> None:
         text = events.schema_text()
         path = urlsplit(json.loads(text).get("$id", "")).path.lstrip("/")
     except Exception as exc:  # noqa: BLE001 - report any failure as a build warning
-        log.warning("src/specify_cli/sync/schema/events.schema.json: cannot publish: %s", exc)
+        log.warning("src/spec_kitty_protocol/schema.py: cannot publish the event schema: %s", exc)
         return
     if path and files.get_file_from_path(path) is None:
         files.append(File.generated(config, path, content=text))
@@ -105,6 +105,8 @@ def _references() -> dict[str, Any]:
         "events.envelope": events.render_envelope,
         "events.types": events.render_event_types,
         "events.example": events.render_example,
+        "events.compatibility": events.render_compatibility,
+        "events.schema": events.render_schema,
         "config.settings": config_ref.render_settings,
         "config.environment": config_ref.render_environment,
         "server.environment": config_ref.render_server_environment,

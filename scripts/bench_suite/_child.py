@@ -30,13 +30,13 @@ def emit(n: int) -> dict:
 
     emitter = _emitter()
     items = list(payloads(n + 1, seed=3))
-    kind, payload, aggregate = items[0]
-    first = emitter.emit(kind, payload, aggregate_id=aggregate)
+    kind, payload = items[0]
+    first = emitter.emit(kind, payload)
     if first is None:
         raise SystemExit("the warm-up emit was dropped")
     start = time.perf_counter()
-    for kind, payload, aggregate in items[1:]:
-        emitter.emit(kind, payload, aggregate_id=aggregate)
+    for kind, payload in items[1:]:
+        emitter.emit(kind, payload)
     seconds = time.perf_counter() - start
     rows = emitter.queue.read_batch(0, 1000)
     row_bytes = sum(len(r.body) for r in rows) / max(1, len(rows))
@@ -73,8 +73,8 @@ def seed(n: int) -> dict:
 
     emitter = _emitter()
     start = time.perf_counter()
-    for kind, payload, aggregate in payloads(n, seed=5):
-        emitter.emit(kind, payload, aggregate_id=aggregate)
+    for kind, payload in payloads(n, seed=5):
+        emitter.emit(kind, payload)
     seconds = time.perf_counter() - start
     pending = emitter.queue.pending_count()
     path = str(emitter.queue.path)

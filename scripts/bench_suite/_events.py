@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-LANES = ("planned", "doing", "for_review", "done")
+from spec_kitty_protocol import LANES, build_event, iso_duration
+
 MIX = (("WPStatusChanged", 50), ("HistoryAdded", 20), ("WPAssigned", 10), ("WPCreated", 8),
        ("DependencyResolved", 5), ("FeatureCreated", 3), ("ErrorLogged", 2),
        ("FeatureCompleted", 2))
@@ -25,8 +26,8 @@ def _feature(i: int) -> str:
 
 
 def payloads(n: int, seed: int = 7, features: int = 40,
-             wps: int = 12) -> Iterator[tuple[str, dict[str, Any], str]]:
-    """Yield `n` (event_type, payload, aggregate_id) tuples in a fixed pseudo-random order."""
+             wps: int = 12) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield `n` (event_type, payload) pairs in a fixed pseudo-random order."""
     rng = random.Random(seed)
     types = [t for t, weight in MIX for _ in range(weight)]
     for _ in range(n):
@@ -38,44 +39,43 @@ def payloads(n: int, seed: int = 7, features: int = 40,
         if kind == "WPStatusChanged":
             a, b = rng.sample(LANES, 2)
             yield kind, {"wp_id": wp, "from_lane": a, "to_lane": b,
-                         "actor": f"agent-{rng.randrange(5)}", "feature_slug": feature}, wp
+                         "actor": f"agent-{rng.randrange(5)}", "feature_slug": feature}
         elif kind == "HistoryAdded":
             yield kind, {"wp_id": wp, "entry_type": "note", "entry_content": sentence,
-                         "author": f"user-{rng.randrange(8)}"}, wp
+                         "author": f"user-{rng.randrange(8)}", "feature_slug": feature}
         elif kind == "WPAssigned":
             yield kind, {"wp_id": wp, "agent_id": f"agent-{rng.randrange(5)}",
                          "phase": rng.choice(("implementation", "review")),
-                         "retry_count": rng.randrange(3)}, wp
+                         "retry_count": rng.randrange(3), "feature_slug": feature}
         elif kind == "WPCreated":
             yield kind, {"wp_id": wp, "title": sentence[:60], "dependencies": [],
-                         "feature_slug": feature}, wp
+                         "feature_slug": feature}
         elif kind == "DependencyResolved":
             yield kind, {"wp_id": wp, "dependency_wp_id": f"WP{rng.randrange(1, wps + 1):02d}",
-                         "resolution_type": "completed"}, wp
+                         "resolution_type": "completed", "feature_slug": feature}
         elif kind == "FeatureCreated":
             yield kind, {"feature_slug": feature, "feature_number": f"{f % 1000:03d}",
-                         "target_branch": "main", "wp_count": wps}, feature
+                         "target_branch": "main", "wp_count": wps}
         elif kind == "ErrorLogged":
-            yield kind, {"error_type": "TestFailure", "error_message": sentence,
-                         "wp_id": wp, "stack_trace": None, "agent_id": None}, wp
+            yield kind, {"error_type": "runtime", "error_message": sentence,
+                         "wp_id": wp, "stack_trace": None, "agent_id": None,
+                         "feature_slug": feature}
         else:
             yield kind, {"feature_slug": feature, "total_wps": wps,
                          "completed_at": "2026-11-01T12:00:00.000000Z",
-                         "total_duration": 3600.5}, feature
+                         "total_duration": iso_duration(3600.5)}
 
 
 def envelopes(n: int, team_slug: str, seed: int = 11, projects: int = 4) -> list[dict[str, Any]]:
     """Build `n` full, valid envelopes for `team_slug` (for direct ingest), spread on projects."""
-    from specify_cli.sync.events import build_event
-
     rng = random.Random(seed)
     nodes = [f"{rng.getrandbits(48):012x}" for _ in range(3)]
     projs = [(str(uuid.UUID(int=rng.getrandbits(128), version=4)), f"bench-project-{i}")
              for i in range(projects)]
     out = []
-    for i, (kind, payload, aggregate) in enumerate(payloads(n, seed)):
+    for i, (kind, payload) in enumerate(payloads(n, seed)):
         project_uuid, project_slug = projs[i % projects]
-        out.append(build_event(kind, payload, aggregate_id=aggregate, node_id=nodes[i % 3],
+        out.append(build_event(kind, payload, node_id=nodes[i % 3],
                                team_slug=team_slug, project_uuid=project_uuid,
                                project_slug=project_slug, lamport_clock=i + 1))
     return out

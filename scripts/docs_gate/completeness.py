@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import html
 import importlib
-import json
 import re
 import tomllib
 from pathlib import Path
@@ -187,9 +186,10 @@ def check_config(site: Path, result: Result) -> int:
 
 
 def check_events(site: Path, result: Result) -> int:
-    """Every event type of the schema and every payload field."""
-    schema_path = SRC_DIR / "specify_cli" / "sync" / "schema" / "events.schema.json"
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    """Every envelope field, every known event type and every payload field."""
+    import spec_kitty_protocol
+
+    schema = spec_kitty_protocol.schema()
     found = _reference_text(site, "events", "no events reference", result)
     if found is None:
         return 0
@@ -199,8 +199,7 @@ def check_events(site: Path, result: Result) -> int:
         count += 1
         if field not in text:
             result.problems.append(Problem(where, f"envelope field {field} is not documented"))
-    types = schema["properties"]["event_type"].get("enum", list(schema.get("definitions", {})))
-    for event_type in types:
+    for event_type in spec_kitty_protocol.EVENT_TYPES:
         count += 1
         if event_type not in text:
             result.problems.append(Problem(where, f"event type {event_type} is not documented"))

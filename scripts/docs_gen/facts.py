@@ -39,9 +39,10 @@ FACTS: dict[str, tuple[str, str]] = {
     "ws.reconnect_max": ("specify_cli.sync.websocket", "RECONNECT_MAX_SECONDS"),
     "ws.max_failures": ("specify_cli.sync.websocket", "MAX_FAILURES"),
     "runtime.exit_flush": ("specify_cli.sync.runtime", "EXIT_FLUSH_SECONDS"),
-    "event.max_bytes": ("specify_cli.sync.events", "MAX_EVENT_BYTES"),
-    "event.schema_version": ("specify_cli.sync.events", "SCHEMA_VERSION"),
-    "event.types": ("specify_cli.sync.events", "EVENT_TYPES"),
+    "event.max_bytes": ("spec_kitty_protocol", "MAX_EVENT_BYTES"),
+    "event.schema_version": ("spec_kitty_protocol", "CURRENT_SCHEMA_VERSION"),
+    "event.types": ("spec_kitty_protocol", "EVENT_TYPES"),
+    "event.lanes": ("spec_kitty_protocol", "LANES"),
     "token.access_lifetime": ("spec_kitty_server.settings", "DEFAULT_ACCESS_LIFETIME"),
     "token.refresh_lifetime": ("spec_kitty_server.settings", "DEFAULT_REFRESH_LIFETIME"),
     "ws_token.lifetime": ("spec_kitty_server.settings", "WS_TOKEN_LIFETIME"),
@@ -50,9 +51,9 @@ FACTS: dict[str, tuple[str, str]] = {
     "server.default_db": ("spec_kitty_server.settings", "DEFAULT_DB"),
     "env.server_db": ("spec_kitty_server.settings", "DB_ENV"),
     "env.server_secret": ("spec_kitty_server.settings", "SECRET_ENV"),
-    "server.max_events": ("spec_kitty_server.validation", "MAX_EVENTS"),
-    "server.max_body_bytes": ("spec_kitty_server.validation", "MAX_BODY_BYTES"),
-    "server.max_event_bytes": ("spec_kitty_server.validation", "MAX_EVENT_BYTES"),
+    "server.max_events": ("spec_kitty_protocol", "MAX_BATCH_EVENTS"),
+    "server.max_body_bytes": ("spec_kitty_protocol", "MAX_BODY_BYTES"),
+    "server.max_event_bytes": ("spec_kitty_protocol", "MAX_EVENT_BYTES"),
     "server.pull_limit_default": ("spec_kitty_server.api", "DEFAULT_LIMIT"),
     "server.pull_limit_max": ("spec_kitty_server.api", "MAX_LIMIT"),
     "dashboard.page_size": ("spec_kitty_server.dashboards", "PAGE_SIZE"),
@@ -63,7 +64,7 @@ FACT_RE = re.compile(r"(\\?)\{\{\s*fact:\s*([^}|\\\s]+)\s*(?:\\?\|\s*([a-z_]+)\s
 """`{{ fact:NAME }}` or `{{ fact:NAME | FILTER }}` (`\\|` inside a table); a leading
 backslash escapes the whole fact."""
 
-ALLOWED_PACKAGES = ("specify_cli", "spec_kitty_server")
+ALLOWED_PACKAGES = ("spec_kitty_protocol", "specify_cli", "spec_kitty_server")
 
 
 class FactError(Exception):

@@ -1,8 +1,12 @@
 """Keeps the materialized board tables (projects, features, work packages) up to date.
 
 Each stored event is applied once, inside the ingest transaction, so the dashboards read small
-tables instead of replaying the event log. Lane changes are ordered by the event's timestamp,
-Lamport clock and id, so events arriving out of order still give the latest lane.
+tables instead of replaying the event log. A work package is `(project, feature, WP id)`:
+the feature comes from the payload or from an `aggregate_id` of the form `<feature>/<WP>`;
+a stock 2.x event that names a bare WP id is applied only when exactly one feature of the
+project has that WP. Lane changes are ordered causally, by Lamport clock, then node id, then
+event id, so events arriving out of order, or from a machine whose clock is wrong, still
+give the latest lane. Event types the board does not know are stored but not applied.
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-LANES = ("planned", "doing", "for_review", "done")
-"""The board's columns, in order."""
+from spec_kitty_protocol import LANES, canonical_lane, work_package_of
+
+__all__ = ["LANES", "apply_batch", "order_key"]
 
 
 def order_key(event: dict[str, Any]) -> str:
-    """A string that sorts events by timestamp, then Lamport clock, then id.
+    """A string that sorts events causally: Lamport clock, then node id, then event id.
+
+    The timestamp plays no part: it is the emitting machine's wall clock, shown only.
 
     Args:
         event: A valid event envelope.
@@ -23,12 +30,7 @@ def order_key(event: dict[str, Any]) -> str:
     Returns:
         The sort key.
     """
-    stamp = event["timestamp"]
-    date, _, rest = stamp.partition("T")
-    clock_part = rest[:8]
-    fraction = rest[8:].removesuffix("Z").removesuffix("+00:00").lstrip(".")
-    return (f"{date}T{clock_part}.{fraction.ljust(6, '0')}|{event['lamport_clock']:016d}|"
-            f"{event['event_id']}")
+    return f"{event['lamport_clock']:016d}|{event['node_id']}|{event['event_id']}"
 
 
 _UPSERT_PROJECT = """
@@ -64,14 +66,33 @@ DO UPDATE SET lane = excluded.lane, lane_key = excluded.lane_key,
               updated_seq = excluded.updated_seq, updated_at = excluded.updated_at
 WHERE excluded.lane_key > work_packages.lane_key
 """
-_WP_ASSIGNED_BY_AGGREGATE = """
+_WP_ASSIGNED = """
 UPDATE work_packages SET assignee = ?, updated_seq = ?, updated_at = ?
-WHERE team_slug = ? AND project_slug = ? AND aggregate_id = ?
+WHERE team_slug = ? AND project_slug = ? AND feature_slug = ? AND wp_id = ?
 """
-_WP_ASSIGNED_BY_ID = """
-UPDATE work_packages SET assignee = ?, updated_seq = ?, updated_at = ?
-WHERE team_slug = ? AND project_slug = ? AND wp_id = ?
+_FEATURES_OF_WP = """
+SELECT feature_slug FROM work_packages WHERE team_slug = ? AND project_slug = ? AND wp_id = ?
+LIMIT 2
 """
+
+
+def _resolve(conn: sqlite3.Connection, event: dict[str, Any]) -> tuple[str, str] | None:
+    """`(feature, wp_id)` of a work-package event, or None when it is not on the board."""
+    found = work_package_of(event)
+    if found is None:
+        return None
+    feature, wp_id = found
+    if feature is None:  # a bare WP id: only an unambiguous one names a card
+        rows = conn.execute(_FEATURES_OF_WP, (event["team_slug"], event["project_slug"],
+                                              wp_id)).fetchall()
+        if len(rows) != 1:
+            return None
+        feature = rows[0][0]
+    return feature, wp_id
+
+
+_APPLIED = frozenset({"WPCreated", "WPStatusChanged", "WPAssigned", "FeatureCreated",
+                      "FeatureCompleted"})
 
 
 def apply_batch(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
@@ -91,43 +112,60 @@ def apply_batch(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
     assigned: list[tuple[Any, ...]] = []
     feature_created: list[tuple[Any, ...]] = []
     feature_completed: list[tuple[Any, ...]] = []
+    pending: list[dict[str, Any]] = []
     for event in events:
+        kind = event["event_type"]
+        if kind not in _APPLIED:
+            continue
         seq = event["server_seq"]
         team = event["team_slug"]
         project = event["project_slug"]
         payload = event["payload"]
-        kind = event["event_type"]
         stamp = event["timestamp"]
         projects.setdefault((team, project), (team, project, event["project_uuid"], seq))
-        feature = payload.get("feature_slug")
-        if isinstance(feature, str):
+        if kind in ("FeatureCreated", "FeatureCompleted"):
+            feature = payload["feature_slug"]
             features.setdefault((team, project, feature), (team, project, feature, seq))
+            if kind == "FeatureCreated":
+                feature_created.append((payload["target_branch"], payload["wp_count"], team,
+                                        project, feature))
+            else:
+                done_at = payload.get("completed_at")
+                feature_completed.append((done_at if isinstance(done_at, str) else stamp,
+                                          team, project, feature))
+            continue
         if kind == "WPCreated":
-            created.append((team, project, feature, payload["wp_id"], event["aggregate_id"],
+            feature, wp_id = payload["feature_slug"], payload["wp_id"]
+            features.setdefault((team, project, feature), (team, project, feature, seq))
+            created.append((team, project, feature, wp_id, f"{feature}/{wp_id}",
                             payload["title"], seq, stamp))
-        elif kind == "WPStatusChanged":
-            key = (team, project, feature, payload["wp_id"])
-            lane_key = order_key(event)
-            previous = status.get(key)
-            if previous is None or lane_key > previous[7]:
-                status[key] = (team, project, feature, payload["wp_id"], event["aggregate_id"],
-                               payload["wp_id"], payload["to_lane"], lane_key, seq, stamp)
-        elif kind == "WPAssigned":
-            assigned.append((payload["agent_id"], seq, stamp, team, project,
-                             event["aggregate_id"], payload["wp_id"]))
-        elif kind == "FeatureCreated":
-            feature_created.append((payload["target_branch"], payload["wp_count"], team,
-                                    project, feature))
-        elif kind == "FeatureCompleted":
-            feature_completed.append((payload["completed_at"], team, project, feature))
+            continue
+        # A lane change or an assignment may name its card by a bare WP id: resolve it
+        # against what is stored, after this batch's projects, features and cards are.
+        pending.append(event)
     conn.executemany(_UPSERT_PROJECT, projects.values())
     conn.executemany(_UPSERT_FEATURE, features.values())
     conn.executemany(_WP_CREATED, created)
+    for event in pending:
+        where = _resolve(conn, event)
+        if where is None:
+            continue
+        feature, wp_id = where
+        team, project, payload = event["team_slug"], event["project_slug"], event["payload"]
+        seq, stamp = event["server_seq"], event["timestamp"]
+        if event["event_type"] == "WPStatusChanged":
+            key = (team, project, feature, wp_id)
+            lane_key = order_key(event)
+            previous = status.get(key)
+            if previous is None or lane_key > previous[7]:
+                status[key] = (team, project, feature, wp_id, f"{feature}/{wp_id}", wp_id,
+                               canonical_lane(payload["to_lane"]), lane_key, seq, stamp)
+        else:
+            assigned.append((payload["agent_id"], seq, stamp, team, project, feature, wp_id))
+    # A lane change may be the first the board hears of a card (and of its feature).
+    conn.executemany(_UPSERT_FEATURE, [(team, project, feature, row[8]) for
+                                       (team, project, feature, _), row in status.items()])
     conn.executemany(_WP_STATUS, status.values())
-    for agent, seq, stamp, team, project, aggregate, wp_id in assigned:
-        cursor = conn.execute(_WP_ASSIGNED_BY_AGGREGATE, (agent, seq, stamp, team, project,
-                                                         aggregate))
-        if cursor.rowcount == 0:
-            conn.execute(_WP_ASSIGNED_BY_ID, (agent, seq, stamp, team, project, wp_id))
+    conn.executemany(_WP_ASSIGNED, assigned)
     conn.executemany(_FEATURE_CREATED, feature_created)
     conn.executemany(_FEATURE_COMPLETED, feature_completed)

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from spec_kitty_protocol import MAX_PAGE_SIZE
 from spec_kitty_server import __version__, tokens
 from spec_kitty_server._auth import (
     MAX_PASSWORD,
@@ -36,7 +37,7 @@ from spec_kitty_server.validation import (
 
 MAX_SMALL_BODY = 64 * 1024
 DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
+MAX_LIMIT = MAX_PAGE_SIZE
 _CURSOR = re.compile(r"^[0-9]{1,18}$")
 
 

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+import spec_kitty_protocol as protocol
 from spec_kitty_server import api, dashboards, ws
 from spec_kitty_server._auth import ApiError
 from spec_kitty_server._middleware import AccessLogMiddleware
@@ -34,14 +35,14 @@ def routes() -> list[BaseRoute]:
         The routes.
     """
     return [
-        Route("/api/v1/token/", api.token, methods=["POST"]),
-        Route("/api/v1/token/refresh/", api.token_refresh, methods=["POST"]),
-        Route("/api/v1/ws-token/", api.ws_token, methods=["POST"]),
-        Route("/api/v1/sync/health/", api.health, methods=["GET"]),
-        Route("/api/v1/events/batch/", api.batch, methods=["POST"]),
-        Route("/api/v1/events/", api.events_list, methods=["GET"]),
+        Route(protocol.TOKEN_PATH, api.token, methods=["POST"]),
+        Route(protocol.REFRESH_PATH, api.token_refresh, methods=["POST"]),
+        Route(protocol.WS_TOKEN_PATH, api.ws_token, methods=["POST"]),
+        Route(protocol.HEALTH_PATH, api.health, methods=["GET"]),
+        Route(protocol.BATCH_PATH, api.batch, methods=["POST"]),
+        Route(protocol.EVENTS_PATH, api.events_list, methods=["GET"]),
         Route("/api/v1/openapi.json", api.openapi_document, methods=["GET"]),
-        WebSocketRoute("/ws/v1/events/", ws.events_socket),
+        WebSocketRoute(protocol.WS_PATH, ws.events_socket),
         Route("/", dashboards.root, methods=["GET"]),
         Route("/login/", dashboards.login, methods=["GET", "POST"]),
         Route("/logout/", dashboards.logout, methods=["GET", "POST"]),

@@ -17,6 +17,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from spec_kitty_protocol import canonical_lane
 from spec_kitty_server import __version__
 from spec_kitty_server._auth import MAX_PASSWORD, MAX_USERNAME, check_login
 from spec_kitty_server._sessions import (
@@ -42,8 +43,9 @@ MAX_PAGE = 1_000_000
 
 MAX_FORM_BYTES = 16 * 1024
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
-LANE_TITLES = {"planned": "Planned", "doing": "Doing", "for_review": "For review",
-               "done": "Done"}
+LANE_TITLES = {"planned": "Planned", "claimed": "Claimed", "in_progress": "In progress",
+               "for_review": "For review", "approved": "Approved", "done": "Done",
+               "blocked": "Blocked", "canceled": "Canceled"}
 
 
 class PageError(Exception):
@@ -128,8 +130,8 @@ def describe(event: dict[str, Any]) -> str:
     p = event.get("payload") or {}
     kind = event.get("event_type")
     if kind == "WPStatusChanged":
-        return (f"{p.get('wp_id')} moved from {LANE_TITLES.get(p.get('from_lane'), '?')} to "
-                f"{LANE_TITLES.get(p.get('to_lane'), '?')} by {p.get('actor')}")
+        return (f"{p.get('wp_id')} moved from {_lane_title(p.get('from_lane'))} to "
+                f"{_lane_title(p.get('to_lane'))} by {p.get('actor') or 'someone'}")
     if kind == "WPCreated":
         return f"{p.get('wp_id')} created: {p.get('title')}"
     if kind == "WPAssigned":
@@ -147,7 +149,12 @@ def describe(event: dict[str, Any]) -> str:
     if kind == "DependencyResolved":
         return (f"{p.get('wp_id')}: dependency {p.get('dependency_wp_id')} "
                 f"{p.get('resolution_type')}")
-    return str(kind)
+    return f"{kind} (not shown on the board)"
+
+
+def _lane_title(lane: Any) -> str:
+    found = canonical_lane(lane) if isinstance(lane, str) else None
+    return LANE_TITLES[found] if found else "?"
 
 
 def _safe_next(value: str | None) -> str | None:

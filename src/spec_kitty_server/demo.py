@@ -10,7 +10,9 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from spec_kitty_server._ulid import ulid
+import ulid
+
+from spec_kitty_protocol import build_event, iso_duration
 from spec_kitty_server.storage import Storage
 from spec_kitty_server.validation import check_event
 
@@ -43,30 +45,31 @@ class _Emitter:
         self.clocks = dict.fromkeys(ACTORS.values(), 0)
         self.events: list[dict[str, Any]] = []
 
-    def emit(self, actor: str, project: str, kind: str, aggregate_type: str, aggregate_id: str,
+    def emit(self, actor: str, project: str, feature: str, kind: str,
              payload: dict[str, Any]) -> None:
         self.now += timedelta(minutes=self.rng.randint(3, 95), seconds=self.rng.randint(0, 59))
         node = ACTORS[actor]
-        self.clocks[node] += 1
+        # Each node's clock also receives the last event (the demo's team syncs often), so
+        # the Lamport order is the order of the story.
+        self.clocks[node] = max(self.clocks.values()) + 1
         ms = int(self.now.timestamp() * 1000)
-        self.events.append({
-            "event_id": ulid(ms, self.rng), "event_type": kind, "aggregate_id": aggregate_id,
-            "aggregate_type": aggregate_type, "payload": payload, "node_id": node,
-            "lamport_clock": self.clocks[node], "causation_id": None,
-            "timestamp": self.now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            "team_slug": TEAM, "project_uuid": PROJECTS[project][0], "project_slug": project,
-            "schema_version": "1.0"})
+        # Seeded ids (not `new_event_id()`): the same seed must give the same events.
+        event_id = str(ulid.ULID.from_int((ms << 80) | self.rng.getrandbits(80)))
+        self.events.append(build_event(
+            kind, {**payload, "feature_slug": feature}, node_id=node, team_slug=TEAM,
+            project_uuid=PROJECTS[project][0], project_slug=project,
+            lamport_clock=self.clocks[node], event_id=event_id,
+            timestamp=self.now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"))
 
 
 def _move(em: _Emitter, project: str, feature: str, wp: str, actor: str, src: str,
           dst: str) -> None:
-    em.emit(actor, project, "WPStatusChanged", "WorkPackage", f"{feature}/{wp}",
-            {"wp_id": wp, "from_lane": src, "to_lane": dst, "actor": actor,
-             "feature_slug": feature})
+    em.emit(actor, project, feature, "WPStatusChanged",
+            {"wp_id": wp, "from_lane": src, "to_lane": dst, "actor": actor})
 
 
 def _history(em: _Emitter, project: str, feature: str, wp: str, author: str, text: str) -> None:
-    em.emit(author, project, "HistoryAdded", "WorkPackage", f"{feature}/{wp}",
+    em.emit(author, project, feature, "HistoryAdded",
             {"wp_id": wp, "entry_type": "note", "entry_content": text, "author": author})
 
 
@@ -84,14 +87,13 @@ def build_events() -> list[dict[str, Any]]:
         for index, (feature, titles) in enumerate(features):
             lead = humans[index % 2]
             created_at = em.now
-            em.emit(lead, project, "FeatureCreated", "Feature", feature,
-                    {"feature_slug": feature, "feature_number": feature[:3],
-                     "target_branch": "main", "wp_count": len(titles)})
+            em.emit(lead, project, feature, "FeatureCreated",
+                    {"feature_number": feature[:3], "target_branch": "main",
+                     "wp_count": len(titles)})
             wps = [f"WP{n:02d}" for n in range(1, len(titles) + 1)]
             for n, (wp, title) in enumerate(zip(wps, titles, strict=True)):
-                em.emit(lead, project, "WPCreated", "WorkPackage", f"{feature}/{wp}",
-                        {"wp_id": wp, "title": title, "dependencies": wps[:n][-1:],
-                         "feature_slug": feature})
+                em.emit(lead, project, feature, "WPCreated",
+                        {"wp_id": wp, "title": title, "dependencies": wps[:n][-1:]})
             # How far each feature gets: the first ones finish, the last ones are under way.
             progress = 3 - index
             done = 0
@@ -102,44 +104,43 @@ def build_events() -> list[dict[str, Any]]:
                 if stage == 0:
                     continue
                 agent = rng.choice(agents)
-                em.emit(agent, project, "WPAssigned", "WorkPackage", f"{feature}/{wp}",
+                em.emit(agent, project, feature, "WPAssigned",
                         {"wp_id": wp, "agent_id": agent, "phase": "implementation",
                          "retry_count": 0})
-                _move(em, project, feature, wp, agent, "planned", "doing")
+                _move(em, project, feature, wp, agent, "planned", "in_progress")
                 _history(em, project, feature, wp, agent, f"Started {wp}: read the spec and "
                                                            "the plan.")
                 for step in range(rng.randint(3, 9)):
                     _history(em, project, feature, wp, agent, f"Progress note {step + 1}.")
                 if stage == 1:
                     continue
-                _move(em, project, feature, wp, agent, "doing", "for_review")
+                _move(em, project, feature, wp, agent, "in_progress", "for_review")
                 reviewer = rng.choice(humans)
-                em.emit(reviewer, project, "WPAssigned", "WorkPackage", f"{feature}/{wp}",
+                em.emit(reviewer, project, feature, "WPAssigned",
                         {"wp_id": wp, "agent_id": reviewer, "phase": "review",
                          "retry_count": 0})
                 if rng.random() < 0.3:
-                    _move(em, project, feature, wp, reviewer, "for_review", "doing")
+                    _move(em, project, feature, wp, reviewer, "for_review", "in_progress")
                     _history(em, project, feature, wp, reviewer, "Changes requested: add tests.")
-                    _move(em, project, feature, wp, agent, "doing", "for_review")
+                    _move(em, project, feature, wp, agent, "in_progress", "for_review")
                 if stage == 2:
                     continue
                 _move(em, project, feature, wp, reviewer, "for_review", "done")
                 done += 1
                 if n + 1 < len(wps):
-                    em.emit(reviewer, project, "DependencyResolved", "WorkPackage",
-                            f"{feature}/{wps[n + 1]}",
+                    em.emit(reviewer, project, feature, "DependencyResolved",
                             {"wp_id": wps[n + 1], "dependency_wp_id": wp,
                              "resolution_type": "completed"})
             if rng.random() < 0.4:
-                em.emit("codex", project, "ErrorLogged", "Feature", feature,
-                        {"error_type": "MergeConflict",
-                         "error_message": "Rebase of the workspace stopped on a conflict.",
+                em.emit("codex", project, feature, "ErrorLogged",
+                        {"error_type": "runtime",
+                         "error_message": "MergeConflict: rebase of the workspace stopped on "
+                                          "a conflict.",
                          "wp_id": wps[-1], "stack_trace": None, "agent_id": "codex"})
             if done == len(wps):
-                em.emit(lead, project, "FeatureCompleted", "Feature", feature,
-                        {"feature_slug": feature, "total_wps": len(wps),
-                         "completed_at": em.events[-1]["timestamp"],
-                         "total_duration": round((em.now - created_at).total_seconds(), 1)})
+                em.emit(lead, project, feature, "FeatureCompleted",
+                        {"total_wps": len(wps), "completed_at": em.events[-1]["timestamp"],
+                         "total_duration": iso_duration((em.now - created_at).total_seconds())})
     return em.events
 
 

@@ -7,11 +7,11 @@ registers. Importing this module does not start anything.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import spec_kitty_protocol as protocol
+from spec_kitty_protocol import MAX_BATCH_EVENTS as MAX_EVENTS
 from spec_kitty_server import __version__
-from spec_kitty_server.validation import MAX_EVENTS, schema_text
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -50,12 +50,12 @@ _LOGIN_REDIRECT = _redirect("Not logged in: redirect to `/login/?next=<this URL>
 
 
 def _event_schema() -> dict[str, Any]:
-    shared = json.loads(schema_text())
-    return {"type": "object", "additionalProperties": False, "required": shared["required"],
+    shared = protocol.schema()
+    return {"type": "object", "required": shared["required"],
             "properties": shared["properties"],
             "description": ("A sync event envelope. It is validated against the shared JSON "
                             "Schema `events.schema.json`, which also fixes the `payload` of "
-                            "each `event_type`.")}
+                            "each known `event_type`. Other fields are kept.")}
 
 
 def _schemas() -> dict[str, Any]:
@@ -140,7 +140,7 @@ def _api_paths() -> dict[str, Any]:
     bad_token = _error("Missing, malformed, forged or expired access token.")
     disabled = _error("The token is valid but its user is disabled or left the team.")
     return {
-        "/api/v1/token/": {"post": {
+        protocol.TOKEN_PATH: {"post": {
             "operationId": "obtainToken", "tags": ["auth"],
             "summary": "Exchange a username and password for an access/refresh token pair.",
             "requestBody": {"required": True, "content": {"application/json": {
@@ -151,7 +151,7 @@ def _api_paths() -> dict[str, Any]:
                           "413": _error("The body is too large."),
                           "429": _error("Too many failed logins for this user or address.",
                                         _RETRY_AFTER)}}},
-        "/api/v1/token/refresh/": {"post": {
+        protocol.REFRESH_PATH: {"post": {
             "operationId": "refreshToken", "tags": ["auth"],
             "summary": "Exchange a refresh token for a new pair; the old refresh token dies.",
             "requestBody": {"required": True, "content": {"application/json": {
@@ -161,18 +161,18 @@ def _api_paths() -> dict[str, Any]:
                           "401": _error("The refresh token is invalid, expired or used."),
                           "403": disabled,
                           "413": _error("The body is too large.")}}},
-        "/api/v1/ws-token/": {"post": {
+        protocol.WS_TOKEN_PATH: {"post": {
             "operationId": "obtainWsToken", "tags": ["auth"], "security": _BEARER,
             "summary": "Get a 60-second token that opens one WebSocket connection.",
             "responses": {"200": _json(_ref("WsToken"), "The ws-token."),
                           "401": bad_token, "403": disabled}}},
-        "/api/v1/sync/health/": {"get": {
+        protocol.HEALTH_PATH: {"get": {
             "operationId": "health", "tags": ["sync"],
             "summary": "Liveness, and whether the Bearer token sent (if any) is valid.",
             "security": [{}, {"bearerAuth": []}],
             "responses": {"200": _json(_ref("Health"), "The server is up."),
                           "403": disabled}}},
-        "/api/v1/events/batch/": {"post": {
+        protocol.BATCH_PATH: {"post": {
             "operationId": "pushBatch", "tags": ["sync"], "security": _BEARER,
             "summary": "Store up to 1000 events; each gets success, duplicate or rejected.",
             "description": ("The body may be gzip-compressed (`Content-Encoding: gzip`); at most "
@@ -191,7 +191,7 @@ def _api_paths() -> dict[str, Any]:
                           "413": _error("More than 1000 events, or the body is too large."),
                           "503": _error("The database is busy; retry after `Retry-After` "
                                         "seconds.", _RETRY_AFTER)}}},
-        "/api/v1/events/": {"get": {
+        protocol.EVENTS_PATH: {"get": {
             "operationId": "listEvents", "tags": ["sync"], "security": _BEARER,
             "summary": "The team's events after a cursor, in server order.",
             "parameters": [
@@ -228,7 +228,7 @@ def _other_paths() -> dict[str, Any]:
                         "4429": "client too slow to read its events"},
     }
     return {
-        "/ws/v1/events/": {"get": {
+        protocol.WS_PATH: {"get": {
             "operationId": "eventsWebSocket", "tags": ["sync"],
             "summary": "WebSocket of live team events (authenticate with a ws-token).",
             "description": ("Send the ws-token as `Authorization: Bearer <ws_token>` or as "

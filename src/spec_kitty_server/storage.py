@@ -20,7 +20,7 @@ from spec_kitty_server import _board
 from spec_kitty_server.validation import Checked
 
 LANES = _board.LANES
-"""The board's columns, in order."""
+"""The board's columns, in order (the 2.x lanes)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS teams (
@@ -85,8 +85,8 @@ CREATE TABLE IF NOT EXISTS work_packages (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (team_slug, project_slug, feature_slug, wp_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS work_packages_aggregate
-    ON work_packages(team_slug, project_slug, aggregate_id);
+CREATE INDEX IF NOT EXISTS work_packages_wp
+    ON work_packages(team_slug, project_slug, wp_id);
 """
 
 

@@ -1,34 +1,25 @@
-"""Checks every incoming event against the shared JSON Schema and the batch limits.
+"""Reads batch bodies and checks each event with the shared wire contract.
 
-The schema is the CLI's own file (`specify_cli/sync/schema/events.schema.json`), loaded with
-`importlib.resources` and compiled once with fastjsonschema, so client and server can never
-disagree about what an event is.
+Parsing and the body limits are the server's job; what an event is, and whether it is
+valid, is `spec_kitty_protocol`'s, the same code the CLI validates with before it queues an
+event, so client and server can never disagree.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import fastjsonschema
-
-MAX_EVENTS = 1000
-"""Most events one batch may hold."""
-
-MAX_BODY_BYTES = 10 * 1024 * 1024
-"""Largest batch body, after decompression."""
-
-MAX_EVENT_BYTES = 64 * 1024
-"""Largest single event, as compact JSON."""
-
-
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+from spec_kitty_protocol import (
+    MAX_BATCH_EVENTS,
+    MAX_BODY_BYTES,
+    InvalidEventError,
+    check_size,
+    encode,
+    validate,
+)
 
 
 class BodyError(Exception):
@@ -62,46 +53,6 @@ class Checked:
     error: str | None
 
 
-def schema_text() -> str:
-    """Return the shared event schema as text.
-
-    Returns:
-        The JSON Schema document.
-    """
-    files = resources.files("specify_cli.sync") / "schema" / "events.schema.json"
-    return files.read_text(encoding="utf-8")
-
-
-@lru_cache(maxsize=1)
-def validator() -> Callable[[Any], Any]:
-    """Return the compiled validator of the shared schema (compiled once per process).
-
-    Returns:
-        A function that raises `fastjsonschema.JsonSchemaException` on an invalid event.
-    """
-    return fastjsonschema.compile(json.loads(schema_text()))
-
-
-@lru_cache(maxsize=1)
-def _validators_by_type() -> dict[str, Callable[[Any], Any]]:
-    """One compiled validator per event type: the envelope plus that type's payload.
-
-    The full schema tries all eight `if`/`then` branches for every event; these check only
-    the one that applies, which makes validation about twice as fast with the same messages.
-    """
-    schema = json.loads(schema_text())
-    compiled = {}
-    for kind in schema["properties"]["event_type"]["enum"]:
-        if kind not in schema.get("definitions", {}):
-            continue
-        variant = dict(schema)
-        variant.pop("allOf", None)
-        variant["properties"] = {**schema["properties"],
-                                 "payload": {"$ref": f"#/definitions/{kind}"}}
-        compiled[kind] = fastjsonschema.compile(variant)
-    return compiled
-
-
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -127,13 +78,14 @@ def decode_body(raw: bytes, content_encoding: str | None) -> Any:
         except zlib.error:
             raise BodyError(400, "The body is not valid gzip.") from None
         if len(data) > MAX_BODY_BYTES:
-            raise BodyError(413, "The body is larger than 10 MiB once decompressed.")
+            raise BodyError(413, f"The body is larger than {MAX_BODY_BYTES // 2**20} MiB once "
+                                 "decompressed.")
         if not decompressor.eof:
             raise BodyError(400, "The gzip body is truncated.")
     elif encoding == "identity":
         data = raw
         if len(data) > MAX_BODY_BYTES:
-            raise BodyError(413, "The body is larger than 10 MiB.")
+            raise BodyError(413, f"The body is larger than {MAX_BODY_BYTES // 2**20} MiB.")
     else:
         raise BodyError(400, "Unsupported Content-Encoding; use gzip or none.")
     return parse_json(data)
@@ -182,8 +134,8 @@ def batch_events(body: Any) -> list[Any]:
     events = body["events"]
     if not isinstance(events, list):
         raise BodyError(400, '"events" must be a list.')
-    if len(events) > MAX_EVENTS:
-        raise BodyError(413, f"Too many events: {len(events)} (at most {MAX_EVENTS}).")
+    if len(events) > MAX_BATCH_EVENTS:
+        raise BodyError(413, f"Too many events: {len(events)} (at most {MAX_BATCH_EVENTS}).")
     return events
 
 
@@ -197,44 +149,18 @@ def check_event(item: Any, team_slug: str) -> Checked:
     Returns:
         The validation outcome.
     """
-    event_id = None
-    if isinstance(item, dict):
-        candidate = item.get("event_id")
-        if isinstance(candidate, str) and len(candidate) <= 200:
-            event_id = candidate
-    else:
-        return Checked(None, None, None, "event must be a JSON object")
+    if not isinstance(item, dict):
+        return Checked(None, None, None, "invalid event: must be a JSON object")
+    candidate = item.get("event_id")
+    event_id = candidate if isinstance(candidate, str) and len(candidate) <= 200 else None
     try:
-        body = _ENCODER.encode(item)
-        size = len(body.encode("utf-8"))
-    except RecursionError:
-        return Checked(event_id, None, None, "event is nested too deeply")
-    except UnicodeEncodeError:
-        return Checked(event_id, None, None, "event contains invalid Unicode")
-    except (TypeError, ValueError):
-        return Checked(event_id, None, None, "event is not serialisable JSON")
-    if size > MAX_EVENT_BYTES:
-        return Checked(event_id, None, None, f"event over 64 KiB ({size} bytes)")
-    kind = item.get("event_type")
-    check = _validators_by_type().get(kind) if isinstance(kind, str) else None
-    try:
-        (check or validator())(item)
-    except fastjsonschema.JsonSchemaException as exc:
-        return Checked(event_id, None, None, str(exc.message)[:500])
-    except RecursionError:
-        return Checked(event_id, None, None, "event is nested too deeply")
+        body = encode(item)
+        check_size(body)
+        validate(item, check_bytes=False)
+    except InvalidEventError as exc:
+        # "invalid" lets stock 2.x clients file the rejection under schema_mismatch.
+        return Checked(event_id, None, None, f"invalid event: {exc}")
     if item["team_slug"] != team_slug:
-        return Checked(event_id, None, None, "team mismatch")
+        return Checked(event_id, None, None,
+                       f"invalid team_slug: team mismatch (this token's team is {team_slug})")
     return Checked(event_id, item, body, None)
-
-
-def gzip_bytes(data: bytes) -> bytes:
-    """Gzip bytes (used by the demo and the tests).
-
-    Args:
-        data: Bytes to compress.
-
-    Returns:
-        The gzip stream.
-    """
-    return gzip.compress(data, compresslevel=5)

@@ -15,10 +15,11 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from spec_kitty_protocol import MAX_EVENT_BYTES
 from spec_kitty_server import tokens
 from spec_kitty_server._auth import ApiError, active_user
 from spec_kitty_server._state import AppState, state
-from spec_kitty_server.validation import MAX_EVENT_BYTES, check_event
+from spec_kitty_server.validation import check_event
 
 CLOSE_UNAUTHORIZED = 4401
 """Close code for a missing, bad, expired or reused ws-token."""

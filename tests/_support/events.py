@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from specify_cli.sync.events import build_event
+from spec_kitty_protocol import build_event
 
 PROJECT_UUID = str(uuid.UUID(int=0x1234567812344234823412345678ABCD))
 
@@ -15,8 +15,8 @@ def sample_events(n: int, team: str = "acme", node: str = "0123456789ab") -> lis
         wp = f"WP{i % 90 + 10:02d}"
         out.append(build_event(
             "WPStatusChanged",
-            {"wp_id": wp, "from_lane": "planned", "to_lane": "doing", "actor": "alice",
+            {"wp_id": wp, "from_lane": "planned", "to_lane": "in_progress", "actor": "alice",
              "feature_slug": "001-sample"},
-            aggregate_id=wp, node_id=node, team_slug=team, project_uuid=PROJECT_UUID,
+            node_id=node, team_slug=team, project_uuid=PROJECT_UUID,
             project_slug="sample", lamport_clock=i + 1))
     return out

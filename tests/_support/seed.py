@@ -29,13 +29,13 @@ def queue_file(home: Path, server_url: str, username: str = "alice", team: str =
 def event(team: str = "acme", node: str = "a1b2c3d4e5f6", n: int = 0,
           project: str = "reliability", content: str | None = None) -> dict:
     """A valid HistoryAdded envelope (its Lamport value is set when it is queued)."""
-    from specify_cli.sync.events import build_event
+    from spec_kitty_protocol import build_event
 
     return build_event(
         "HistoryAdded",
         {"wp_id": "WP01", "entry_type": "note", "entry_content": content or f"note {n}",
-         "author": "alice"},
-        aggregate_id="WP01", node_id=node, team_slug=team, project_uuid=PROJECT_UUID,
+         "author": "alice", "feature_slug": "001-reliability"},
+        node_id=node, team_slug=team, project_uuid=PROJECT_UUID,
         project_slug=project)
 
 

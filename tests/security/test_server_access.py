@@ -43,12 +43,12 @@ def bob_world(two_teams):
     for i, ev in enumerate(events, 1):
         ev["lamport_clock"] = i
     feature = seed.event("other", project=project)
-    from specify_cli.sync.events import build_event
+    from spec_kitty_protocol import build_event
 
     feature = build_event("FeatureCreated", {"feature_slug": "007-bob-plans",
                                              "feature_number": "007", "target_branch": "main",
                                              "wp_count": 1},
-                          aggregate_id="007-bob-plans", node_id="b0b0b0b0b0b0",
+                          node_id="b0b0b0b0b0b0",
                           team_slug="other", project_uuid=seed.PROJECT_UUID,
                           project_slug=project)
     response = _push(two_teams.url, tokens["access"], events + [feature])

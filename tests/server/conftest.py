@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import random
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from spec_kitty_server._ulid import ulid
+from spec_kitty_protocol import build_event
 from spec_kitty_server.passwords import hash_password
 from spec_kitty_server.storage import Storage
 from tests._support.procs import ServerProcess, start_server
@@ -20,38 +18,27 @@ from tests.conftest import PASSWORD
 
 PROJECT_UUID = "6f1c2a9e-3b4d-4e8f-9a1b-2c3d4e5f6a7b"
 _clock = itertools.count(1)
-_rng = random.Random()
 
 
 def make_event(team: str = "acme", kind: str = "WPStatusChanged", *, wp: str = "WP01",
                feature: str = "001-login-flow", project: str = "web",
-               to_lane: str = "doing", from_lane: str = "planned",
+               to_lane: str = "in_progress", from_lane: str = "planned",
                **override: Any) -> dict[str, Any]:
-    """A valid event envelope (override any field with keyword arguments)."""
+    """A valid event envelope from the shared builder (override any field by keyword)."""
     payloads = {
         "WPStatusChanged": {"wp_id": wp, "from_lane": from_lane, "to_lane": to_lane,
-                            "actor": "alice", "feature_slug": feature},
-        "WPCreated": {"wp_id": wp, "title": f"Title of {wp}", "dependencies": [],
-                      "feature_slug": feature},
+                            "actor": "alice"},
+        "WPCreated": {"wp_id": wp, "title": f"Title of {wp}", "dependencies": []},
         "WPAssigned": {"wp_id": wp, "agent_id": "claude", "phase": "implementation",
                        "retry_count": 0},
-        "FeatureCreated": {"feature_slug": feature, "feature_number": feature[:3],
-                           "target_branch": "main", "wp_count": 3},
+        "FeatureCreated": {"feature_number": feature[:3], "target_branch": "main",
+                           "wp_count": 3},
         "HistoryAdded": {"wp_id": wp, "entry_type": "note", "entry_content": "hello",
                          "author": "alice"},
     }
-    aggregate = ("Feature", feature) if kind.startswith("Feature") else ("WorkPackage",
-                                                                         f"{feature}/{wp}")
-    ms = int(time.time() * 1000)
-    event = {
-        "event_id": ulid(ms, _rng), "event_type": kind, "aggregate_id": aggregate[1],
-        "aggregate_type": aggregate[0], "payload": payloads[kind], "node_id": "a1b2c3d4e5f6",
-        "lamport_clock": next(_clock), "causation_id": None,
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000))
-        + f".{ms % 1000:03d}Z",
-        "team_slug": team, "project_uuid": PROJECT_UUID, "project_slug": project,
-        "schema_version": "1.0",
-    }
+    event = build_event(kind, {**payloads[kind], "feature_slug": feature},
+                        node_id="a1b2c3d4e5f6", team_slug=team, project_uuid=PROJECT_UUID,
+                        project_slug=project, lamport_clock=next(_clock))
     event.update(override)
     return event
 

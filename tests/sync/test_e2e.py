@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from specify_cli.sync.events import build_event
+from spec_kitty_protocol import build_event
 from tests._support.events import PROJECT_UUID, sample_events
 from tests._support.procs import SPEC_KITTY, run_cli
 from tests._support.project import make_feature
@@ -197,8 +197,9 @@ def test_status_check_is_connected_against_the_real_server(alice):
 def test_event_built_for_another_team_is_rejected_by_the_real_server(alice, shared_server,
                                                                      monkeypatch):
     queue = open_queue(alice, monkeypatch)
-    event = build_event("ErrorLogged", {"error_type": "X", "error_message": "y"},
-                        aggregate_id="p", node_id="0123456789ab", team_slug="other",
+    event = build_event("ErrorLogged", {"error_type": "runtime", "error_message": "y",
+                                        "feature_slug": "001-p"},
+                        node_id="0123456789ab", team_slug="other",
                         project_uuid=PROJECT_UUID, project_slug="p")
     queue.append(event)
     result = sk(alice, "sync", "now", "--no-strict")

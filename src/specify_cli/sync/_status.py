@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from spec_kitty_protocol import HEALTH_PATH
+
 CONNECTED = "Connected"
 NOT_AUTHENTICATED = "Not authenticated"
 SESSION_EXPIRED = "Session expired"
@@ -28,8 +30,6 @@ CHECK_EXIT_CODES: dict[str, int] = {
     SERVER_ERROR: 3,
 }
 """Exit status of `sync status --check` for each result."""
-
-HEALTH_PATH = "/api/v1/sync/health/"
 
 
 def human_age(seconds: float) -> str:

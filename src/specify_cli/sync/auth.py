@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spec_kitty_protocol import REFRESH_PATH, TOKEN_PATH
 from specify_cli import config
 from specify_cli._files import atomic_write, file_lock
 from specify_cli.docs_links import see
@@ -23,12 +24,6 @@ from specify_cli.sync._scope import LOCAL_SCOPE, account_scope
 
 CREDENTIALS_FILENAME = "credentials.json"
 """Name of the credentials file inside the spec-kitty home."""
-
-TOKEN_PATH = "/api/v1/token/"
-"""Endpoint that exchanges a username and password for tokens."""
-
-REFRESH_PATH = "/api/v1/token/refresh/"
-"""Endpoint that exchanges a refresh token for new tokens (the old refresh token dies)."""
 
 REFRESH_MARGIN_SECONDS = 30
 """An access token this close to expiry is refreshed before use."""

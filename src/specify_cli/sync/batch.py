@@ -17,20 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from spec_kitty_protocol import BATCH_PATH, MAX_BATCH_EVENTS, MAX_BODY_BYTES
 from specify_cli.errors import ServerError
 from specify_cli.sync.queue import OfflineQueue
 
 if TYPE_CHECKING:
     from specify_cli.sync._session import QueuedEvent, Session
 
-BATCH_PATH = "/api/v1/events/batch/"
-"""Endpoint that stores a batch of events."""
+BATCH_SIZE = MAX_BATCH_EVENTS
+"""Most events per request (the contract's limit)."""
 
-BATCH_SIZE = 1000
-"""Most events per request (the server's limit)."""
-
-MAX_BATCH_BYTES = 8 * 1024 * 1024
-"""Most bytes of uncompressed JSON per request (the server accepts 10 MiB)."""
+MAX_BATCH_BYTES = MAX_BODY_BYTES * 4 // 5
+"""Most bytes of uncompressed JSON per request: a fifth below the contract's body limit."""
 
 GZIP_LEVEL = 1
 """gzip level of request bodies: level 1 compresses events ~8x at a fraction of level 6's cost."""

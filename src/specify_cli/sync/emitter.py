@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from specify_cli.sync.events import InvalidEventError, build_event, new_ulid, validate
+from spec_kitty_protocol import InvalidEventError, build_event, new_event_id, validate
 
 _causation: contextvars.ContextVar[str | None] = contextvars.ContextVar("spec_kitty_causation",
                                                                          default=None)
@@ -85,15 +85,15 @@ class EventEmitter:
                                        project_config.auto_start(root))
         self._ready = True
 
-    def emit(self, event_type: str, payload: dict[str, Any], *, aggregate_id: str,
-             aggregate_type: str | None = None) -> dict[str, Any] | None:
+    def emit(self, event_type: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """Record one event; never raises.
 
+        What the event is about (`aggregate_id`, `aggregate_type`) follows from its type and
+        payload (`spec_kitty_protocol.build_event`).
+
         Args:
-            event_type: One of the eight event types.
+            event_type: One of the known event types.
             payload: The event type's fields.
-            aggregate_id: What the event is about (a WP id, a feature slug, a project slug).
-            aggregate_type: `WorkPackage`, `Feature` or `Project`; by default from the type.
 
         Returns:
             The stored event, or None when it was dropped or refused (a warning was printed).
@@ -102,8 +102,7 @@ class EventEmitter:
             with self._lock:
                 self._prepare()
                 event = build_event(
-                    event_type, payload, aggregate_id=aggregate_id,
-                    aggregate_type=aggregate_type, node_id=self.identity.node_id,
+                    event_type, payload, node_id=self.identity.node_id,
                     team_slug=self.team_slug, project_uuid=self.identity.project_uuid,
                     project_slug=self.identity.project_slug, causation_id=_causation.get())
                 try:
@@ -155,21 +154,17 @@ def get_emitter() -> EventEmitter:
         return _emitter
 
 
-def emit(event_type: str, payload: dict[str, Any], *, aggregate_id: str,
-         aggregate_type: str | None = None) -> dict[str, Any] | None:
+def emit(event_type: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     """Record one event through the process's emitter; never raises.
 
     Args:
-        event_type: One of the eight event types.
+        event_type: One of the known event types.
         payload: The event type's fields.
-        aggregate_id: What the event is about.
-        aggregate_type: `WorkPackage`, `Feature` or `Project`; by default from the type.
 
     Returns:
         The stored event, or None when it was dropped or refused.
     """
-    return get_emitter().emit(event_type, payload, aggregate_id=aggregate_id,
-                              aggregate_type=aggregate_type)
+    return get_emitter().emit(event_type, payload)
 
 
 @contextlib.contextmanager
@@ -185,7 +180,7 @@ def action() -> Iterator[str]:
     if current is not None:
         yield current
         return
-    token = _causation.set(new_ulid())
+    token = _causation.set(new_event_id())
     try:
         yield _causation.get() or ""
     finally:

@@ -10,16 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from spec_kitty_protocol import EVENTS_PATH, MAX_PAGE_SIZE
 from specify_cli.sync.queue import OfflineQueue
 
 if TYPE_CHECKING:
     from specify_cli.sync._session import Session
 
-EVENTS_PATH = "/api/v1/events/"
-"""Endpoint that lists the team's events after a cursor."""
-
-PAGE_SIZE = 1000
-"""Events requested per page (the server's maximum)."""
+PAGE_SIZE = MAX_PAGE_SIZE
+"""Events requested per page (the contract's maximum)."""
 
 MAX_PAGES = 100_000
 """Upper bound on pages per pull, so a misbehaving server cannot keep the CLI looping."""

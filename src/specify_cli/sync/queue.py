@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spec_kitty_protocol import check_size, encode
 from specify_cli.errors import QueueError
 from specify_cli.sync import _db
 from specify_cli.sync.clock import LamportClock
-from specify_cli.sync.events import check_size, encode
 
 RETRY_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0", 0, 0), ("1-2", 1, 2), ("3-9", 3, 9), ("10+", 10, None),

@@ -20,13 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from spec_kitty_protocol import WS_PATH, WS_TOKEN_PATH
 from specify_cli.sync.queue import OfflineQueue
-
-WS_TOKEN_PATH = "/api/v1/ws-token/"
-"""Endpoint that exchanges an access token for a WebSocket token."""
-
-WS_PATH = "/ws/v1/events/"
-"""The WebSocket endpoint."""
 
 MAX_FAILURES = 5
 """Consecutive failed connections after which the client falls back to batch mode."""

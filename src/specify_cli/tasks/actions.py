@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spec_kitty_protocol import iso_duration, utc_timestamp
 from specify_cli._files import atomic_write
 from specify_cli.errors import UsageError
-from specify_cli.sync.events import utc_timestamp
 from specify_cli.tasks.model import (
     LANES,
     PHASES,
@@ -77,9 +77,9 @@ class _Context:
         self._emit = emit or _default_emit
         self.emitted: list[str] = []
 
-    def emit(self, event_type: str, payload: dict[str, Any], aggregate_id: str,
-             aggregate_type: str | None = None) -> None:
-        self._emit(event_type, payload, aggregate_id=aggregate_id, aggregate_type=aggregate_type)
+    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
+        # Every event names its feature, so the server knows which WP01 it is about.
+        self._emit(event_type, {**payload, "feature_slug": self.feature.slug})
         self.emitted.append(event_type)
 
     @contextmanager
@@ -89,11 +89,9 @@ class _Context:
             yield
         except OSError as exc:
             message = f"cannot write {path}: {exc.strerror or exc}"
-            self.emit("ErrorLogged", {"error_type": type(exc).__name__,
-                                      "error_message": message, "wp_id": wp_id,
-                                      "stack_trace": None, "agent_id": None},
-                      aggregate_id=wp_id or self.feature.slug,
-                      aggregate_type="WorkPackage" if wp_id else "Feature")
+            self.emit("ErrorLogged", {"error_type": "runtime",
+                                      "error_message": f"{type(exc).__name__}: {message}",
+                                      "wp_id": wp_id, "stack_trace": None, "agent_id": None})
             raise TasksError(message) from None
 
 
@@ -164,11 +162,10 @@ def finalize(root: Path, feature_slug: str | None = None, emit: Emit | None = No
         atomic_write(feature.meta_path, json.dumps(meta, indent=2) + "\n", mode=0o644)
     ctx.emit("FeatureCreated", {"feature_slug": feature.slug, "feature_number": feature.number,
                                 "target_branch": branch,
-                                "wp_count": len(feature.work_packages)}, feature.slug)
+                                "wp_count": len(feature.work_packages)})
     for wp in feature.work_packages.values():
         ctx.emit("WPCreated", {"wp_id": wp.id, "title": wp.title[:500],
-                               "dependencies": wp.dependencies, "feature_slug": feature.slug},
-                 wp.id)
+                               "dependencies": wp.dependencies})
     return ActionResult(f"Finalized {feature.slug}: {len(feature.work_packages)} work "
                         f"packages, target branch {branch}.", ctx.emitted)
 
@@ -194,7 +191,7 @@ def move(root: Path, wp_id: str, lane: str, feature_slug: str | None = None,
         TasksError: Unknown work package, or a malformed file.
     """
     check_wp_id(wp_id)
-    check_lane(lane)
+    lane = check_lane(lane)
     ctx = _Context(root, feature_slug, emit)
     feature = ctx.feature
     wp = feature.get(wp_id)
@@ -208,13 +205,13 @@ def move(root: Path, wp_id: str, lane: str, feature_slug: str | None = None,
     with ctx.started(wp.path, wp_id):
         atomic_write(wp.path, wp.text(), mode=0o644)
     ctx.emit("WPStatusChanged", {"wp_id": wp_id, "from_lane": previous, "to_lane": lane,
-                                 "actor": who, "feature_slug": feature.slug}, wp_id)
+                                 "actor": who})
     if lane == "done":
         for other in feature.work_packages.values():
             if wp_id in other.dependencies and all(
                     feature.work_packages[d].lane == "done" for d in other.dependencies):
                 ctx.emit("DependencyResolved", {"wp_id": other.id, "dependency_wp_id": wp_id,
-                                                "resolution_type": "completed"}, other.id)
+                                                "resolution_type": "completed"})
         if all(w.lane == "done" for w in feature.work_packages.values()):
             started = feature.meta.get("finalized_epoch")
             now = time.time()
@@ -222,7 +219,7 @@ def move(root: Path, wp_id: str, lane: str, feature_slug: str | None = None,
             ctx.emit("FeatureCompleted", {"feature_slug": feature.slug,
                                           "total_wps": len(feature.work_packages),
                                           "completed_at": utc_timestamp(now),
-                                          "total_duration": round(duration, 3)}, feature.slug)
+                                          "total_duration": iso_duration(duration)})
     return ActionResult(f"Moved {wp_id} from {previous} to {lane}.", ctx.emitted)
 
 
@@ -255,7 +252,7 @@ def add_history(root: Path, wp_id: str, message: str, feature_slug: str | None =
     with ctx.started(wp.path, wp_id):
         atomic_write(wp.path, wp.text(), mode=0o644)
     ctx.emit("HistoryAdded", {"wp_id": wp_id, "entry_type": "note", "entry_content": message,
-                              "author": who}, wp_id)
+                              "author": who})
     return ActionResult(f"Added a history entry to {wp_id}.", ctx.emitted)
 
 
@@ -298,9 +295,13 @@ def assign(root: Path, wp_id: str, agent: str, phase: str = "implementation",
     with ctx.started(wp.path, wp_id):
         atomic_write(wp.path, wp.text(), mode=0o644)
     ctx.emit("WPAssigned", {"wp_id": wp_id, "agent_id": agent, "phase": phase,
-                            "retry_count": retries}, wp_id)
+                            "retry_count": retries})
     again = f" (retry {retries})" if retries else ""
     return ActionResult(f"Assigned {wp_id} to {agent} for {phase}{again}.", ctx.emitted)
+
+
+_ALWAYS_SHOWN = ("planned", "in_progress", "for_review", "done")
+"""Lanes `tasks status` lists even when empty; the others only when they hold a work package."""
 
 
 def board(root: Path, feature_slug: str | None = None) -> str:
@@ -320,6 +321,8 @@ def board(root: Path, feature_slug: str | None = None) -> str:
     lines = [f"Feature {feature.slug} ({state}): {done} of {len(wps)} work packages done"]
     for lane in LANES:
         in_lane = [w for w in wps if w.lane == lane]
+        if not in_lane and lane not in _ALWAYS_SHOWN:
+            continue
         lines.append("")
         lines.append(f"{lane} ({len(in_lane)})")
         for wp in in_lane:

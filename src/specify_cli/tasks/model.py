@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spec_kitty_protocol.constants import LANE_ALIASES, LANES, PHASES, canonical_lane
 from specify_cli.errors import SpecKittyError, UsageError
 
-LANES: tuple[str, ...] = ("planned", "doing", "for_review", "done")
-"""The lanes of the board, in order."""
-
-PHASES: tuple[str, ...] = ("implementation", "review")
-"""The phases a work package can be assigned for."""
+__all__ = ["LANES", "PHASES"]  # re-exported: the lanes and phases are the wire contract's
 
 SPECS_DIR = "kitty-specs"
 """Directory of the feature directories, at the project root."""
@@ -70,17 +67,21 @@ def check_wp_id(wp_id: str) -> str:
 
 
 def check_lane(lane: str) -> str:
-    """Return `lane` if it is one of `LANES`.
+    """Return the lane `lane` names: one of `LANES`, or an older spelling such as `doing`.
 
     Args:
         lane: The lane the user gave.
 
+    Returns:
+        The lane as written to files and events (`doing` becomes `in_progress`).
+
     Raises:
         UsageError: Unknown lane.
     """
-    if lane not in LANES:
+    found = canonical_lane(lane)
+    if found is None:
         raise UsageError(f"unknown lane {lane!r}: use one of {', '.join(LANES)}")
-    return lane
+    return found
 
 
 def split_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], str]:
@@ -182,9 +183,11 @@ def load_work_package(path: Path) -> WorkPackage:
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
         raise TasksError(f"{path}: title must be a non-empty string")
-    lane = data.get("lane", "planned")
-    if lane not in LANES:
-        raise TasksError(f"{path}: lane {lane!r} is not one of {', '.join(LANES)}")
+    lane = canonical_lane(data.get("lane", "planned")) if isinstance(data.get("lane", "planned"),
+                                                                      str) else None
+    if lane is None:
+        raise TasksError(f"{path}: lane {data.get('lane')!r} is not one of "
+                         f"{', '.join([*LANES, *LANE_ALIASES])}")
     deps = data.get("dependencies") or []
     if not isinstance(deps, list) or not all(isinstance(d, str) and WP_ID.match(d) for d in deps):
         raise TasksError(f"{path}: dependencies must be a list of ids like WP01")

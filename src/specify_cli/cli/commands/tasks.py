@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from spec_kitty_protocol.constants import LANES
 from specify_cli.cli._output import info
 
 app = typer.Typer(
@@ -13,7 +14,7 @@ app = typer.Typer(
           "A feature is a directory `kitty-specs/NNN-name/` with a `tasks.md` and one "
           "`tasks/WPxx.md` per work package. Without `--feature`, the commands use the only "
           "feature directory, or the highest-numbered one when there are several.\n\n"
-          "Example: `spec-kitty tasks move WP01 --to doing --feature 001-login-flow`"),
+          "Example: `spec-kitty tasks move WP01 --to in_progress --feature 001-login-flow`"),
     no_args_is_help=True,
 )
 
@@ -49,7 +50,8 @@ def finalize(feature: str = _feature_option()) -> None:
 def move(
     wp_id: str = typer.Argument(..., metavar="WP_ID", help="Work-package id, such as WP01."),
     to: str = typer.Option(..., "--to", "-t", metavar="LANE",
-                           help="New lane: planned, doing, for_review or done."),
+                           help=f"New lane: {', '.join(LANES)} (`doing` is read as "
+                                "in_progress)."),
     feature: str = _feature_option(),
 ) -> None:
     """Move a work package to another lane; emits WPStatusChanged.
@@ -57,7 +59,7 @@ def move(
     Moving to `done` also emits DependencyResolved for each work package whose last open
     dependency it was, and FeatureCompleted when every work package is done.
 
-    Example: `spec-kitty tasks move WP01 --to doing`
+    Example: `spec-kitty tasks move WP01 --to in_progress`
     """
     from specify_cli.tasks import actions
 

@@ -1,0 +1,264 @@
+"""Event ids, the envelope builder and the one validator of the wire contract.
+
+`build_event` is the only place an envelope is assembled, and it picks `aggregate_id` and
+`aggregate_type` by rule, so a work package is named the same way by every writer.
+`validate` is the only check of an event, used by the CLI before queueing and by the server
+on ingest: an event the CLI queues is one the server accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from spec_kitty_protocol import constants as c
+from spec_kitty_protocol import schema as _schema
+
+
+class InvalidEventError(ValueError):
+    """An event breaks the contract; the message says which field and why."""
+
+
+_ids_lock = threading.Lock()
+_ids: Any = None
+
+
+def new_event_id() -> str:
+    """Return a new ULID, monotonic within this process (python-ulid, as 2.x clients use)."""
+    global _ids
+    if _ids is None:
+        with _ids_lock:
+            if _ids is None:
+                import ulid
+
+                _ids = ulid.ULIDGenerator()
+    return str(_ids.generate())
+
+
+def utc_timestamp(seconds: float | None = None) -> str:
+    """Return an ISO-8601 UTC timestamp with microseconds and a `Z` suffix.
+
+    Args:
+        seconds: Seconds since the epoch; now by default.
+    """
+    now = time.time() if seconds is None else seconds
+    whole = int(now)
+    micros = int(round((now - whole) * 1_000_000))
+    if micros == 1_000_000:
+        whole, micros = whole + 1, 0
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micros:06d}Z"
+
+
+def iso_duration(seconds: float) -> str:
+    """Return a duration as ISO-8601 (`PT3600S`, `PT2.5S`), the form 2.x clients read.
+
+    Args:
+        seconds: The duration; negative values count as zero.
+    """
+    value = max(0.0, round(float(seconds), 3))
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return f"PT{text}S"
+
+
+def encode(event: dict[str, Any]) -> str:
+    """Return the compact JSON text of an event, as queued, sent and stored.
+
+    Args:
+        event: The event.
+
+    Raises:
+        InvalidEventError: The event holds something JSON cannot carry (NaN, a cycle, ...).
+    """
+    try:
+        return json.dumps(event, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except RecursionError:
+        raise InvalidEventError("event is nested too deeply") from None
+    except (TypeError, ValueError) as exc:
+        raise InvalidEventError(f"event is not JSON: {exc}") from None
+
+
+def check_size(body: str) -> None:
+    """Raise `InvalidEventError` when an encoded event is larger than `MAX_EVENT_BYTES`.
+
+    Args:
+        body: The event's compact JSON text.
+    """
+    # A str of n characters is at most 4n bytes of UTF-8: skip the encode for small events.
+    if len(body) * 4 > c.MAX_EVENT_BYTES:
+        try:
+            size = len(body.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidEventError("event contains invalid Unicode (a lone surrogate)") from None
+        if size > c.MAX_EVENT_BYTES:
+            raise InvalidEventError(f"event is over {c.MAX_EVENT_BYTES // 1024} KiB "
+                                    f"({size} bytes)")
+
+
+_compiled: dict[str, Callable[[Any], Any]] = {}
+_compile_lock = threading.Lock()
+
+
+def _validator(event_type: str) -> Callable[[Any], Any] | None:
+    """The compiled envelope (`""`) or payload validator, compiled once on first use.
+
+    Checking the envelope and then the one payload definition `event_type` selects is what
+    the schema's `allOf`/`if`/`then` says, without evaluating the branches that don't apply.
+    """
+    found = _compiled.get(event_type)
+    if found is None:
+        part = (_schema.envelope_schema() if event_type == ""
+                else _schema.payload_schema(event_type))
+        if part is None:
+            return None
+        with _compile_lock:
+            found = _compiled.get(event_type)
+            if found is None:
+                import fastjsonschema
+
+                found = _compiled[event_type] = fastjsonschema.compile(part)
+    return found
+
+
+def validate(event: Any, *, check_bytes: bool = True) -> None:
+    """Check an event against the contract: the schema and the size limit.
+
+    Args:
+        event: A parsed event.
+        check_bytes: Also check the encoded size (skip when the caller measures it).
+
+    Raises:
+        InvalidEventError: The event is invalid; the message names the field.
+    """
+    import fastjsonschema
+
+    if not isinstance(event, dict):
+        raise InvalidEventError("event must be a JSON object")
+    try:
+        _validator("")(event)  # type: ignore[misc]
+        payload_check = _validator(event["event_type"])
+        if payload_check is not None:
+            try:
+                payload_check(event["payload"])
+            except fastjsonschema.JsonSchemaException as exc:
+                raise InvalidEventError(
+                    str(exc.message).replace("data", "data.payload", 1)[:500]) from None
+    except fastjsonschema.JsonSchemaException as exc:
+        raise InvalidEventError(str(exc.message)[:500]) from None
+    except InvalidEventError:
+        raise
+    except RecursionError:
+        raise InvalidEventError("event is nested too deeply") from None
+    except (TypeError, ValueError) as exc:
+        raise InvalidEventError(f"event cannot be validated: {type(exc).__name__}") from None
+    if check_bytes:
+        check_size(encode(event))
+
+
+def work_package_of(event: dict[str, Any]) -> tuple[str | None, str] | None:
+    """Return `(feature_slug, wp_id)` of the work package a valid event is about, or None.
+
+    The feature comes from the payload, else from an `aggregate_id` of the form
+    `<feature>/<WP>`. It is None for a stock 2.x event that names a bare WP id only: the
+    reader decides what a bare id means (the server applies it only when it is unambiguous).
+
+    Args:
+        event: A valid event of any type.
+    """
+    payload = event.get("payload")
+    if not isinstance(payload, dict) or event.get("event_type") not in c.EVENT_TYPES:
+        return None
+    wp_id = payload.get("wp_id")
+    if not isinstance(wp_id, str):
+        return None
+    feature = payload.get("feature_slug")
+    if not isinstance(feature, str):
+        head, sep, tail = str(event.get("aggregate_id", "")).rpartition("/")
+        feature = head if sep and tail == wp_id else None
+    return feature, wp_id
+
+
+def _aggregate(event_type: str, payload: dict[str, Any]) -> tuple[str, str] | None:
+    """The `(aggregate_type, aggregate_id)` the rule gives a known event type."""
+    wp_id, feature = payload.get("wp_id"), payload.get("feature_slug")
+    if event_type not in c.EVENT_TYPES:
+        return None
+    if c.EVENT_TYPES[event_type] == "WorkPackage" or (event_type == "ErrorLogged" and wp_id):
+        if not isinstance(wp_id, str):
+            raise InvalidEventError(f"{event_type} needs payload.wp_id")
+        return "WorkPackage", f"{feature}/{wp_id}" if isinstance(feature, str) else wp_id
+    if not isinstance(feature, str):
+        raise InvalidEventError(f"{event_type} needs payload.feature_slug")
+    return "Feature", feature
+
+
+def build_event(
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    node_id: str,
+    team_slug: str,
+    project_uuid: str,
+    project_slug: str,
+    aggregate_id: str | None = None,
+    aggregate_type: str | None = None,
+    causation_id: str | None = None,
+    lamport_clock: int = 1,
+    timestamp: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """Build an event envelope (not validated; the queue stamps the real Lamport value).
+
+    For the known event types the rule decides what the event is about: a work package is
+    `<feature_slug>/<wp_id>` (bare `wp_id` when the payload names no feature), a feature is
+    its slug, and `ErrorLogged` is about its work package if it names one, else its feature.
+
+    Args:
+        event_type: One of `EVENT_TYPES`, or another type name (then `aggregate_id` and
+            `aggregate_type` are required).
+        payload: The fields of that event type.
+        node_id: The emitting node (12 hex digits).
+        team_slug: The team the event belongs to (`local` when logged out).
+        project_uuid: The project's UUID.
+        project_slug: The project's slug.
+        aggregate_id: Only for unknown event types: what the event is about.
+        aggregate_type: Only for unknown event types: the kind of `aggregate_id`.
+        causation_id: Id shared by the events of one user action, or None.
+        lamport_clock: Placeholder Lamport value; the queue replaces it when it stores the event.
+        timestamp: The emission time; now by default.
+        event_id: The event's id; a new ULID by default.
+
+    Returns:
+        The envelope as a dict.
+
+    Raises:
+        InvalidEventError: The payload lacks what the rule needs, or an unknown type lacks
+            its aggregate.
+    """
+    ruled = _aggregate(event_type, payload)
+    if ruled is None:
+        if not aggregate_id or not aggregate_type:
+            raise InvalidEventError(f"event type {event_type!r} needs an aggregate_id and "
+                                    "aggregate_type")
+        ruled = aggregate_type, aggregate_id
+    elif (aggregate_id, aggregate_type) != (None, None) and (aggregate_type,
+                                                             aggregate_id) != ruled:
+        raise InvalidEventError(f"{event_type} is about {ruled[1]!r} ({ruled[0]}), "
+                                f"not {aggregate_id!r}")
+    return {
+        "event_id": event_id or new_event_id(),
+        "event_type": event_type,
+        "aggregate_id": ruled[1],
+        "aggregate_type": ruled[0],
+        "payload": payload,
+        "node_id": node_id,
+        "lamport_clock": lamport_clock,
+        "causation_id": causation_id,
+        "timestamp": timestamp or utc_timestamp(),
+        "team_slug": team_slug,
+        "project_uuid": project_uuid,
+        "project_slug": project_slug,
+        "schema_version": c.CURRENT_SCHEMA_VERSION,
+    }
