@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from spec_kitty_protocol import LANES
 from spec_kitty_server.cli import DEMO_PASSWORD
 from tests._support.procs import SERVER, start_server
 
@@ -51,7 +52,7 @@ def test_login_board_and_infinite_scroll(demo_server):
             page.fill("#password", DEMO_PASSWORD)
             page.click("form[action='/login/'] button[type=submit]")
             page.wait_for_url("**/a/demo/dashboards/board/")
-            assert page.locator("section.column").count() == 4
+            assert page.locator("section.column").count() == len(LANES)
             assert page.locator("li.wp").count() == 19
 
             # The filter works through htmx (no full reload) and updates the URL.

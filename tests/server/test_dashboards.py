@@ -8,6 +8,7 @@ import subprocess
 import httpx
 import pytest
 
+from spec_kitty_protocol import LANES
 from spec_kitty_server.cli import DEMO_PASSWORD
 from tests._support.procs import SERVER, add_user, start_server
 from tests.conftest import PASSWORD
@@ -143,7 +144,7 @@ def test_overview(web):
     wps = int(re.search(r'id="count-wps">(\d+)<', html).group(1))
     assert wps == 19
     lanes = dict(re.findall(r'<tr data-lane="(\w+)"><td>[^<]+</td><td>(\d+)</td>', html))
-    assert set(lanes) == {"planned", "doing", "for_review", "done"}
+    assert list(lanes) == list(LANES)
     assert sum(int(v) for v in lanes.values()) == wps
     assert html.count('<li class="event"') == 10
     assert "/static/htmx.min.js" in html and "https://" not in html.split("<footer>")[0]
@@ -156,7 +157,7 @@ def test_board_columns_and_filters(web):
     r = web.get("/a/demo/dashboards/board/")
     assert r.status_code == 200
     columns = re.findall(r'<section class="column" data-lane="(\w+)"', r.text)
-    assert columns == ["planned", "doing", "for_review", "done"]
+    assert columns == list(LANES)
     total = int(re.search(r'data-total="(\d+)"', r.text).group(1))
     assert total == 19 and r.text.count('<li class="wp"') == 19
     r = web.get("/a/demo/dashboards/board/", params={"project": "kitty-api"})

@@ -1,6 +1,6 @@
 """Ingest throughput through the batch endpoint on loopback (target: 20,000 events/s).
 
-The figure is printed; the assertion is only a floor, because the test machine is shared.
+The figure is printed, never asserted: timing belongs to the bench (`./scripts/bench`).
 """
 
 from __future__ import annotations
@@ -62,6 +62,5 @@ def test_ingest_rate(tmp_path, capsys):
             print(f"\ningest: {BATCHES * PER_BATCH} events in {elapsed:.2f} s = "
                   f"{rate:,.0f} events/s; server CPU {cpu:.2f} s = "
                   f"{BATCHES * PER_BATCH / cpu if cpu else 0:,.0f} events per CPU-second")
-        assert rate > 2_000
     finally:
         srv.stop()

@@ -24,29 +24,80 @@ def ingest(storage: Storage, events, team: str = "acme"):
     return [r["status"] for r in results], stored
 
 
-def test_lane_follows_event_time_not_arrival_order(storage):
-    created = make_event(kind="WPCreated", wp="WP01", timestamp="2026-01-01T10:00:00Z")
-    late = make_event(wp="WP01", from_lane="doing", to_lane="done",
+def test_lane_follows_lamport_order_not_arrival_order_or_wall_clock(storage):
+    created = make_event(kind="WPCreated", wp="WP01", lamport_clock=1)
+    late = make_event(wp="WP01", from_lane="in_progress", to_lane="done", lamport_clock=6,
                       timestamp="2026-01-01T12:00:00.5Z")
-    early = make_event(wp="WP01", from_lane="planned", to_lane="doing",
-                       timestamp="2026-01-01T11:00:00+00:00")
+    # Emitted earlier (Lamport 5) on a machine whose clock runs fast, and arriving last.
+    early = make_event(wp="WP01", from_lane="planned", to_lane="in_progress", lamport_clock=5,
+                       timestamp="2026-01-01T12:05:00+00:00")
     assert ingest(storage, [created, late])[0] == ["success", "success"]
     assert ingest(storage, [early])[0] == ["success"]
     (wp,) = storage.work_packages("acme")
     assert wp["lane"] == "done" and wp["title"] == "Title of WP01"
-    # Within one batch the latest by timestamp wins too, whatever the order.
-    a = make_event(wp="WP02", to_lane="for_review", timestamp="2026-01-02T10:00:00.000001Z")
-    b = make_event(wp="WP02", to_lane="doing", timestamp="2026-01-02T10:00:00Z")
+    # Within one batch the highest Lamport value wins too, whatever the order.
+    a = make_event(wp="WP02", to_lane="for_review", lamport_clock=11)
+    b = make_event(wp="WP02", to_lane="in_progress", lamport_clock=10,
+                   timestamp="9999-12-31T23:59:59Z")
     ingest(storage, [a, b])
     lanes = {w["wp_id"]: w["lane"] for w in storage.work_packages("acme")}
     assert lanes == {"WP01": "done", "WP02": "for_review"}
+
+
+def test_equal_lamport_values_are_ordered_by_node_id(storage):
+    low = make_event(wp="WP05", to_lane="blocked", lamport_clock=7, node_id="000000000001")
+    high = make_event(wp="WP05", to_lane="approved", lamport_clock=7, node_id="ffffffffffff")
+    ingest(storage, [high])
+    ingest(storage, [low])
+    (wp,) = storage.work_packages("acme")
+    assert wp["lane"] == "approved"
 
 
 def test_status_before_created_keeps_lane_and_gets_title(storage):
     ingest(storage, [make_event(wp="WP03", to_lane="doing")])
     ingest(storage, [make_event(kind="WPCreated", wp="WP03")])
     (wp,) = storage.work_packages("acme")
-    assert wp["lane"] == "doing" and wp["title"] == "Title of WP03"
+    assert wp["lane"] == "in_progress" and wp["title"] == "Title of WP03"
+
+
+def _bare(event):
+    """The event as the stock 2.x client names it: a bare WP id, no feature."""
+    event["aggregate_id"] = event["payload"]["wp_id"]
+    event["payload"].pop("feature_slug")
+    return event
+
+
+def test_an_assignment_moves_only_the_work_package_of_its_feature(storage):
+    """Regression: `tasks assign` of WP01 in one feature showed WP01 assigned in every one."""
+    ingest(storage, [make_event(kind="WPCreated", wp="WP01", feature="001-login"),
+                     make_event(kind="WPCreated", wp="WP01", feature="002-board")])
+    ingest(storage, [make_event(kind="WPAssigned", wp="WP01", feature="002-board")])
+    assigned = {w["feature_slug"]: w["assignee"] for w in storage.work_packages("acme")}
+    assert assigned == {"001-login": None, "002-board": "claude"}
+    # A bare WP id (stock 2.x) that two features share is ambiguous: no card changes.
+    ingest(storage, [_bare(make_event(kind="WPAssigned", wp="WP01", feature="001-login"))])
+    ingest(storage, [_bare(make_event(wp="WP01", to_lane="done", feature="001-login"))])
+    cards = {w["feature_slug"]: (w["assignee"], w["lane"]) for w in storage.work_packages("acme")}
+    assert cards == {"001-login": (None, "planned"), "002-board": ("claude", "planned")}
+
+
+def test_a_bare_wp_id_applies_when_it_is_unambiguous(storage):
+    ingest(storage, [make_event(kind="WPCreated", wp="WP04", feature="001-login")])
+    ingest(storage, [_bare(make_event(wp="WP04", to_lane="claimed", feature="001-login"))])
+    (wp,) = storage.work_packages("acme")
+    assert (wp["feature_slug"], wp["lane"]) == ("001-login", "claimed")
+
+
+def test_unknown_event_types_are_stored_returned_and_ignored_by_the_board(storage):
+    dossier = make_event(kind="WPCreated", wp="WP01")
+    dossier.update(event_type="MissionDossierArtifactIndexed", aggregate_type="MissionDossier",
+                   aggregate_id="001-login-flow", payload={"artifact_key": "spec"},
+                   git_branch="main")
+    assert ingest(storage, [dossier])[0] == ["success"]
+    assert storage.work_packages("acme") == [] and storage.projects("acme") == []
+    (back,), _, _ = storage.events_after("acme", 0, 10)
+    assert back["payload"] == {"artifact_key": "spec"} and back["git_branch"] == "main"
+    assert storage.activity("acme", 0, 10)[0]["event_type"] == "MissionDossierArtifactIndexed"
 
 
 def test_assignment_features_and_projects(storage):
@@ -62,7 +113,8 @@ def test_assignment_features_and_projects(storage):
     assert [p["project_slug"] for p in storage.projects("acme")] == ["other", "web"]
     overview = storage.overview("acme")
     assert (overview["projects"], overview["features"], overview["work_packages"]) == (2, 2, 2)
-    assert overview["lanes"] == {"planned": 2, "doing": 0, "for_review": 0, "done": 0}
+    assert overview["lanes"] == {"planned": 2, "claimed": 0, "in_progress": 0, "for_review": 0,
+                                 "approved": 0, "done": 0, "blocked": 0, "canceled": 0}
     assert storage.overview("other")["events"] == 0
 
 

@@ -9,6 +9,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from spec_kitty_protocol import LANES
 from tests.server.conftest import client, make_event, push, tokens_for
 
 
@@ -49,7 +50,7 @@ def test_snapshot_then_broadcast_from_batch(shared_server, alice):
         assert snapshot["type"] == "snapshot"
         board = snapshot["board"]
         assert board["team_slug"] == "acme"
-        assert board["lanes"] == ["planned", "doing", "for_review", "done"]
+        assert board["lanes"] == list(LANES)
         assert any(wp["wp_id"] == "WP40" and wp["project_slug"] == "snap"
                    for wp in board["work_packages"])
         assert board["last_seq"] >= 1
@@ -87,7 +88,7 @@ def test_push_over_ws_gets_ack_and_reaches_others(shared_server, alice):
         assert recv_json(sender)["status"] == "duplicate"
         sender.send(json.dumps({"type": "event", "event": make_event(team="other")}))
         ack = recv_json(sender)
-        assert ack["status"] == "rejected" and ack["error"] == "team mismatch"
+        assert ack["status"] == "rejected" and "team mismatch" in ack["error"]
         sender.send(json.dumps({"type": "event", "event": {"junk": 1}}))
         assert recv_json(sender)["status"] == "rejected"
         sender.send("not json")

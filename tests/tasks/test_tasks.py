@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -63,15 +64,28 @@ def test_finalize_emits_feature_and_one_wp_created_each_then_is_idempotent(proje
 
 def test_move_updates_lane_and_history_and_emits_one_event(project):
     sink = Sink()
-    actions.move(project, "WP01", "doing", emit=sink)
+    actions.move(project, "WP01", "in_progress", emit=sink)
     assert sink.types == ["WPStatusChanged"]
-    assert sink.events[0][1]["from_lane"] == "planned" and sink.events[0][1]["to_lane"] == "doing"
+    assert sink.events[0][1] == {"wp_id": "WP01", "from_lane": "planned",
+                                 "to_lane": "in_progress", "actor": actions.actor(),
+                                 "feature_slug": "001-login-flow"}
     wp = load_feature(project, "001-login-flow").work_packages["WP01"]
-    assert wp.lane == "doing" and wp.data["history"][-1]["action"] == "moved from planned to doing"
+    assert wp.lane == "in_progress"
+    assert wp.data["history"][-1]["action"] == "moved from planned to in_progress"
     assert wp.body == "\nBody of WP01.\n"
     same = Sink()
-    assert "already in doing" in actions.move(project, "WP01", "doing", emit=same).message
+    assert "already in in_progress" in actions.move(project, "WP01", "doing", emit=same).message
     assert same.events == []
+
+
+def test_the_old_lane_doing_is_read_and_written_as_in_progress(project):
+    path = project / "kitty-specs" / "001-login-flow" / "tasks" / "WP02.md"
+    path.write_text(WP.format(id="WP02", lane="doing", deps="[WP01]"))
+    assert load_feature(project, "001-login-flow").work_packages["WP02"].lane == "in_progress"
+    sink = Sink()
+    actions.move(project, "WP02", "for_review", emit=sink)
+    assert sink.events[0][1]["from_lane"] == "in_progress"
+    assert yaml.safe_load(path.read_text().split("---")[1])["lane"] == "for_review"
 
 
 def test_done_resolves_dependencies_and_the_last_one_completes_the_feature(project):
@@ -81,7 +95,8 @@ def test_done_resolves_dependencies_and_the_last_one_completes_the_feature(proje
     # WP02's only dependency is done; WP03 still waits for WP02.
     assert first.types == ["WPStatusChanged", "DependencyResolved"]
     assert first.events[1][1] == {"wp_id": "WP02", "dependency_wp_id": "WP01",
-                                  "resolution_type": "completed"}
+                                  "resolution_type": "completed",
+                                  "feature_slug": "001-login-flow"}
     second = Sink()
     actions.move(project, "WP02", "done", emit=second)
     assert second.types == ["WPStatusChanged", "DependencyResolved"]
@@ -89,7 +104,8 @@ def test_done_resolves_dependencies_and_the_last_one_completes_the_feature(proje
     last = Sink()
     actions.move(project, "WP03", "done", emit=last)
     assert last.types == ["WPStatusChanged", "FeatureCompleted"]
-    assert last.events[1][1]["total_wps"] == 3 and last.events[1][1]["total_duration"] >= 0
+    assert last.events[1][1]["total_wps"] == 3
+    assert re.fullmatch(r"PT[0-9.]+S", last.events[1][1]["total_duration"])
 
 
 def test_history_and_assign_with_retry_count(project):
@@ -158,12 +174,14 @@ def test_a_write_failure_after_start_emits_one_error_logged(project):
     sink = Sink()
     try:
         with pytest.raises(TasksError, match="cannot write .*WP01.md"):
-            actions.move(project, "WP01", "doing", emit=sink)
+            actions.move(project, "WP01", "in_progress", emit=sink)
     finally:
         subprocess.run(["chattr", "-i", str(tasks_dir)], check=True)
     assert sink.types == ["ErrorLogged"]
-    assert sink.events[0][1]["wp_id"] == "WP01"
-    assert sink.events[0][2]["aggregate_type"] == "WorkPackage"
+    payload = sink.events[0][1]
+    assert (payload["wp_id"], payload["feature_slug"], payload["error_type"]) == (
+        "WP01", "001-login-flow", "runtime")
+    assert payload["error_message"].startswith("PermissionError: cannot write")
     assert yaml.safe_load(path.read_text().split("---")[1])["lane"] == "planned"
 
 
@@ -194,14 +212,14 @@ def test_cli_end_to_end_queues_real_events_locally(tmp_path):
 
     assert sk("tasks", "finalize").returncode == 0
     moved = sk("tasks", "move", "WP01", "--to", "doing")
-    assert moved.returncode == 0 and moved.stdout == "Moved WP01 from planned to doing.\n"
+    assert moved.returncode == 0 and moved.stdout == "Moved WP01 from planned to in_progress.\n"
     bad = sk("tasks", "move", "WP01", "--to", "sideways")
     assert bad.returncode == 2 and bad.stderr.startswith("error: unknown lane")
     missing = sk("tasks", "history", "WP42", "hello")
     assert missing.returncode == 1 and "WP42" in missing.stderr
     assert "Traceback" not in missing.stderr + bad.stderr
     status = sk("tasks", "status")
-    assert "doing (1)" in status.stdout
+    assert "in_progress (1)" in status.stdout and "blocked" not in status.stdout
     from specify_cli.sync.queue import OfflineQueue
 
     queue = OfflineQueue(home / "queues" / "local.sqlite3")
@@ -215,5 +233,5 @@ def test_a_malformed_project_config_fails_before_anything_changes(project):
     from specify_cli.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"config.yaml is not valid YAML \(line 2\)"):
-        actions.move(project, "WP01", "doing", emit=Sink())
+        actions.move(project, "WP01", "in_progress", emit=Sink())
     assert snapshot(project) == before
