@@ -36,6 +36,11 @@ class BodyError(Exception):
         self.detail = detail
 
 
+TEAM_MISMATCH = "invalid team_slug: team mismatch"
+"""Why an event of another team than the token's is rejected ("invalid" lets stock 2.x
+clients file it under `schema_mismatch`)."""
+
+
 @dataclass
 class Checked:
     """One event of a batch after validation.
@@ -161,6 +166,5 @@ def check_event(item: Any, team_slug: str) -> Checked:
         # "invalid" lets stock 2.x clients file the rejection under schema_mismatch.
         return Checked(event_id, None, None, f"invalid event: {exc}")
     if item["team_slug"] != team_slug:
-        return Checked(event_id, None, None,
-                       f"invalid team_slug: team mismatch (this token's team is {team_slug})")
+        return Checked(event_id, None, None, TEAM_MISMATCH)
     return Checked(event_id, item, body, None)

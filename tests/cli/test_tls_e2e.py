@@ -4,24 +4,19 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import pytest
+from tests._support import tls
 from tests._support.procs import add_user, cli_env, run_cli, start_server
 from tests._support.project import make_feature
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None,
+pytestmark = pytest.mark.skipif(not tls.AVAILABLE,
                                 reason="needs the openssl binary to make a certificate")
 
 
 def test_login_emit_and_sync_over_https(tmp_path, sk_home):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-addext",
-                    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    cert, key = tls.self_signed(tmp_path)
     db = tmp_path / "tls.sqlite3"
     add_user(db, "alice", PASSWORD, "acme")
     srv = start_server(tmp_path, "--certfile", str(cert), "--keyfile", str(key), db=db)

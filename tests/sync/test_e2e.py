@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from spec_kitty_protocol import build_event
+from spec_kitty_server.validation import TEAM_MISMATCH
 from tests._support.events import PROJECT_UUID, sample_events
 from tests._support.procs import SPEC_KITTY, run_cli
 from tests._support.project import make_feature
@@ -86,15 +87,15 @@ def test_dry_run_sends_nothing_and_report_and_strict_cover_rejections(alice, sha
     result = sk(alice, "sync", "now", "--report", str(report))
     assert result.returncode == 1
     assert "3 new, 0 duplicates, 2 rejected" in result.stdout
-    assert "rejected 2: team mismatch" in result.stdout
+    assert f"rejected 2: {TEAM_MISMATCH}" in result.stdout
     data = json.loads(report.read_text())
     assert sorted(f["event_id"] for f in data["failures"]) == sorted(e["event_id"] for e in bad)
-    assert all(f["error"] == "team mismatch" and f["retry_count"] == 1 for f in data["failures"])
+    assert all(f["error"] == TEAM_MISMATCH and f["retry_count"] == 1 for f in data["failures"])
     lenient = sk(alice, "sync", "now", "--no-strict")
     assert lenient.returncode == 0 and "2 rejected" in lenient.stdout
     assert queue.pending_count() == 2
     status = json.loads(sk(alice, "sync", "status", "--json").stdout)
-    assert status["queue"]["pending"] == 2 and status["queue"]["errors"] == {"team mismatch": 2}
+    assert status["queue"]["pending"] == 2 and status["queue"]["errors"] == {TEAM_MISMATCH: 2}
     assert status["queue"]["retry_buckets"]["1-2"] == 2
 
 
@@ -173,12 +174,9 @@ def test_not_logged_in_and_no_server_are_one_line_errors(tmp_path):
 def test_a_command_with_auto_start_pushes_its_event_before_exiting(tmp_path, alice,
                                                                   shared_server):
     project = make_project(tmp_path / "proj")
-    started = time.monotonic()
     result = sk(alice, "tasks", "move", "WP01", "--to", "doing", cwd=project,
                 SPEC_KITTY_SYNC_AUTO_START="1")
-    elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
-    assert elapsed < 15
     import yaml
 
     uuid = yaml.safe_load((project / ".kittify" / "config.yaml").read_text())["project"]["uuid"]
@@ -203,4 +201,4 @@ def test_event_built_for_another_team_is_rejected_by_the_real_server(alice, shar
                         project_uuid=PROJECT_UUID, project_slug="p")
     queue.append(event)
     result = sk(alice, "sync", "now", "--no-strict")
-    assert "rejected 1: team mismatch" in result.stdout
+    assert "rejected 1: invalid team_slug: team mismatch" in result.stdout

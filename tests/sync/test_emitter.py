@@ -12,7 +12,7 @@ from specify_cli.sync import emitter as emitter_mod
 from specify_cli.sync.emitter import EventEmitter, action
 from specify_cli.sync.queue import OfflineQueue
 
-MOVE = {"wp_id": "WP01", "from_lane": "planned", "to_lane": "doing", "actor": "alice",
+MOVE = {"wp_id": "WP01", "from_lane": "planned", "to_lane": "in_progress", "actor": "alice",
         "feature_slug": "001-demo"}
 
 
@@ -25,7 +25,7 @@ def project(tmp_path, home):
 
 def test_emit_stamps_identity_and_local_team_and_queues(project, home):
     em = EventEmitter(project, start_runtime=False)
-    event = em.emit("WPStatusChanged", MOVE, aggregate_id="WP01")
+    event = em.emit("WPStatusChanged", MOVE)
     assert event["team_slug"] == "local"
     assert event["project_slug"] == "proj" and event["lamport_clock"] == 1
     assert event["aggregate_type"] == "WorkPackage" and event["causation_id"] is None
@@ -35,7 +35,7 @@ def test_emit_stamps_identity_and_local_team_and_queues(project, home):
 
 def test_invalid_event_is_dropped_with_one_warning_line(project, home, capsys):
     em = EventEmitter(project, start_runtime=False)
-    assert em.emit("WPStatusChanged", {"wp_id": "bad"}, aggregate_id="WP01") is None
+    assert em.emit("WPStatusChanged", {"wp_id": "bad"}) is None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("warning: dropped an invalid WPStatusChanged")
     assert em.dropped == 1 and OfflineQueue(home / "queues" / "local.sqlite3").pending_count() == 0
@@ -45,17 +45,17 @@ def test_emit_never_raises_even_when_the_queue_is_unusable(project, home, capsys
     (home / "queues").mkdir(parents=True)
     (home / "queues" / "local.sqlite3").write_bytes(b"garbage" * 1000)
     em = EventEmitter(project, start_runtime=False)
-    assert em.emit("WPStatusChanged", MOVE, aggregate_id="WP01") is None
+    assert em.emit("WPStatusChanged", MOVE) is None
     assert "could not record a WPStatusChanged event" in capsys.readouterr().err
 
 
 def test_events_in_one_action_share_a_causation_id(project, home):
     em = EventEmitter(project, start_runtime=False)
     with action() as cid:
-        a = em.emit("WPStatusChanged", MOVE, aggregate_id="WP01")
+        a = em.emit("WPStatusChanged", MOVE)
         with action() as inner:
-            b = em.emit("WPStatusChanged", MOVE, aggregate_id="WP01")
-    c = em.emit("WPStatusChanged", MOVE, aggregate_id="WP01")
+            b = em.emit("WPStatusChanged", MOVE)
+    c = em.emit("WPStatusChanged", MOVE)
     assert a["causation_id"] == b["causation_id"] == cid == inner
     assert c["causation_id"] is None
 
@@ -64,7 +64,7 @@ def test_at_the_cap_every_emit_warns_and_status_counts_refusals(project, home, c
     (home).mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text("[sync]\nqueue_cap = 3\n")
     em = EventEmitter(project, start_runtime=False)
-    results = [em.emit("WPStatusChanged", MOVE, aggregate_id="WP01") for _ in range(5)]
+    results = [em.emit("WPStatusChanged", MOVE) for _ in range(5)]
     assert [r is not None for r in results] == [True, True, True, False, False]
     err = capsys.readouterr().err
     assert err.count("NOT recorded") == 2 and "queue is full (3 of 3 events)" in err
@@ -83,10 +83,10 @@ import sys
 from pathlib import Path
 from specify_cli.sync.emitter import EventEmitter
 em = EventEmitter(Path(sys.argv[1]), start_runtime=False)
-payload = {"wp_id": "WP01", "from_lane": "planned", "to_lane": "doing", "actor": "a",
+payload = {"wp_id": "WP01", "from_lane": "planned", "to_lane": "in_progress", "actor": "a",
            "feature_slug": "001-demo"}
 for _ in range(int(sys.argv[2])):
-    assert em.emit("WPStatusChanged", payload, aggregate_id="WP01") is not None
+    assert em.emit("WPStatusChanged", payload) is not None
 """
 
 
@@ -113,7 +113,8 @@ def test_four_processes_emitting_at_once_get_unique_lamport_values_and_lose_noth
 
 def test_an_oversized_event_is_dropped_with_a_warning(project, home, capsys):
     em = EventEmitter(project, start_runtime=False)
-    payload = {"error_type": "E", "error_message": "m", "stack_trace": "é" * 40000}
-    assert em.emit("ErrorLogged", payload, aggregate_id="p") is None
-    assert "larger than 64 KiB" in capsys.readouterr().err
+    payload = {"error_type": "runtime", "error_message": "m", "stack_trace": "é" * 40000,
+               "feature_slug": "001-demo"}
+    assert em.emit("ErrorLogged", payload) is None
+    assert "over 64 KiB" in capsys.readouterr().err
     assert OfflineQueue(home / "queues" / "local.sqlite3").pending_count() == 0

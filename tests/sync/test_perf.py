@@ -1,7 +1,7 @@
 """Throughput figures, each next to its baseline measured in the same run.
 
-The machine is shared, so the assertions are loose; the printed figures (`-s`) are what
-the closing notes report.
+The figures are printed (`-s`), never asserted: timing belongs to the bench
+(`./scripts/bench`); the assertions here are about correctness only.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from specify_cli.sync.queue import OfflineQueue
 from tests._support.events import sample_events
 from tests.sync._helpers import fast_login
 
-MOVE = {"wp_id": "WP01", "from_lane": "planned", "to_lane": "doing", "actor": "alice",
+MOVE = {"wp_id": "WP01", "from_lane": "planned", "to_lane": "in_progress", "actor": "alice",
         "feature_slug": "001-demo"}
 
 
@@ -43,17 +43,16 @@ def bare_sqlite_rate(path: Path, n: int, body: str) -> float:
 def test_emit_rate_against_a_bare_sqlite_insert_commit_loop(tmp_path, home):
     (tmp_path / "p" / ".kittify").mkdir(parents=True)
     emitter = EventEmitter(tmp_path / "p", start_runtime=False)
-    first = emitter.emit("WPStatusChanged", MOVE, aggregate_id="WP01")
+    first = emitter.emit("WPStatusChanged", MOVE)
     n = 3000
     started = time.perf_counter()
     for _ in range(n):
-        emitter.emit("WPStatusChanged", MOVE, aggregate_id="WP01")
+        emitter.emit("WPStatusChanged", MOVE)
     emit_rate = n / (time.perf_counter() - started)
     bare = bare_sqlite_rate(tmp_path / "bare.sqlite3", n, json.dumps(first))
     print(f"\nFIGURE emit: {emit_rate:,.0f} events/s; bare SQLite insert+commit: {bare:,.0f}/s "
           f"(ratio {emit_rate / bare:.2f})")
     assert emitter.emitted == n + 1
-    assert emit_rate > bare / 40
 
 
 def test_push_rate_against_a_json_gzip_baseline(home, shared_server):
@@ -73,4 +72,3 @@ def test_push_rate_against_a_json_gzip_baseline(home, shared_server):
     print(f"\nFIGURE push: {rate:,.0f} events/s to the loopback server; json.dumps+gzip of the "
           f"same events: {baseline:,.0f}/s (ratio {rate / baseline:.2f})")
     assert report.pushed == len(events) and queue.pending_count() == 0
-    assert rate > 500
