@@ -26,7 +26,8 @@ def main() -> None:
     for n in range(count):
         stored = emitter.emit("HistoryAdded", {"wp_id": "WP01", "entry_type": "note",
                                                "entry_content": f"{prefix} {n}",
-                                               "author": "alice"}, aggregate_id="WP01")
+                                               "author": "alice",
+                                               "feature_slug": "001-kill"})
         if stored is not None:
             sys.stdout.write(f"ok {stored['event_id']} {stored['lamport_clock']}\n")
             sys.stdout.flush()

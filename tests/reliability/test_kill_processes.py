@@ -76,11 +76,16 @@ def test_kill9_of_an_emitter_keeps_queue_and_clock_consistent(tmp_path, sk_home)
     for trial in range(trials):
         proc = _emitter(sk_home, project, 1_000_000)
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 0.6))
+        # Kill at a random moment *after* the first event is stored, however slow the
+        # machine: a kill before any emit would test nothing.
+        first = proc.stdout.readline()
+        assert first.startswith("ok "), first
+        time.sleep(rng.uniform(0.0, 0.5))
         proc.send_signal(signal.SIGKILL)
         out, err = finish(proc, f"emitter (trial {trial})")
         assert proc.returncode == -signal.SIGKILL
-        committed |= {line.split()[1] for line in out.splitlines() if line.startswith("ok ")}
+        committed |= {line.split()[1] for line in (first + out).splitlines()
+                      if line.startswith("ok ")}
         rows = _queue_rows(queue)
         ids = [r[0] for r in rows]
         lamports = sorted(r[1] for r in rows)

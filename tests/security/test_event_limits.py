@@ -25,8 +25,8 @@ def test_emitter_refuses_oversized_and_deep_events(tmp_path, monkeypatch, capsys
     project.mkdir()
     emitter = EventEmitter(root=project, start_runtime=False)
     ok = emitter.emit("HistoryAdded", {"wp_id": "WP01", "entry_type": "note",
-                                       "entry_content": "fine", "author": "a"},
-                      aggregate_id="WP01")
+                                       "entry_content": "fine", "author": "a",
+                                       "feature_slug": "001-x"})
     assert ok is not None
     deep: object = "bottom"
     for _ in range(50_000):
@@ -44,7 +44,7 @@ def test_emitter_refuses_oversized_and_deep_events(tmp_path, monkeypatch, capsys
     }
     for name, (kind, payload) in cases.items():
         capsys.readouterr()
-        assert emitter.emit(kind, payload, aggregate_id="WP01") is None, name
+        assert emitter.emit(kind, {**payload, "feature_slug": "001-x"}) is None, name
         err = capsys.readouterr().err
         lines = [line for line in err.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("warning:"), (name, err[:500])

@@ -81,10 +81,13 @@ def start_with_users(tmp: Path, users: list[tuple[str, str]], *args: str) -> Ser
 
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory):
-    """One server for a whole test module: alice, alice2 (acme), bob (other)."""
+    """One server for a whole test module: alice, alice2 (acme), bob (other).
+
+    It pings sockets at its default interval: a test that pauses between two reads (to push
+    over HTTP, say) must not lose its socket to missed pongs on a busy machine.
+    """
     tmp = tmp_path_factory.mktemp("srv")
-    proc = start_with_users(tmp, [("alice", "acme"), ("alice2", "acme"), ("bob", "other")],
-                            "--ws-ping-interval", "0.5")
+    proc = start_with_users(tmp, [("alice", "acme"), ("alice2", "acme"), ("bob", "other")])
     yield proc
     proc.stop()
 

@@ -10,7 +10,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from spec_kitty_protocol import LANES
-from tests.server.conftest import client, make_event, push, tokens_for
+from tests.server.conftest import client, make_event, push, start_with_users, tokens_for
 
 
 def ws_url(http_url: str) -> str:
@@ -105,9 +105,17 @@ def test_push_over_ws_gets_ack_and_reaches_others(shared_server, alice):
         assert ids.count(event["event_id"]) == 1
 
 
-def test_ping_pong_and_drop_after_two_missed_pongs(shared_server, alice):
-    # The shared server pings every 0.5 s.
-    with open_ws(shared_server.url, alice["access"]) as ws:
+def test_ping_pong_and_drop_after_two_missed_pongs(tmp_path):
+    srv = start_with_users(tmp_path, [("alice", "acme")], "--ws-ping-interval", "0.5")
+    try:
+        _ping_pong_and_drop(srv.url, tokens_for(srv.url, "alice"))
+    finally:
+        srv.stop()
+
+
+def _ping_pong_and_drop(url, alice):
+    # This server pings every 0.5 s.
+    with open_ws(url, alice["access"]) as ws:
         assert recv_json(ws)["type"] == "snapshot"
         start = time.monotonic()
         for _ in range(4):  # answered pings keep the connection open
