@@ -16,6 +16,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from tests._support import figures, seed
 from tests._support.procs import add_user, start_server
 from tests.conftest import PASSWORD
@@ -72,6 +74,7 @@ def _skip_pull(db: Path, queue: Path) -> None:
         q.close()
 
 
+@pytest.mark.timeout(1200)  # 26 pushes of 20,000 events: a hang guard sized for a busy machine
 def test_kill9_of_sync_now_loses_and_doubles_nothing(tmp_path, sk_home):
     rng = random.Random()
     db = tmp_path / "server.sqlite3"
