@@ -49,3 +49,15 @@ def logged_in(cli, server):
 
 # The suite-wide figures table and no-secret-leak check (tests/_support/suite_report.py).
 pytest_plugins = ["tests._support.suite_report"]
+
+# The fast tier (`./scripts/test --fast`, `-m "not slow"`) is for edit-and-test: these suites
+# start many servers, browsers, kill loops or the docs gate, so they are slow by nature and
+# run in the full suite only.
+SLOW_DIRS = ("reliability", "security", "docs", "site", "bench", "conformance")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = Path(str(item.path)).relative_to(Path(__file__).parent).parts
+        if parts and parts[0] in SLOW_DIRS:
+            item.add_marker(pytest.mark.slow)
