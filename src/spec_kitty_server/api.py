@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from spec_kitty_server import __version__, tokens
-from spec_kitty_server._db import GONE_RETRY_AFTER
 from spec_kitty_server._auth import (
     MAX_PASSWORD,
     MAX_USERNAME,
@@ -23,6 +22,7 @@ from spec_kitty_server._auth import (
     check_login,
     unauthorized,
 )
+from spec_kitty_server._db import GONE_RETRY_AFTER
 from spec_kitty_server._state import AppState, client_ip, state
 from spec_kitty_server.settings import WS_TOKEN_LIFETIME
 from spec_kitty_server.storage import Storage, User

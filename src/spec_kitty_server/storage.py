@@ -2,8 +2,8 @@
 
 One `Storage` holds one connection in WAL mode. The server writes through one thread and
 reads through reader connections (`spec_kitty_server._db`), so writes are serialised without
-locks; other processes (the `user` commands, a second server) wait on SQLite's busy timeout. The schema is created on first open; there are no
-migrations.
+locks; other processes (the `user` commands, a second server) wait on SQLite's busy
+timeout. The schema is created on first open; there are no migrations.
 """
 
 from __future__ import annotations
