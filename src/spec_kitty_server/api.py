@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from spec_kitty_server import __version__, tokens
 from spec_kitty_server._auth import (
@@ -23,6 +23,7 @@ from spec_kitty_server._auth import (
     unauthorized,
 )
 from spec_kitty_server._db import GONE_RETRY_AFTER
+from spec_kitty_server._json import JSONResponse
 from spec_kitty_server._state import AppState, client_ip, state
 from spec_kitty_server.settings import WS_TOKEN_LIFETIME
 from spec_kitty_server.storage import Storage, User

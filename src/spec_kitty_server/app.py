@@ -14,13 +14,14 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from spec_kitty_server import api, dashboards, ws
 from spec_kitty_server._auth import ApiError
 from spec_kitty_server._db import BUSY_RETRY_AFTER, Database
+from spec_kitty_server._json import JSONResponse
 from spec_kitty_server._middleware import AccessLogMiddleware
 from spec_kitty_server._state import AppState
 from spec_kitty_server.ratelimit import LoginLimiter

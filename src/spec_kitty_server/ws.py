@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from spec_kitty_server import tokens
 from spec_kitty_server._auth import ApiError, active_user
+from spec_kitty_server._json import dumps
 from spec_kitty_server._state import AppState, state
 from spec_kitty_server.storage import Storage
 from spec_kitty_server.validation import MAX_EVENT_BYTES, check_event
@@ -181,8 +182,7 @@ async def _sender(websocket: WebSocket, client: _Client) -> int | None:
         if message is None:
             return CLOSE_TOO_SLOW
         try:
-            await websocket.send_text(json.dumps(message, ensure_ascii=False,
-                                                 separators=(",", ":")))
+            await websocket.send_text(dumps(message))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return None
 

@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from scripts.docs_gen import server_help
+
 from tests._support.procs import SERVER
 
 ROOT = Path(__file__).resolve().parents[2]
