@@ -174,13 +174,17 @@ async def ws_token(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    """`GET /api/v1/sync/health/`: liveness, and whether the Bearer token presented is valid.
+    """`GET /api/v1/sync/health/`: liveness, the database file, and the Bearer token's state.
+
+    Without a token it never touches the database. The file check is a `stat`: a database
+    deleted or replaced under the running server makes it answer 503.
 
     Args:
         request: The request.
 
     Returns:
-        The health document, or 403 for a valid token of a disabled user.
+        The health document; 403 for a valid token of a disabled user; 503 when the
+        database file is gone or replaced.
     """
     st = state(request)
     value = bearer_token(request)
