@@ -101,6 +101,7 @@ def _references() -> dict[str, Any]:
     openapi = importlib.import_module("scripts.docs_gen.openapi_ref")
     sync_states = importlib.import_module("scripts.docs_gen.sync_states")
     docs_topics = importlib.import_module("scripts.docs_gen.docs_topics")
+    server_help = importlib.import_module("scripts.docs_gen.server_help")
     return {
         "events.envelope": events.render_envelope,
         "events.types": events.render_event_types,
@@ -115,6 +116,7 @@ def _references() -> dict[str, Any]:
         "server.api": openapi.render,
         "sync.check-states": sync_states.render,
         "cli.docs-topics": docs_topics.render,
+        "server.cli-help": server_help.render,
     }
 
 

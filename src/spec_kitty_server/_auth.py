@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from spec_kitty_server import tokens
+from spec_kitty_server._hashgate import HASH_RETRY_AFTER, HashGateFull
 from spec_kitty_server._state import AppState
-from spec_kitty_server.passwords import verify_password
-from spec_kitty_server.storage import User
+from spec_kitty_server.ratelimit import Reservation
+from spec_kitty_server.storage import Storage, User
 
 MAX_USERNAME = 150
 MAX_PASSWORD = 1024
@@ -58,7 +58,10 @@ class LoginResult:
 
 
 async def check_login(st: AppState, username: str, password: str, ip: str) -> LoginResult:
-    """Check a username and password, counting failures per user and address.
+    """Check a username and password, counting the attempt per address and user first.
+
+    The attempt is counted before the password is hashed, so concurrent attempts cannot
+    exceed the limit; a successful login gives its count back.
 
     Args:
         st: The app state.
@@ -68,17 +71,27 @@ async def check_login(st: AppState, username: str, password: str, ip: str) -> Lo
 
     Returns:
         The user, or none with the wait when rate-limited.
+
+    Raises:
+        ApiError: 503 when too many password checks are waiting already.
     """
-    wait = st.limiter.retry_after(username, ip)
-    if wait:
-        return LoginResult(None, wait)
-    user = st.storage.get_user(username)
-    stored = user.password_hash if user and not user.disabled else None
-    ok = await run_in_threadpool(verify_password, password, stored)
+    reservation = st.limiter.reserve(username, ip)
+    if not isinstance(reservation, Reservation):
+        return LoginResult(None, reservation)
+    try:
+        user = await st.db.read(Storage.get_user, username)
+        stored = user.password_hash if user and not user.disabled else None
+        ok = await st.hashes.verify(password, stored)
+    except HashGateFull:
+        st.limiter.release(reservation)
+        raise ApiError(503, "Too many logins are being checked; try again shortly.",
+                       {"Retry-After": str(HASH_RETRY_AFTER)}) from None
+    except BaseException:
+        st.limiter.release(reservation)
+        raise
     if not ok:
-        st.limiter.failed(username, ip)
         return LoginResult(None)
-    st.limiter.succeeded(username)
+    st.limiter.succeeded(reservation)
     return LoginResult(user)
 
 
@@ -100,7 +113,7 @@ def bearer_token(conn: HTTPConnection) -> str | None:
     return value.strip()
 
 
-def active_user(st: AppState, claims: tokens.Claims) -> User:
+async def active_user(st: AppState, claims: tokens.Claims) -> User:
     """The user of verified claims, if still enabled and in the token's team.
 
     Args:
@@ -113,13 +126,13 @@ def active_user(st: AppState, claims: tokens.Claims) -> User:
     Raises:
         ApiError: 403 when disabled or moved to another team.
     """
-    user = st.storage.get_user(claims.username)
+    user = await st.db.read(Storage.get_user, claims.username)
     if user is None or user.disabled or user.team_slug != claims.team:
         raise ApiError(403, "This account is disabled or no longer in that team.")
     return user
 
 
-def authenticate(st: AppState, conn: HTTPConnection) -> User:
+async def authenticate(st: AppState, conn: HTTPConnection) -> User:
     """Authenticate a request by its Bearer access token.
 
     Args:
@@ -140,4 +153,4 @@ def authenticate(st: AppState, conn: HTTPConnection) -> User:
         claims = tokens.verify(st.settings.secret, token, "access")
     except tokens.TokenError as exc:
         raise unauthorized(f"The access token is {exc.status}.") from None
-    return active_user(st, claims)
+    return await active_user(st, claims)

@@ -1,5 +1,6 @@
 """Runs the app on uvicorn: binds the socket first (so `--port 0` can print the real port),
-serves HTTP or HTTPS, and stops cleanly on SIGINT or SIGTERM.
+serves HTTP or HTTPS with header and body timeouts (`_protocol`), and stops cleanly on
+SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Generator
 
 import uvicorn
 
+from spec_kitty_server._protocol import protocol_class
 from spec_kitty_server.app import create_app
 from spec_kitty_server.settings import ServerSettings, SettingsError
 from spec_kitty_server.storage import Storage
@@ -48,6 +50,20 @@ def configure_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _raise_open_files_limit() -> None:
+    # Every open connection holds a descriptor; the soft limit (often 1024) is reached long
+    # before the hard one, and then new connections, health checks included, are refused.
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY
+                                                        else max(soft, 65536), hard))
+    except (ImportError, ValueError, OSError):  # not Unix, or not allowed: keep the limit
+        pass
+
+
 def serve(settings: ServerSettings, host: str, port: int, certfile: str | None = None,
           keyfile: str | None = None) -> None:
     """Serve until SIGINT or SIGTERM.
@@ -65,7 +81,9 @@ def serve(settings: ServerSettings, host: str, port: int, certfile: str | None =
     configure_logging()
     storage = Storage(settings.db_path)
     app = create_app(settings, storage)
-    config = uvicorn.Config(app, log_config=None, access_log=False, http="h11",
+    _raise_open_files_limit()
+    http = protocol_class(settings.header_timeout, settings.body_timeout)
+    config = uvicorn.Config(app, log_config=None, access_log=False, http=http,
                             ws="websockets-sansio", lifespan="on", server_header=False,
                             ssl_certfile=certfile, ssl_keyfile=keyfile, ws_max_size=1 << 20,
                             timeout_graceful_shutdown=3, proxy_headers=False)

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from spec_kitty_server._state import AppState
 from spec_kitty_server.settings import SESSION_LIFETIME
-from spec_kitty_server.storage import User
+from spec_kitty_server.storage import Storage, User
 
 SESSION_COOKIE = "sk_session"
 """Name of the session cookie."""
@@ -28,6 +28,11 @@ LOGIN_COOKIE = "sk_login"
 
 def _hash(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _same(expected: str, submitted: str) -> bool:
+    # compare_digest refuses non-ASCII str; a token is hex, so anything else is simply wrong.
+    return submitted.isascii() and hmac.compare_digest(expected, submitted)
 
 
 def _sign(st: AppState, purpose: str, value: str) -> str:
@@ -103,10 +108,10 @@ def check_login_csrf(st: AppState, request: Request, submitted: str) -> bool:
     nonce = request.cookies.get(LOGIN_COOKIE)
     if not nonce or not submitted:
         return False
-    return hmac.compare_digest(login_csrf(st, nonce), submitted)
+    return _same(login_csrf(st, nonce), submitted)
 
 
-def start_session(st: AppState, response: Response, user: User) -> None:
+async def start_session(st: AppState, response: Response, user: User) -> None:
     """Create a session for a user and set its cookie.
 
     Args:
@@ -115,7 +120,8 @@ def start_session(st: AppState, response: Response, user: User) -> None:
         user: Who logged in.
     """
     value = secrets.token_urlsafe(32)
-    st.storage.create_session(_hash(value), user.username, int(time.time()) + SESSION_LIFETIME)
+    await st.db.write(Storage.create_session, _hash(value), user.username,
+                      int(time.time()) + SESSION_LIFETIME)
     set_cookie(st, response, SESSION_COOKIE, value, SESSION_LIFETIME)
     clear_cookie(st, response, LOGIN_COOKIE)
 
@@ -135,7 +141,7 @@ def session_id_hash(request: Request) -> str | None:
     return _hash(value)
 
 
-def current_user(st: AppState, request: Request) -> User | None:
+async def current_user(st: AppState, request: Request) -> User | None:
     """The logged-in user of a request.
 
     Args:
@@ -148,8 +154,8 @@ def current_user(st: AppState, request: Request) -> User | None:
     id_hash = session_id_hash(request)
     if id_hash is None:
         return None
-    username = st.storage.session_user(id_hash)
-    user = st.storage.get_user(username) if username else None
+    username = await st.db.read(Storage.session_user, id_hash)
+    user = await st.db.read(Storage.get_user, username) if username else None
     return user if user and not user.disabled else None
 
 
@@ -179,10 +185,10 @@ def check_session_csrf(st: AppState, request: Request, submitted: str) -> bool:
         Whether it is valid (never without a session).
     """
     expected = session_csrf(st, request)
-    return bool(expected and submitted) and hmac.compare_digest(expected, submitted)
+    return bool(expected and submitted) and _same(expected, submitted)
 
 
-def end_session(st: AppState, request: Request, response: Response) -> None:
+async def end_session(st: AppState, request: Request, response: Response) -> None:
     """Delete the session and its cookie.
 
     Args:
@@ -192,5 +198,5 @@ def end_session(st: AppState, request: Request, response: Response) -> None:
     """
     id_hash = session_id_hash(request)
     if id_hash:
-        st.storage.delete_session(id_hash)
+        await st.db.write(Storage.delete_session, id_hash)
     clear_cookie(st, response, SESSION_COOKIE)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
+from spec_kitty_server._db import Database
+from spec_kitty_server._hashgate import HashGate
 from spec_kitty_server.ratelimit import LoginLimiter
 from spec_kitty_server.settings import ServerSettings
 from spec_kitty_server.storage import Storage
@@ -22,9 +24,11 @@ class AppState:
 
     Attributes:
         settings: The instance settings.
-        storage: The database.
+        storage: The database (used by handlers through `db`, off the event loop).
         limiter: Login failure counter.
         hub: The WebSocket broadcast hub (`spec_kitty_server.ws.Hub`).
+        db: Reads and writes of `storage` on threads, with the write deadline.
+        hashes: The gate that bounds concurrent password checks.
         used_ws_tokens: `jti -> exp` of WebSocket tokens already used once.
     """
 
@@ -32,6 +36,8 @@ class AppState:
     storage: Storage
     limiter: LoginLimiter
     hub: Hub
+    db: Database
+    hashes: HashGate = field(default_factory=HashGate)
     used_ws_tokens: dict[str, int] = field(default_factory=dict)
 
     def use_ws_token(self, jti: str, exp: int) -> bool:

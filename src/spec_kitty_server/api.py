@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from spec_kitty_protocol import MAX_PAGE_SIZE
 from spec_kitty_server import __version__, tokens
@@ -23,9 +23,11 @@ from spec_kitty_server._auth import (
     check_login,
     unauthorized,
 )
+from spec_kitty_server._db import GONE_RETRY_AFTER
+from spec_kitty_server._json import JSONResponse
 from spec_kitty_server._state import AppState, client_ip, state
 from spec_kitty_server.settings import WS_TOKEN_LIFETIME
-from spec_kitty_server.storage import User
+from spec_kitty_server.storage import Storage, User
 from spec_kitty_server.validation import (
     MAX_BODY_BYTES,
     BodyError,
@@ -87,16 +89,26 @@ def _string_field(body: dict[str, Any], name: str, limit: int) -> str:
         raise ApiError(400, f'"{name}" must be a non-empty string.')
     if len(value) > limit:
         raise ApiError(400, f'"{name}" is too long.')
+    if not _is_unicode(value):
+        raise ApiError(400, f'"{name}" must be valid Unicode text (no lone surrogates).')
     return value
 
 
-def _token_pair(st: AppState, user: User) -> dict[str, Any]:
+def _is_unicode(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+async def _token_pair(st: AppState, user: User) -> dict[str, Any]:
     settings = st.settings
     access, _ = tokens.issue(settings.secret, user.username, user.team_slug, "access",
                              settings.access_lifetime)
     refresh, claims = tokens.issue(settings.secret, user.username, user.team_slug, "refresh",
                                    settings.refresh_lifetime)
-    st.storage.store_refresh(claims.jti, user.username, claims.exp)
+    await st.db.write(Storage.store_refresh, claims.jti, user.username, claims.exp)
     return {"access": access, "refresh": refresh, "access_lifetime": settings.access_lifetime,
             "refresh_lifetime": settings.refresh_lifetime, "team_slug": user.team_slug,
             "username": user.username}
@@ -121,7 +133,7 @@ async def token(request: Request) -> Response:
                        {"Retry-After": str(result.retry_after)})
     if result.user is None:
         raise unauthorized("Invalid username or password.")
-    return JSONResponse(_token_pair(st, result.user))
+    return JSONResponse(await _token_pair(st, result.user))
 
 
 async def token_refresh(request: Request) -> Response:
@@ -140,10 +152,10 @@ async def token_refresh(request: Request) -> Response:
         claims = tokens.verify(st.settings.secret, refresh, "refresh")
     except tokens.TokenError as exc:
         raise unauthorized(f"The refresh token is {exc.status}.") from None
-    if not st.storage.consume_refresh(claims.jti):
+    if not await st.db.write(Storage.consume_refresh, claims.jti):
         raise unauthorized("The refresh token has already been used or revoked.")
-    user = active_user(st, claims)
-    return JSONResponse(_token_pair(st, user))
+    user = await active_user(st, claims)
+    return JSONResponse(await _token_pair(st, user))
 
 
 async def ws_token(request: Request) -> Response:
@@ -156,20 +168,24 @@ async def ws_token(request: Request) -> Response:
         `{"ws_token", "expires_in"}`, or 401/403.
     """
     st = state(request)
-    user = authenticate(st, request)
+    user = await authenticate(st, request)
     value, _ = tokens.issue(st.settings.secret, user.username, user.team_slug, "ws",
                             WS_TOKEN_LIFETIME)
     return JSONResponse({"ws_token": value, "expires_in": WS_TOKEN_LIFETIME})
 
 
 async def health(request: Request) -> Response:
-    """`GET /api/v1/sync/health/`: liveness, and whether the Bearer token presented is valid.
+    """`GET /api/v1/sync/health/`: liveness, the database file, and the Bearer token's state.
+
+    Without a token it never touches the database. The file check is a `stat`: a database
+    deleted or replaced under the running server makes it answer 503.
 
     Args:
         request: The request.
 
     Returns:
-        The health document, or 403 for a valid token of a disabled user.
+        The health document; 403 for a valid token of a disabled user; 503 when the
+        database file is gone or replaced.
     """
     st = state(request)
     value = bearer_token(request)
@@ -180,9 +196,15 @@ async def health(request: Request) -> Response:
         except tokens.TokenError as exc:
             status = exc.status
         else:
-            active_user(st, claims)
+            await active_user(st, claims)
             status = "valid"
-    return JSONResponse({"status": "ok", "version": __version__,
+    storage = st.db.file_state()
+    if storage != "ok":
+        return JSONResponse({"status": "unavailable", "storage": storage, "version": __version__,
+                             "authenticated": status == "valid", "token_status": status,
+                             "detail": f"The database file is {storage}; restart the server."},
+                            status_code=503, headers={"Retry-After": str(GONE_RETRY_AFTER)})
+    return JSONResponse({"status": "ok", "storage": storage, "version": __version__,
                          "authenticated": status == "valid", "token_status": status})
 
 
@@ -196,14 +218,14 @@ async def batch(request: Request) -> Response:
         `{"results": [...]}` in input order, or 400/401/413.
     """
     st = state(request)
-    user = authenticate(st, request)
+    user = await authenticate(st, request)
     raw = await read_body(request, MAX_BODY_BYTES)
     try:
         events = batch_events(decode_body(raw, request.headers.get("content-encoding")))
     except BodyError as exc:
         raise ApiError(exc.status, exc.detail) from None
     checked = [check_event(item, user.team_slug) for item in events]
-    results, stored = st.storage.ingest(checked)
+    results, stored = await st.db.write(Storage.ingest, checked)
     if stored:
         st.hub.publish(user.team_slug, stored)
     return JSONResponse({"results": results})
@@ -231,7 +253,7 @@ async def events_list(request: Request) -> Response:
         `{"events", "next_cursor", "has_more"}`, or 400/401.
     """
     st = state(request)
-    user = authenticate(st, request)
+    user = await authenticate(st, request)
     cursor = request.query_params.get("after") or "0"
     if not _CURSOR.match(cursor):
         raise ApiError(400, '"after" must be a cursor returned as next_cursor.')
@@ -239,7 +261,8 @@ async def events_list(request: Request) -> Response:
     exclude = request.query_params.get("exclude_node")
     if exclude is not None and not _NODE_ID.match(exclude):
         raise ApiError(400, '"exclude_node" must be a node id (12 hex digits).')
-    events, more, last = st.storage.events_after(user.team_slug, int(cursor), limit, exclude)
+    events, more, last = await st.db.read(Storage.events_after, user.team_slug, int(cursor),
+                                          limit, exclude)
     next_cursor = str(last) if last else cursor
     return JSONResponse({"events": events, "next_cursor": next_cursor, "has_more": more})
 

@@ -14,13 +14,15 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 import spec_kitty_protocol as protocol
 from spec_kitty_server import api, dashboards, ws
 from spec_kitty_server._auth import ApiError
+from spec_kitty_server._db import BUSY_RETRY_AFTER, Database
+from spec_kitty_server._json import JSONResponse
 from spec_kitty_server._middleware import AccessLogMiddleware
 from spec_kitty_server._state import AppState
 from spec_kitty_server.ratelimit import LoginLimiter
@@ -75,8 +77,9 @@ def _error(request: Request, status: int, detail: str,
 
 async def _database_busy(request: Request, exc: Exception) -> Response:
     log.warning("database error on %s %s: %s", request.method, request.url.path, exc)
+    wait = getattr(exc, "retry_after", BUSY_RETRY_AFTER)
     return _error(request, 503, "The database is busy or unavailable; try again later.",
-                  {"Retry-After": "1"})
+                  {"Retry-After": str(wait)})
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -110,12 +113,13 @@ def create_app(settings: ServerSettings, storage: Storage | None = None) -> Star
     sk = AppState(settings=settings, storage=store,
                   limiter=LoginLimiter(settings.login_failures_per_user,
                                        settings.login_failures_per_ip, settings.login_window),
-                  hub=ws.Hub())
+                  hub=ws.Hub(), db=Database(store, settings.write_timeout))
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
         yield
-        store.close()
+        log.info("%s", sk.hashes.summary())
+        sk.db.close()
 
     app = Starlette(
         routes=routes(),

@@ -13,14 +13,19 @@ import typer
 from spec_kitty_server import __version__
 from spec_kitty_server.settings import (
     DEFAULT_ACCESS_LIFETIME,
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
     DEFAULT_REFRESH_LIFETIME,
+    DEFAULT_WRITE_TIMEOUT,
     DEFAULT_WS_PING_INTERVAL,
 )
 
 app = typer.Typer(
     name="spec-kitty-server",
     help="The spec-kitty reference sync server: HTTP and WebSocket API, and team dashboards.",
-    rich_markup_mode="markdown",
+    # Plain click help and errors, like `spec-kitty`: Rich boxes cut long defaults and differ
+    # from what the generated reference shows.
+    rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,10 +36,24 @@ team_app = typer.Typer(help="List teams.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(team_app, name="team")
 
-DB_HELP = ("SQLite database file (env `SPEC_KITTY_SERVER_DB`; default "
-           "`./spec-kitty-server.sqlite3`).")
+# Worded so that the default path never wraps at its hyphens in an 80-column `--help`.
+DB_HELP = ("SQLite file: `./spec-kitty-server.sqlite3` unless set here or in "
+           "`SPEC_KITTY_SERVER_DB`.")
 DEMO_PASSWORD = "demo-password-not-secret"
 """The documented password of the demo user when `demo` is run without `--password-stdin`."""
+
+
+EXIT_OK = 0
+"""Exit status of a command that did what it was asked."""
+
+EXIT_ERROR = 1
+"""Exit status after an `error: ...` line: a bad value, a missing database, a busy file."""
+
+EXIT_USAGE = 2
+"""Exit status of a usage mistake: an unknown option or command, a missing argument."""
+
+EXIT_INTERRUPTED = 130
+"""Exit status when interrupted with Ctrl-C before `serve` started serving."""
 
 
 class CliError(Exception):
@@ -46,11 +65,14 @@ def _db_option() -> typer.models.OptionInfo:
                         envvar="SPEC_KITTY_SERVER_DB", show_envvar=False)
 
 
-def _storage(db: str | None):
+def _storage(db: str | None, create: bool = False):
     from spec_kitty_server.settings import resolve_db_path
     from spec_kitty_server.storage import Storage
 
-    return Storage(resolve_db_path(db))
+    path = resolve_db_path(db)
+    if not create and not path.is_file():
+        raise CliError(f"no database at {path}; give --db the server's database file")
+    return Storage(path)
 
 
 def _read_password(password_stdin: bool, confirm: bool = True) -> str:
@@ -100,6 +122,15 @@ def serve(
                                          help="Seconds a refresh token is valid."),
     ws_ping_interval: float = typer.Option(DEFAULT_WS_PING_INTERVAL, min=0.05,
                                            help="Seconds between WebSocket pings."),
+    header_timeout: float = typer.Option(
+        DEFAULT_HEADER_TIMEOUT, min=0.1,
+        help="Seconds a client has to send a request's headers; then 408 and closed."),
+    body_timeout: float = typer.Option(
+        DEFAULT_BODY_TIMEOUT, min=0.1,
+        help="Seconds a client has to send a request's body; then 408 and closed."),
+    write_timeout: float = typer.Option(
+        DEFAULT_WRITE_TIMEOUT, min=0.1,
+        help="Seconds a write waits for a locked database; then 503 with Retry-After."),
 ) -> None:
     """Run the server until Ctrl-C (SIGINT) or SIGTERM.
 
@@ -118,7 +149,9 @@ def serve(
     settings = ServerSettings(db_path=path, secret=load_secret(path),
                               access_lifetime=access_lifetime,
                               refresh_lifetime=refresh_lifetime,
-                              ws_ping_interval=ws_ping_interval, tls=certfile is not None)
+                              ws_ping_interval=ws_ping_interval, tls=certfile is not None,
+                              header_timeout=header_timeout, body_timeout=body_timeout,
+                              write_timeout=write_timeout)
     _runner.serve(settings, host, port, certfile, keyfile)
 
 
@@ -143,7 +176,7 @@ def user_add(
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", team):
         raise CliError("the team slug must be lowercase letters, digits and dashes")
     password = _read_password(password_stdin)
-    storage = _storage(db)
+    storage = _storage(db, create=True)
     storage.add_user(name, team, hash_password(password))
     typer.echo(f"Added user {name} to team {team}.")
 
@@ -222,7 +255,7 @@ def demo(
     from spec_kitty_server import demo as demo_data
     from spec_kitty_server.passwords import hash_password
 
-    storage = _storage(db)
+    storage = _storage(db, create=True)
     existing = storage.get_user("demo")
     password = None
     if existing is None:
@@ -242,7 +275,17 @@ def demo(
 
 
 command = typer.main.get_command(app)
-"""The click command tree, for mkdocs-click."""
+"""The click command tree, for the generated reference."""
+
+
+def _plain_help(cmd) -> None:
+    # Sub-apps keep their own markup mode; force plain help on the whole tree in one place.
+    cmd.rich_markup_mode = None
+    for sub in getattr(cmd, "commands", {}).values():
+        _plain_help(sub)
+
+
+_plain_help(command)
 
 
 def main() -> None:
@@ -254,9 +297,9 @@ def main() -> None:
         command.main(prog_name="spec-kitty-server")
     except (CliError, SettingsError, StorageError) as exc:
         typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":  # pragma: no cover

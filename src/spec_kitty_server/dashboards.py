@@ -33,7 +33,7 @@ from spec_kitty_server._sessions import (
     start_session,
 )
 from spec_kitty_server._state import client_ip, state
-from spec_kitty_server.storage import LANES, User
+from spec_kitty_server.storage import LANES, Storage, User
 
 PAGE_SIZE = 25
 """Events per activity page."""
@@ -168,9 +168,9 @@ def _home(user: User) -> str:
     return f"/a/{user.team_slug}/dashboards/"
 
 
-def _require_team(request: Request) -> tuple[User | None, Response | None]:
+async def _require_team(request: Request) -> tuple[User | None, Response | None]:
     st = state(request)
-    user = current_user(st, request)
+    user = await current_user(st, request)
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return None, RedirectResponse(f"/login/?next={quote(target, safe='')}", status_code=303)
@@ -205,7 +205,7 @@ async def root(request: Request) -> Response:
     Returns:
         A redirect.
     """
-    user = current_user(state(request), request)
+    user = await current_user(state(request), request)
     return RedirectResponse(_home(user) if user else "/login/", status_code=303)
 
 
@@ -236,8 +236,8 @@ async def login(request: Request) -> Response:
         The form, or a redirect after a successful login.
     """
     st = state(request)
-    if request.method == "GET":
-        user = current_user(st, request)
+    if request.method in ("GET", "HEAD"):
+        user = await current_user(st, request)
         if user is not None:
             return RedirectResponse(_safe_next(request.query_params.get("next"))
                                     or _home(user), status_code=303)
@@ -257,7 +257,7 @@ async def login(request: Request) -> Response:
         return _login_form(request, 401, "Invalid username or password.", username)
     response = RedirectResponse(_safe_next(form.get("next")) or _home(result.user),
                                 status_code=303)
-    start_session(st, response, result.user)
+    await start_session(st, response, result.user)
     return response
 
 
@@ -271,8 +271,8 @@ async def logout(request: Request) -> Response:
         The form, or a redirect to the login page.
     """
     st = state(request)
-    user = current_user(st, request)
-    if request.method == "GET":
+    user = await current_user(st, request)
+    if request.method in ("GET", "HEAD"):
         if user is None:
             return RedirectResponse("/login/", status_code=303)
         return render("logout.html", user=user, csrf=session_csrf(st, request))
@@ -280,7 +280,7 @@ async def logout(request: Request) -> Response:
     if not check_session_csrf(st, request, form.get("csrf", "")):
         raise _form_expired()
     response = RedirectResponse("/login/", status_code=303)
-    end_session(st, request, response)
+    await end_session(st, request, response)
     return response
 
 
@@ -293,11 +293,11 @@ async def overview(request: Request) -> Response:
     Returns:
         The page.
     """
-    user, redirect = _require_team(request)
+    user, redirect = await _require_team(request)
     if redirect:
         return redirect
     st = state(request)
-    data = st.storage.overview(user.team_slug)
+    data = await st.db.read(Storage.overview, user.team_slug)
     return render("overview.html", user=user, csrf=session_csrf(st, request),
                   active="overview", data=data)
 
@@ -320,20 +320,21 @@ async def board(request: Request) -> Response:
     Returns:
         The page.
     """
-    user, redirect = _require_team(request)
+    user, redirect = await _require_team(request)
     if redirect:
         return redirect
     st = state(request)
     project = _slug_param(request, "project")
     feature = _slug_param(request, "feature")
-    wps = st.storage.work_packages(user.team_slug, project or None, feature or None)
+    wps = await st.db.read(Storage.work_packages, user.team_slug, project or None,
+                           feature or None)
     columns = {lane: [] for lane in LANES}
     for wp in wps:
         columns.setdefault(wp["lane"], []).append(wp)
     return render("board.html", user=user, csrf=session_csrf(st, request), active="board",
                   columns=columns, project=project, feature=feature,
-                  projects=st.storage.projects(user.team_slug),
-                  features=st.storage.features(user.team_slug, project or None),
+                  projects=await st.db.read(Storage.projects, user.team_slug),
+                  features=await st.db.read(Storage.features, user.team_slug, project or None),
                   total=len(wps), query=request.url.query, headers={"Vary": "HX-Request"})
 
 
@@ -349,7 +350,7 @@ async def activity(request: Request) -> Response:
     Returns:
         The page or fragment.
     """
-    user, redirect = _require_team(request)
+    user, redirect = await _require_team(request)
     if redirect:
         return redirect
     st = state(request)
@@ -357,7 +358,8 @@ async def activity(request: Request) -> Response:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 7 or not 1 <= int(raw) <= MAX_PAGE:
         raise PageError(400, f"page must be a whole number from 1 to {MAX_PAGE}.")
     page = int(raw)
-    events = st.storage.activity(user.team_slug, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1)
+    events = await st.db.read(Storage.activity, user.team_slug, (page - 1) * PAGE_SIZE,
+                              PAGE_SIZE + 1)
     more = len(events) > PAGE_SIZE
     next_url = f"?{urlencode({'page': page + 1})}" if more else ""
     fragment = request.headers.get("hx-request") == "true"

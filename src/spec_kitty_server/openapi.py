@@ -96,9 +96,15 @@ def _schemas() -> dict[str, Any]:
                                    "expires_in": {"type": "integer",
                                                   "description": "Seconds it stays valid."}}},
         "Health": {"type": "object",
-                   "required": ["status", "version", "authenticated", "token_status"],
+                   "required": ["status", "storage", "version", "authenticated",
+                                "token_status"],
                    "properties": {
-                       "status": {"type": "string", "enum": ["ok"]},
+                       "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                       "storage": {"type": "string", "enum": ["ok", "missing", "replaced"],
+                                   "description": "Whether the database file is still the "
+                                                  "one the server opened."},
+                       "detail": {"type": "string",
+                                  "description": "Why it is unavailable (503 only)."},
                        "version": {"type": "string"},
                        "authenticated": {"type": "boolean",
                                          "description": "Whether the Bearer token is valid."},
@@ -139,6 +145,10 @@ def _schemas() -> dict[str, Any]:
 def _api_paths() -> dict[str, Any]:
     bad_token = _error("Missing, malformed, forged or expired access token.")
     disabled = _error("The token is valid but its user is disabled or left the team.")
+    busy = _error("The database is locked or its file is gone; retry after `Retry-After` "
+                  "seconds.", _RETRY_AFTER)
+    busy_login = _error("Too many password checks are waiting, or the database is locked or "
+                        "gone; retry after `Retry-After` seconds.", _RETRY_AFTER)
     return {
         protocol.TOKEN_PATH: {"post": {
             "operationId": "obtainToken", "tags": ["auth"],
@@ -150,7 +160,8 @@ def _api_paths() -> dict[str, Any]:
                           "401": _error("Invalid username or password."),
                           "413": _error("The body is too large."),
                           "429": _error("Too many failed logins for this user or address.",
-                                        _RETRY_AFTER)}}},
+                                        _RETRY_AFTER),
+                          "503": busy_login}}},
         protocol.REFRESH_PATH: {"post": {
             "operationId": "refreshToken", "tags": ["auth"],
             "summary": "Exchange a refresh token for a new pair; the old refresh token dies.",
@@ -160,7 +171,8 @@ def _api_paths() -> dict[str, Any]:
                           "400": _error("The body is malformed."),
                           "401": _error("The refresh token is invalid, expired or used."),
                           "403": disabled,
-                          "413": _error("The body is too large.")}}},
+                          "413": _error("The body is too large."),
+                          "503": busy}}},
         protocol.WS_TOKEN_PATH: {"post": {
             "operationId": "obtainWsToken", "tags": ["auth"], "security": _BEARER,
             "summary": "Get a 60-second token that opens one WebSocket connection.",
@@ -171,7 +183,11 @@ def _api_paths() -> dict[str, Any]:
             "summary": "Liveness, and whether the Bearer token sent (if any) is valid.",
             "security": [{}, {"bearerAuth": []}],
             "responses": {"200": _json(_ref("Health"), "The server is up."),
-                          "403": disabled}}},
+                          "403": disabled,
+                          "503": {**_json(_ref("Health"), "The database file was deleted or "
+                                                          "replaced under the running server; "
+                                                          "writes are refused."),
+                                  "headers": _RETRY_AFTER}}}},
         protocol.BATCH_PATH: {"post": {
             "operationId": "pushBatch", "tags": ["sync"], "security": _BEARER,
             "summary": "Store up to 1000 events; each gets success, duplicate or rejected.",

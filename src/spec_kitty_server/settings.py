@@ -36,6 +36,15 @@ DEFAULT_WS_PING_INTERVAL = 20.0
 SESSION_LIFETIME = 12 * 3600
 """Seconds a dashboard browser session lasts."""
 
+DEFAULT_HEADER_TIMEOUT = 10.0
+"""Seconds a client has to send a request's line and headers before it gets 408 and is closed."""
+
+DEFAULT_BODY_TIMEOUT = 30.0
+"""Seconds a client has to send a request's whole body before it gets 408 and is closed."""
+
+DEFAULT_WRITE_TIMEOUT = 5.0
+"""Seconds a database write may wait for SQLite's write lock before it is answered 503."""
+
 MIN_SECRET_LENGTH = 32
 """Shortest signing key accepted from the environment."""
 
@@ -55,9 +64,13 @@ class ServerSettings:
         refresh_lifetime: Seconds a refresh token is valid.
         ws_ping_interval: Seconds between two WebSocket pings.
         tls: Whether the server is reached over HTTPS (cookies get `Secure`).
-        login_failures_per_user: Failed logins per user within the window before 429.
+        login_failures_per_user: Failed logins per user at one address within the window
+            before 429.
         login_failures_per_ip: Failed logins per client address within the window before 429.
         login_window: Seconds over which failed logins are counted.
+        header_timeout: Seconds to receive a request's line and headers.
+        body_timeout: Seconds to receive a request's body.
+        write_timeout: Seconds a database write may wait for the lock before 503.
     """
 
     db_path: Path
@@ -69,6 +82,9 @@ class ServerSettings:
     login_failures_per_user: int = 5
     login_failures_per_ip: int = 20
     login_window: int = 300
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    write_timeout: float = DEFAULT_WRITE_TIMEOUT
 
 
 def resolve_db_path(db: str | Path | None) -> Path:

@@ -1,9 +1,9 @@
 """SQLite storage of the server: teams, users, tokens, sessions, events and the board.
 
-One `Storage` holds one connection in WAL mode. The server uses it from its event loop only,
-so writes are serialised without locks; other processes (the `user` commands, a second
-server) wait on SQLite's busy timeout. The schema is created on first open; there are no
-migrations.
+One `Storage` holds one connection in WAL mode. The server writes through one thread and
+reads through reader connections (`spec_kitty_server._db`), so writes are serialised without
+locks; other processes (the `user` commands, a second server) wait on SQLite's busy
+timeout. The schema is created on first open; there are no migrations.
 """
 
 from __future__ import annotations
@@ -144,6 +144,24 @@ class Storage:
             raise StorageError(f"cannot open database {path}: {exc}") from None
         except OSError as exc:
             raise StorageError(f"cannot open database {path}: {exc.strerror}") from None
+
+    @classmethod
+    def reader(cls, path: Path, busy_timeout: float) -> Storage:
+        """Open another, read-only connection to an existing database (for reader threads).
+
+        Args:
+            path: The SQLite file.
+            busy_timeout: Seconds a read may wait on a lock.
+
+        Returns:
+            A `Storage` whose writes fail.
+        """
+        self = cls.__new__(cls)
+        self.path = path
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                    timeout=busy_timeout)
+        self.conn.execute("PRAGMA query_only=1")
+        return self
 
     def close(self) -> None:
         """Close the connection."""

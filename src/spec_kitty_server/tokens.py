@@ -84,7 +84,7 @@ def verify(secret: str, token: str, token_type: str) -> Claims:
     Raises:
         TokenError: Expired, forged, malformed or of another type.
     """
-    if not token or len(token) > 4096:
+    if not token or len(token) > 4096 or not token.isascii():
         raise TokenError("invalid")
     try:
         data = jwt.decode(token, secret, algorithms=[ALGORITHM],

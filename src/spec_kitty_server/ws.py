@@ -18,7 +18,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from spec_kitty_protocol import MAX_EVENT_BYTES
 from spec_kitty_server import tokens
 from spec_kitty_server._auth import ApiError, active_user
+from spec_kitty_server._json import dumps
 from spec_kitty_server._state import AppState, state
+from spec_kitty_server.storage import Storage
 from spec_kitty_server.validation import check_event
 
 CLOSE_UNAUTHORIZED = 4401
@@ -139,14 +141,15 @@ async def events_socket(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_UNAUTHORIZED, "ws token already used")
         return
     try:
-        user = active_user(st, claims)
+        user = await active_user(st, claims)
     except ApiError:
         await websocket.close(CLOSE_FORBIDDEN, "account disabled")
         return
     client = _Client(user.team_slug)
     st.hub.register(client)
     try:
-        client.send({"type": "snapshot", "board": st.storage.snapshot(user.team_slug)})
+        client.send({"type": "snapshot",
+                     "board": await st.db.read(Storage.snapshot, user.team_slug)})
         await _run(websocket, client, st)
     finally:
         st.hub.unregister(client)
@@ -180,8 +183,7 @@ async def _sender(websocket: WebSocket, client: _Client) -> int | None:
         if message is None:
             return CLOSE_TOO_SLOW
         try:
-            await websocket.send_text(json.dumps(message, ensure_ascii=False,
-                                                 separators=(",", ":")))
+            await websocket.send_text(dumps(message))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return None
 
@@ -229,7 +231,7 @@ async def _receiver(websocket: WebSocket, client: _Client, st: AppState,
         elif kind == "event":
             checked = check_event(message.get("event"), client.team)
             try:
-                results, stored = st.storage.ingest([checked])
+                results, stored = await st.db.write(Storage.ingest, [checked])
             except sqlite3.OperationalError:
                 client.send({"type": "error", "event_id": checked.event_id,
                              "detail": "The database is busy; push this event again."})

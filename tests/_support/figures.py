@@ -29,6 +29,7 @@ _lock = threading.Lock()
 _counts: Counter[str] = Counter()
 _kinds: set[str] = set()
 _touched: set[str] = set()
+_lines: dict[str, str] = {}
 
 
 def add(key: str, amount: int = 1) -> None:
@@ -48,10 +49,28 @@ def fault_kind(name: str) -> None:
         _kinds.add(name)
 
 
+def line(key: str, text: str) -> None:
+    """Record one measured line (latencies, counts against a limit), printed under the table.
+
+    A later line with the same key replaces the earlier one.
+    """
+    with _lock:
+        _lines[key] = text
+
+
 def snapshot() -> dict:
     """Return this process's figures as plain data (sent from xdist workers)."""
     with _lock:
-        return {"counts": dict(_counts), "kinds": sorted(_kinds), "touched": sorted(_touched)}
+        return {"counts": dict(_counts), "kinds": sorted(_kinds), "touched": sorted(_touched),
+                "lines": dict(_lines)}
+
+
+def merge_lines(snapshots: list[dict]) -> list[str]:
+    """The measured lines of several processes, ordered by key."""
+    lines: dict[str, str] = {}
+    for snap in snapshots:
+        lines.update(snap.get("lines", {}))
+    return [lines[key] for key in sorted(lines)]
 
 
 def merge(snapshots: list[dict]) -> tuple[dict[str, int], list[str], set[str]]:

@@ -92,6 +92,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
             tr.write_line(f"  {label:<24} {value}")
         if kinds:
             tr.write_line(f"  fault kinds: {', '.join(kinds)}")
+    measured = figures.merge_lines(config._sk_snapshots)  # type: ignore[attr-defined]
+    if measured:
+        tr.write_sep("=", "server under hostile load (measured)")
+        for text in measured:
+            tr.write_line(f"  {text}")
     tr.write_line(f"secret leak check: {config._sk_scanned} outputs scanned, "  # type: ignore[attr-defined]
                   f"{len(found)} leaks found; server logs: "
                   f"{config._sk_logs} read, {counts.get('http_500', 0)} HTTP 500, "  # type: ignore[attr-defined]

@@ -65,10 +65,13 @@ def test_user_and_team_commands(tmp_path):
 
 def test_db_from_environment_and_unwritable_path(tmp_path):
     env = {**os.environ, "SPEC_KITTY_SERVER_DB": str(tmp_path / "env.sqlite3")}
-    r = run("team", "list", env=env)
+    r = run("user", "add", "alice", "--team", "acme", "--password-stdin", env=env,
+            input=PASSWORD + "\n")
     assert r.returncode == 0 and (tmp_path / "env.sqlite3").exists()
+    assert re.search(r"^acme\s+1\s+0$", run("team", "list", env=env).stdout, re.M)
     (tmp_path / "file").write_text("x")
-    r = run("team", "list", "--db", str(tmp_path / "file" / "db.sqlite3"))
+    r = run("user", "add", "bob", "--team", "acme", "--password-stdin",
+            "--db", str(tmp_path / "file" / "db.sqlite3"), input=PASSWORD + "\n")
     assert r.returncode == 1 and r.stderr.startswith("error: cannot open database")
     (tmp_path / "garbage.sqlite3").write_bytes(b"not a database" * 100)
     r = run("user", "list", "--db", str(tmp_path / "garbage.sqlite3"))
