@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from specify_cli.sync import _now
 
 from spec_kitty_protocol import build_event
 from spec_kitty_server.validation import TEAM_MISMATCH
@@ -70,6 +71,8 @@ def test_tasks_events_reach_the_server_once_with_a_shared_causation(tmp_path, al
     assert lamports == sorted(lamports) and len(set(lamports)) == 7
     again = sk(alice, "sync", "now")
     assert "Pushed 0 events in 0 batches" in again.stdout and again.returncode == 0
+    # The last line states the end state, whatever the counts above it were.
+    assert again.stdout.splitlines()[-1] == _now.UP_TO_DATE
 
 
 def test_dry_run_sends_nothing_and_report_and_strict_cover_rejections(alice, shared_server,
