@@ -28,6 +28,7 @@ def _checks() -> dict[str, tuple[Callable[[Options], Result], bool]]:
         mentions,
         netlify,
         portability,
+        quoted,
     )
 
     return {
@@ -37,13 +38,14 @@ def _checks() -> dict[str, tuple[Callable[[Options], Result], bool]]:
         "mentions": (mentions.run, False),
         "cli-links": (cli_links.run, True),
         "completeness": (completeness.run, True),
+        "quoted": (quoted.run, False),
         "netlify": (netlify.run, True),
         "portability": (portability.run, False),
     }
 
 
-NAMES = ("build", "links", "examples", "mentions", "cli-links", "completeness", "netlify",
-         "portability")
+NAMES = ("build", "links", "examples", "mentions", "cli-links", "completeness", "quoted",
+         "netlify", "portability")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from specify_cli.cli._output import error, info, warn
-from specify_cli.errors import ConfigError, NotAuthenticatedError
+from specify_cli.errors import ConfigError, NotAuthenticatedError, SpecKittyError
 
 UP_TO_DATE = "Up to date: the queue is empty and the server has every event."
 """The last line of a `sync now` that pushed and pulled everything."""
@@ -138,7 +138,7 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
     if push.rejected:
         warn(f"{push.rejected} events were rejected and stay queued; see `spec-kitty sync "
              "status` or --report")
-        return 1 if strict else 0
+        return SpecKittyError.exit_code if strict else 0
     # The counts above depend on what the background sync had already pushed; this line
     # states the end state, which does not.
     info(UP_TO_DATE)

@@ -186,4 +186,6 @@ def workspace(
     for name in result.conflicts:
         info(f"  {name}")
     if not result.ok:
-        raise typer.Exit(1)
+        from specify_cli.errors import SpecKittyError
+
+        raise typer.Exit(SpecKittyError.exit_code)
