@@ -58,6 +58,7 @@ FACTS: dict[str, tuple[str, str]] = {
     "server.pull_limit_max": ("spec_kitty_server.api", "MAX_LIMIT"),
     "dashboard.page_size": ("spec_kitty_server.dashboards", "PAGE_SIZE"),
     "ws.missed_pongs": ("spec_kitty_server.ws", "MISSED_PONGS_LIMIT"),
+    "board.refresh": ("spec_kitty_server.dashboards", "BOARD_REFRESH_SECONDS"),
     "exit.failure": ("specify_cli.errors", "SpecKittyError.exit_code"),
     "exit.usage": ("specify_cli.errors", "UsageError.exit_code"),
     "exit.unreachable": ("specify_cli.sync._status", "CHECK_EXIT_CODES.Unreachable"),
