@@ -25,6 +25,7 @@ def _checks() -> dict[str, tuple[Callable[[Options], Result], bool]]:
         completeness,
         examples,
         links,
+        llms,
         mentions,
         netlify,
         portability,
@@ -39,13 +40,14 @@ def _checks() -> dict[str, tuple[Callable[[Options], Result], bool]]:
         "cli-links": (cli_links.run, True),
         "completeness": (completeness.run, True),
         "quoted": (quoted.run, False),
+        "llms": (llms.run, True),
         "netlify": (netlify.run, True),
         "portability": (portability.run, False),
     }
 
 
 NAMES = ("build", "links", "examples", "mentions", "cli-links", "completeness", "quoted",
-         "netlify", "portability")
+         "llms", "netlify", "portability")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

@@ -128,3 +128,9 @@ def test_upstream_name_passes_in_the_mapping_column_only(project):
     proc = run_gate(project, "--only", "completeness")
     out = _fails(proc, "SPEC_KITTY_UPSTREAM_ONLY is not an environment variable the code reads")
     assert "SPEC_KITTY_LEGACY_QUEUE" not in out, out[-3000:]
+
+
+def test_page_left_out_of_llms_txt_fails_llms(project):
+    drift(project / "mkdocs.yml", "        Contributing:\n          - contributing/*.md\n", "")
+    proc = run_gate(project, "--only", "llms")
+    _fails(proc, "contributing/docs/index.md: this page has no Markdown copy")
