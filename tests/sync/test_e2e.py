@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from specify_cli.sync import _now
 
 from spec_kitty_protocol import build_event
 from spec_kitty_server.validation import TEAM_MISMATCH
+from specify_cli.sync import _now
 from tests._support.events import PROJECT_UUID, sample_events
 from tests._support.procs import SPEC_KITTY, run_cli
 from tests._support.project import make_feature
