@@ -5,6 +5,8 @@
   so `mkdocs serve` re-imports the CLI after a source edit (mkdocs-click imports it once).
 - on_files: read toc/ into the nav; a broken href, a duplicate entry or a docs page missing
   from toc/ is a WARNING (strict turns it into a failure) naming file:line.
+- on_pre_build / on_post_build under ./scripts/serve (`DOCS_PREVIEW=1`): collect the
+  build's warnings and show them in a banner on every page (scripts/docs_preview.py).
 - on_page_markdown: replace `{{ fact:NAME }}` and `{{ reference:NAME }}` with values and
   tables rendered from the code; an unknown name is a WARNING; every page needs a See Also.
 """
@@ -44,6 +46,9 @@ def on_config(config: Any) -> Any:
 
 
 def on_pre_build(config: Any) -> None:
+    preview = importlib.import_module("scripts.docs_preview")
+    if preview.active():
+        preview.start()
     dropped = [name for name in sys.modules
                if any(name == pkg or name.startswith(pkg + ".") for pkg in FRESH_PACKAGES)]
     for name in dropped:
@@ -150,3 +155,9 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if not SEE_ALSO_RE.search(markdown):
         log.warning("%s: every page ends with a `## See Also` section", path)
     return markdown
+
+
+def on_post_build(config: Any) -> None:
+    preview = importlib.import_module("scripts.docs_preview")
+    if preview.active():
+        preview.finish(config.site_dir)

@@ -25,9 +25,11 @@ def _checks() -> dict[str, tuple[Callable[[Options], Result], bool]]:
         completeness,
         examples,
         links,
+        llms,
         mentions,
         netlify,
         portability,
+        quoted,
     )
 
     return {
@@ -37,13 +39,15 @@ def _checks() -> dict[str, tuple[Callable[[Options], Result], bool]]:
         "mentions": (mentions.run, False),
         "cli-links": (cli_links.run, True),
         "completeness": (completeness.run, True),
+        "quoted": (quoted.run, False),
+        "llms": (llms.run, True),
         "netlify": (netlify.run, True),
         "portability": (portability.run, False),
     }
 
 
-NAMES = ("build", "links", "examples", "mentions", "cli-links", "completeness", "netlify",
-         "portability")
+NAMES = ("build", "links", "examples", "mentions", "cli-links", "completeness", "quoted",
+         "llms", "netlify", "portability")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

@@ -46,6 +46,9 @@ ALLOWED = {"spec-kitty", "spec-kitty-server", "cd", "mkdir", "export", "echo", "
            "touch", "git", "ls", "true", "unset", "sleep"}
 """Commands an executed example may run; anything else needs a skip reason."""
 
+HIDDEN_SETUP = ("hidden", "setup")
+"""Former directives that ran setup the reader could not see; the gate now refuses them."""
+
 COMMAND_TIMEOUT = 60
 RUN_LANGS = {"console", "shell-session"}
 
@@ -176,12 +179,10 @@ class Session:
             "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "80", "TZ": "UTC", "LC_ALL": "C.UTF-8",
             "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(SRC_DIR),
             "SPEC_KITTY_SERVER_SECRET": "docs-gate-secret-" + "x" * 32,
-            # A reader's own shell variable in the docs' --password-stdin examples.
-            "SPEC_KITTY_PASSWORD": DEMO_PASSWORD,
             "GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1",
         })
         for name in [k for k in env if k.startswith("SPEC_KITTY_") and k not in
-                     ("SPEC_KITTY_HOME", "SPEC_KITTY_SERVER_SECRET", "SPEC_KITTY_PASSWORD")]:
+                     ("SPEC_KITTY_HOME", "SPEC_KITTY_SERVER_SECRET")]:
             del env[name]
         self.env = env
         (self.state / "env").write_text("", encoding="utf-8")
@@ -361,11 +362,14 @@ class PagePlan:
 def plan(page: Page) -> PagePlan:
     """Collect the runnable steps of a page, honouring skip/run directives."""
     result = PagePlan(page)
+    for directive in page.directives:
+        if directive.word in HIDDEN_SETUP:
+            result.problems.append(Problem(
+                f"{rel(page.path)}:{directive.line}",
+                f"`docs-gate: {directive.word}` is setup the reader cannot see: show it on "
+                "the page as a console block (a collapsible `??? example` is fine)"))
     for block in page.blocks:
         words = {d.word: d for d in block.directives}
-        for directive in block.directives:
-            if directive.word == "hidden" and directive.text:
-                result.steps.append(Step(block, directive.line, directive.text, [], 0, 0, False))
         if "skip" in words:
             reason = words["skip"].attrs.get("reason", "").strip()
             if not reason:
@@ -402,18 +406,8 @@ def _run_page(item: PagePlan) -> tuple[PagePlan, list[Outcome]]:
     session = Session(item.page, uses_own_server=own, creates_users=creates)
     outcomes: list[Outcome] = []
     try:
-        setup = next((d for d in item.page.directives if d.word == "setup"), None)
-        if setup is not None and "login" in setup.text and item.steps:
-            session.start_default_server()
-            url = f"http://127.0.0.1:{session.port}"
-            for line in (f"spec-kitty sync server {url}",
-                         f"printf '%s\\n' {DEMO_PASSWORD} | spec-kitty auth login "
-                         f"--username alice --password-stdin"):
-                outcome = session.run(Step(item.steps[0].block, 0, line, [], 0, 0, False))
-                if outcome.exit_code != 0:
-                    item.problems.append(Problem(rel(item.page.path), f"setup `{line}` failed",
-                                                 "\n".join(outcome.output)))
-                    return item, outcomes
+        if any(d.word in HIDDEN_SETUP for d in item.page.directives):
+            return item, outcomes  # plan() reported it; the page cannot run as a reader would
         for step in item.steps:
             began = time.perf_counter()
             outcome = session.run(step)

@@ -117,10 +117,14 @@ def render_project() -> str:
         if isinstance(value, dict):
             keys = value
             break
-    lines = [f"The file is `{path}` at the project root (the nearest directory above the "
-             "current one that holds "
-             + ", ".join(f"`{m}`" for m in getattr(pc, "_MARKERS", (pc.KITTIFY_DIR,)))
-             + "). It is YAML, written atomically; comments in it are not kept.", ""]
+    markers = [f"`{m}`" for m in getattr(pc, "_MARKERS", (pc.KITTIFY_DIR,))]
+    lines = [f"The file is `{path}` at the project root: the nearest directory, from the "
+             f"current one upwards, that holds {markers[0]}; if none does, the nearest that "
+             f"holds {markers[1]}; then {', then '.join(markers[2:])}"
+             if len(markers) > 2 else
+             f"The file is `{path}` at the project root (the nearest directory, from the "
+             f"current one upwards, that holds {' or '.join(markers)})", ""]
+    lines[0] += ". It is YAML, written atomically; comments in it are not kept."
     if keys is None:
         lines += ['!!! warning "Not generated yet"',
                   f"    `specify_cli.sync.project_config` does not expose a model of its keys "

@@ -57,6 +57,11 @@ FACTS: dict[str, tuple[str, str]] = {
     "server.pull_limit_default": ("spec_kitty_server.api", "DEFAULT_LIMIT"),
     "server.pull_limit_max": ("spec_kitty_server.api", "MAX_LIMIT"),
     "dashboard.page_size": ("spec_kitty_server.dashboards", "PAGE_SIZE"),
+    "ws.missed_pongs": ("spec_kitty_server.ws", "MISSED_PONGS_LIMIT"),
+    "board.refresh": ("spec_kitty_server.dashboards", "BOARD_REFRESH_SECONDS"),
+    "exit.failure": ("specify_cli.errors", "SpecKittyError.exit_code"),
+    "exit.usage": ("specify_cli.errors", "UsageError.exit_code"),
+    "exit.unreachable": ("specify_cli.sync._status", "CHECK_EXIT_CODES.Unreachable"),
 }
 """Short names for the facts the pages state most."""
 
@@ -153,6 +158,9 @@ def lookup(name: str) -> Any:
         raise FactError(f"fact {name!r}: cannot import {module_name} ({exc})") from None
     value: Any = module
     for part in attr.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]  # a key of a dict constant: `CHECK_EXIT_CODES.Unreachable`
+            continue
         if not hasattr(value, part):
             raise FactError(f"fact {name!r}: {module_name} has no attribute {attr!r}")
         value = getattr(value, part)

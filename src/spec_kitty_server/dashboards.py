@@ -47,6 +47,9 @@ LANE_TITLES = {"planned": "Planned", "claimed": "Claimed", "in_progress": "In pr
                "for_review": "For review", "approved": "Approved", "done": "Done",
                "blocked": "Blocked", "canceled": "Canceled"}
 
+BOARD_REFRESH_SECONDS = 30
+"""How often an open board reloads its columns (htmx polling), in seconds."""
+
 
 class PageError(Exception):
     """An error page.
@@ -309,10 +312,22 @@ def _slug_param(request: Request, name: str) -> str:
     return value
 
 
-async def board(request: Request) -> Response:
-    """`GET /a/<team>/dashboards/board/`: one column per lane, filterable by project/feature.
+def _lane_param(request: Request) -> str:
+    value = request.query_params.get("lane", "")
+    if not value:
+        return ""
+    lane = canonical_lane(value)
+    if lane is None:
+        raise PageError(400, "The lane filter is not a lane of the board.")
+    return lane
 
-    With JavaScript the columns refresh themselves every 30 seconds (htmx polling).
+
+async def board(request: Request) -> Response:
+    """`GET /a/<team>/dashboards/board/`: one column per lane, filterable by project, feature
+    and lane (`?lane=for_review` shows that column only).
+
+    With JavaScript the columns refresh themselves every `BOARD_REFRESH_SECONDS` (htmx
+    polling).
 
     Args:
         request: The request.
@@ -326,13 +341,17 @@ async def board(request: Request) -> Response:
     st = state(request)
     project = _slug_param(request, "project")
     feature = _slug_param(request, "feature")
+    lane = _lane_param(request)
     wps = await st.db.read(Storage.work_packages, user.team_slug, project or None,
                            feature or None)
-    columns = {lane: [] for lane in LANES}
+    if lane:
+        wps = [wp for wp in wps if wp["lane"] == lane]
+    columns = {name: [] for name in ([lane] if lane else LANES)}
     for wp in wps:
         columns.setdefault(wp["lane"], []).append(wp)
     return render("board.html", user=user, csrf=session_csrf(st, request), active="board",
-                  columns=columns, project=project, feature=feature,
+                  columns=columns, project=project, feature=feature, lane=lane,
+                  refresh_seconds=BOARD_REFRESH_SECONDS,
                   projects=await st.db.read(Storage.projects, user.team_slug),
                   features=await st.db.read(Storage.features, user.team_slug, project or None),
                   total=len(wps), query=request.url.query, headers={"Vary": "HX-Request"})

@@ -188,12 +188,16 @@ async def _sender(websocket: WebSocket, client: _Client) -> int | None:
             return None
 
 
+MISSED_PONGS_LIMIT = 2
+"""A client that has not answered this many pings in a row is disconnected."""
+
+
 async def _pinger(client: _Client, interval: float, pong: dict[str, Any]) -> int | None:
     while True:
         await asyncio.sleep(interval)
         if pong["waiting"]:
             pong["missed"] += 1
-            if pong["missed"] >= 2:
+            if pong["missed"] >= MISSED_PONGS_LIMIT:
                 return CLOSE_PONG_TIMEOUT
         pong["waiting"] = True
         client.send({"type": "ping"})

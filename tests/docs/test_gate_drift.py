@@ -85,3 +85,52 @@ def test_redirect_to_nothing_fails_netlify(project):
     proc = run_gate(project, "--only", "netlify")
     _fails(proc, "redirect /how-to/authenticate.html -> /how-to/authentication/",
            "not in the built site")
+
+
+def test_number_typed_by_hand_fails_quoted(project):
+    drift(project / "docs/how-to/sync-to-server.md",
+          "(exit status {{ fact:exit.unreachable }})", "(exit status 3)")
+    proc = run_gate(project, "--only", "quoted")
+    _fails(proc, "docs/how-to/sync-to-server.md:", 'a number stated by hand: "exit status 3"')
+
+
+def test_changed_exit_status_reaches_the_page(project):
+    drift(project / "src/specify_cli/sync/_status.py", "UNREACHABLE: 3,", "UNREACHABLE: 4,")
+    proc = run_gate(project, "--only", "build,quoted")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    html = (project / "site/how-to/sync-to-server/index.html").read_text(encoding="utf-8")
+    assert "(exit status 4)" in html and "(exit status 3)" not in html
+
+
+def test_changed_cli_message_fails_quoted(project):
+    drift(project / "src/specify_cli/sync/auth.py", '"invalid username or password"',
+          '"wrong username or password"')
+    proc = run_gate(project, "--only", "quoted")
+    _fails(proc, "docs/how-to/authenticate.md:",
+           'the CLI prints no message like "invalid username or password"')
+
+
+def test_heading_anchor_must_be_where_the_message_links(project):
+    drift(project / "docs/how-to/authenticate.md", "{ #invalid-username-or-password }",
+          "{ #wrong-credentials }")
+    proc = run_gate(project, "--only", "quoted")
+    _fails(proc, "the heading's anchor #wrong-credentials is not where the message links to",
+           "how-to/authenticate/#invalid-username-or-password")
+
+
+def test_upstream_name_passes_in_the_mapping_column_only(project):
+    page = project / "docs/explanations/coming-from-spec-kitty-2.md"
+    drift(page, "| `SPEC_KITTY_ENABLE_SAAS_SYNC=1` | not needed |",
+          "| `SPEC_KITTY_LEGACY_QUEUE=1` | not needed |\n"
+          "| `SPEC_KITTY_ENABLE_SAAS_SYNC=1` | not needed |")
+    drift(page, "## Wire-format choices",
+          "Set `SPEC_KITTY_UPSTREAM_ONLY=1` to turn sync on.\n\n## Wire-format choices")
+    proc = run_gate(project, "--only", "completeness")
+    out = _fails(proc, "SPEC_KITTY_UPSTREAM_ONLY is not an environment variable the code reads")
+    assert "SPEC_KITTY_LEGACY_QUEUE" not in out, out[-3000:]
+
+
+def test_page_left_out_of_llms_txt_fails_llms(project):
+    drift(project / "mkdocs.yml", "        Contributing:\n          - contributing/*.md\n", "")
+    proc = run_gate(project, "--only", "llms")
+    _fails(proc, "contributing/docs/index.md: this page has no Markdown copy")

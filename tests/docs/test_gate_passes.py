@@ -16,7 +16,7 @@ def test_the_tree_passes_the_gate(gate_run):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
     for check in ("build", "links", "examples", "mentions", "cli-links", "completeness",
-                  "netlify"):
+                  "quoted", "llms", "netlify"):
         line = next((x for x in lines if re.match(rf"^ok\s+{re.escape(check)}\s", x)), None)
         assert line is not None, f"no ok line for {check}:\n{proc.stdout}"
         assert re.search(r"\(\d+\.\ds\)$", line), line

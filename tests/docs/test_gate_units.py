@@ -141,3 +141,16 @@ def test_disguised_console_examples_are_flagged(tmp_path: Path):
     problems = plan(parse_page(page)).problems
     assert len(problems) == 1 and "console example that does not run" in problems[0].message
     assert problems[0].where.endswith(":3")
+
+
+@pytest.mark.parametrize("directive", ["<!-- docs-gate: hidden spec-kitty tasks finalize -->",
+                                       "<!-- docs-gate: setup login -->"])
+def test_hidden_setup_is_refused(tmp_path, directive):
+    from scripts.docs_gate._markdown import parse_page
+    from scripts.docs_gate.examples import plan
+
+    page = tmp_path / "page.md"
+    page.write_text(f"# Page\n\n{directive}\n```console\n$ spec-kitty --version\n```\n",
+                    encoding="utf-8")
+    problems = plan(parse_page(page)).problems
+    assert len(problems) == 1 and "setup the reader cannot see" in str(problems[0])

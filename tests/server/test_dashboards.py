@@ -243,3 +243,21 @@ def test_login_rate_limit_shared_by_api_and_form(tmp_path):
         assert r.status_code == 429
     finally:
         srv.stop()
+
+
+def test_board_lane_filter_shows_one_column(web):
+    from spec_kitty_server.dashboards import BOARD_REFRESH_SECONDS
+
+    everything = web.get("/a/demo/dashboards/board/")
+    counts = {lane: everything.text.split(f'data-lane="{lane}"')[1].split("</section>")[0]
+              .count('<li class="wp"') for lane in LANES}
+    for lane in LANES:
+        r = web.get("/a/demo/dashboards/board/", params={"lane": lane})
+        assert r.status_code == 200
+        assert re.findall(r'<section class="column" data-lane="(\w+)"', r.text) == [lane]
+        assert r.text.count('<li class="wp"') == counts[lane]
+        assert f'<option value="{lane}" selected>' in r.text
+    doing = web.get("/a/demo/dashboards/board/", params={"lane": "doing"})
+    assert re.findall(r'data-lane="(\w+)"', doing.text) == ["in_progress"]
+    assert web.get("/a/demo/dashboards/board/", params={"lane": "nope"}).status_code == 400
+    assert f'hx-trigger="every {BOARD_REFRESH_SECONDS}s"' in everything.text

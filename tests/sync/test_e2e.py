@@ -14,6 +14,7 @@ import pytest
 
 from spec_kitty_protocol import build_event
 from spec_kitty_server.validation import TEAM_MISMATCH
+from specify_cli.sync import _now
 from tests._support.events import PROJECT_UUID, sample_events
 from tests._support.procs import SPEC_KITTY, run_cli
 from tests._support.project import make_feature
@@ -70,6 +71,8 @@ def test_tasks_events_reach_the_server_once_with_a_shared_causation(tmp_path, al
     assert lamports == sorted(lamports) and len(set(lamports)) == 7
     again = sk(alice, "sync", "now")
     assert "Pushed 0 events in 0 batches" in again.stdout and again.returncode == 0
+    # The last line states the end state, whatever the counts above it were.
+    assert again.stdout.splitlines()[-1] == _now.UP_TO_DATE
 
 
 def test_dry_run_sends_nothing_and_report_and_strict_cover_rejections(alice, shared_server,

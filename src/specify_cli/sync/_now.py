@@ -8,7 +8,10 @@ from collections import Counter
 from pathlib import Path
 
 from specify_cli.cli._output import error, info, warn
-from specify_cli.errors import ConfigError, NotAuthenticatedError
+from specify_cli.errors import ConfigError, NotAuthenticatedError, SpecKittyError
+
+UP_TO_DATE = "Up to date: the queue is empty and the server has every event."
+"""The last line of a `sync now` that pushed and pulled everything."""
 
 LOCK_WAIT_SECONDS = 120.0
 """How long `sync now` waits for another sync of the same account to finish."""
@@ -53,7 +56,7 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
     """Run `sync now` and return its exit status.
 
     Args:
-        verbose: Print each batch and each rejected event.
+        verbose: Also name the server and the queue first, and list each rejected event.
         dry_run: Only show what would be pushed.
         report: File to write the failures to, as JSON.
         strict: Exit 1 when events were rejected.
@@ -135,5 +138,8 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
     if push.rejected:
         warn(f"{push.rejected} events were rejected and stay queued; see `spec-kitty sync "
              "status` or --report")
-        return 1 if strict else 0
+        return SpecKittyError.exit_code if strict else 0
+    # The counts above depend on what the background sync had already pushed; this line
+    # states the end state, which does not.
+    info(UP_TO_DATE)
     return 0

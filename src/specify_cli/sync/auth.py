@@ -156,7 +156,8 @@ def _warn(message: str) -> None:
 
 
 def save_credentials(creds: Credentials) -> Path:
-    """Write the credentials atomically with mode 0600 in the 0700 home.
+    """Write the credentials atomically with mode 0600 in the 0700 home, under the
+    credentials lock (so a login never interleaves with another process's token refresh).
 
     Args:
         creds: The session to store.
@@ -167,6 +168,24 @@ def save_credentials(creds: Credentials) -> Path:
     Raises:
         ConfigError: The file cannot be written; the message names the path and the fix.
     """
+    try:
+        config.ensure_home()
+        with file_lock(_lock_path()):
+            return _write_credentials(creds)
+    except OSError as exc:
+        raise _not_writable(exc.strerror) from None
+    except ConfigError as exc:
+        raise _not_writable(str(exc)) from None
+
+
+def _not_writable(reason: str | None) -> ConfigError:
+    return ConfigError(f"cannot save credentials to {credentials_path()}: {reason}; make the "
+                       f"directory writable or set {config.HOME_ENV}"
+                       + see("credentials-not-writable"))
+
+
+def _write_credentials(creds: Credentials) -> Path:
+    """Write the credentials file; the caller holds the credentials lock."""
     path = credentials_path()
     data = asdict(creds)
     data["access_expires_at"] = _iso(creds.access_expires_at)
@@ -175,11 +194,8 @@ def save_credentials(creds: Credentials) -> Path:
         home = config.ensure_home()
         home.chmod(0o700)
         atomic_write(path, json.dumps(data, indent=2) + "\n", mode=0o600)
-    except (OSError, ConfigError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise ConfigError(f"cannot save credentials to {path}: {reason}; make the directory "
-                          f"writable or set {config.HOME_ENV}" + see("credentials-not-writable")
-                          ) from None
+    except OSError as exc:
+        raise _not_writable(exc.strerror) from None
     return path
 
 
@@ -301,7 +317,7 @@ def _refresh_locked(creds: Credentials) -> Credentials:
         raise unexpected_response(creds.server_url) from None
     fresh = _credentials_from_response(creds.server_url, data, creds.username)
     fresh.username, fresh.team_slug = creds.username, fresh.team_slug or creds.team_slug
-    save_credentials(fresh)
+    _write_credentials(fresh)
     return fresh
 
 

@@ -39,7 +39,8 @@ _MARKERS = (KITTIFY_DIR, "kitty-specs", ".git")
 
 
 def find_project_root(start: Path | None = None) -> Path:
-    """Return the project root: the nearest directory holding `.kittify/`, `kitty-specs/` or `.git`.
+    """Return the project root: the nearest directory holding `.kittify/`; failing that, the
+    nearest holding `kitty-specs/`; then the nearest holding `.git`.
 
     Args:
         start: Where to start looking; the current directory by default.

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from specify_cli.cli._output import info, warn
+from specify_cli.errors import SpecKittyError
 
 app = typer.Typer(help="Log in to the sync server, log out, and show the session.",
                   no_args_is_help=True)
@@ -170,7 +171,7 @@ def status(
             info(json.dumps({"logged_in": False, "usable": False, "credentials_file": path}))
         else:
             info("Not logged in. Run: spec-kitty auth login")
-        raise typer.Exit(1)
+        raise typer.Exit(SpecKittyError.exit_code)
     from specify_cli import config
 
     configured = config.server_url()
@@ -207,4 +208,4 @@ def status(
         info(f"  Access token:   {access['text']}")
         info(f"  Refresh token:  {refresh['text']}")
     if not refresh_ok:
-        raise typer.Exit(1)
+        raise typer.Exit(SpecKittyError.exit_code)

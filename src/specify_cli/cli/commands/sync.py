@@ -130,7 +130,9 @@ def _status_lines(data: dict) -> list[str]:
 
 @app.command("now")
 def now(
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show each batch and event."),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Also name the server and the queue first, and list "
+                                 "each rejected event with its reason."),
     dry_run: bool = typer.Option(False, "--dry-run", "-n",
                                  help="Show what would be pushed; send nothing."),
     report: str = typer.Option(None, "--report", metavar="FILE",
@@ -184,4 +186,6 @@ def workspace(
     for name in result.conflicts:
         info(f"  {name}")
     if not result.ok:
-        raise typer.Exit(1)
+        from specify_cli.errors import SpecKittyError
+
+        raise typer.Exit(SpecKittyError.exit_code)
