@@ -24,4 +24,4 @@ def test_top_level_layout_is_exactly_the_agreed_one():
     assert top == {"mkdocs.yml", "docs", "src", "scripts", "tests", "toc", "netlify.toml",
                    "pyproject.toml", "README.md", "uv.lock", ".ci", ".gitignore"}
     assert {p.split("/")[1] for p in tracked if p.startswith("src/") and p.count("/") > 1} == {
-        "specify_cli", "spec_kitty_server"}
+        "spec_kitty_protocol", "specify_cli", "spec_kitty_server"}

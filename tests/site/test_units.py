@@ -57,7 +57,8 @@ def test_fact_filters_and_escape() -> None:
 
 def test_fact_outside_the_project_is_refused() -> None:
     _, problems = facts.substitute("{{ fact:os:environ }}")
-    assert "modules must be in specify_cli or spec_kitty_server" in problems[0][1]
+    assert ("modules must be in spec_kitty_protocol or specify_cli or spec_kitty_server"
+            in problems[0][1])
 
 
 def test_table_cells_keep_code_pipes_and_escape_others() -> None:
