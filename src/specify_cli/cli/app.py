@@ -33,6 +33,7 @@ app.add_typer(sync.app, name="sync")
 for _name in ("init", "implement", "accept", "merge"):
     app.command(name=_name)(getattr(workflow, _name))
 app.add_typer(agent.app, name="agent")
+app.add_typer(agent.legacy_app, name="tasks", hidden=True)
 app.command(name="docs")(docs.docs_command)
 
 

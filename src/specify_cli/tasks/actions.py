@@ -311,7 +311,7 @@ SUBTASK_STATES = ("done", "pending")
 """What `mark-status` can mark a subtask."""
 
 _SUBTASK_LINE = re.compile(r"^(\s*[-*]\s*\[)([ xX])(\]\s*)(T[0-9]{3,4})\b")
-_WP_HEADING = re.compile(r"^#{1,6}\s.*\b(WP[0-9]{2,4})\b")
+_HEADING = re.compile(r"^#{1,6}\s(?:.*\b(WP[0-9]{2,4})\b)?")
 
 
 def _subtask_owners(lines: list[str], feature: Feature) -> dict[str, tuple[int, str | None]]:
@@ -319,14 +319,18 @@ def _subtask_owners(lines: list[str], feature: Feature) -> dict[str, tuple[int, 
 
     The owner is the work package named in the nearest heading above the line (`## Work
     Package WP01: ...`), else the one whose frontmatter lists it under `subtasks`.
+
+    Args:
+        lines: The lines of `tasks.md`.
+        feature: The feature.
     """
     listed = {t: wp.id for wp in feature.work_packages.values()
               for t in (wp.data.get("subtasks") or []) if isinstance(t, str)}
     found: dict[str, tuple[int, str | None]] = {}
     owner: str | None = None
     for index, line in enumerate(lines):
-        heading = _WP_HEADING.match(line)
-        if heading:
+        heading = _HEADING.match(line)
+        if heading:  # a heading without a work package ends the previous one's section
             owner = heading.group(1) if heading.group(1) in feature.work_packages else None
             continue
         item = _SUBTASK_LINE.match(line)
@@ -402,7 +406,7 @@ def mark_status(root: Path, task_ids: list[str], status: str,
 
 
 _ALWAYS_SHOWN = ("planned", "in_progress", "for_review", "done")
-"""Lanes `agent tasks status` lists even when empty; the others only when they hold a work package."""
+"""Lanes `agent tasks status` always lists; the others only when they hold a work package."""
 
 
 def board(root: Path, feature_slug: str | None = None) -> str:

@@ -98,10 +98,12 @@ def assign(
     info(actions.assign(root(), wp_id, agent, phase, feature).message)
 
 
+_TASK_IDS = typer.Argument(..., metavar="TASK_ID...", help="Subtask ids in tasks.md, such as T001.")
+
+
 @tasks_app.command("mark-status")
 def mark_status(
-    task_ids: list[str] = typer.Argument(..., metavar="TASK_ID...",
-                                         help="Subtask ids in tasks.md, such as T001."),
+    task_ids: list[str] = _TASK_IDS,
     status: str = typer.Option(..., "--status", "-s", metavar="STATUS",
                                help="done (tick the box) or pending (untick it)."),
     feature: str = feature_option(),
@@ -128,3 +130,15 @@ def status(feature: str = feature_option()) -> None:
     from specify_cli.tasks import actions
 
     info(actions.board(root(), feature))
+
+
+legacy_app = typer.Typer(help="Older names of the `agent` commands (hidden; same code).",
+                         no_args_is_help=True)
+"""`spec-kitty tasks finalize|move|history|assign|status`: the names before `agent`.
+
+Hidden from help and the docs, kept so scripts written for them keep working; each is the
+very same function as its `agent` command, so the two names cannot drift apart.
+"""
+for _name, _fn in (("finalize", finalize_tasks), ("move", move_task), ("history", add_history),
+                   ("assign", assign), ("status", status)):
+    legacy_app.command(_name)(_fn)

@@ -9,11 +9,11 @@ import typer
 from specify_cli.cli._output import info
 from specify_cli.cli.commands._feature import feature_option, root, wp_argument
 
+_DIRECTORY = typer.Argument(Path("."), metavar="[DIRECTORY]", file_okay=False,
+                            help="The project directory (default: the current one).")
 
-def init(
-    path: Path = typer.Argument(Path("."), metavar="[DIRECTORY]", file_okay=False,
-                                help="The project directory (default: the current one)."),
-) -> None:
+
+def init(path: Path = _DIRECTORY) -> None:
     """Make a directory a spec-kitty project.
 
     Creates `.kittify/config.yaml` with the project identity (uuid, slug, node id) stamped
