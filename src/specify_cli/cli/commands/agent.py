@@ -108,11 +108,12 @@ def mark_status(
                                help="done (tick the box) or pending (untick it)."),
     feature: str = feature_option(),
 ) -> None:
-    """Tick or untick subtasks (`- [ ] T001 ...` lines in `tasks.md`); emits HistoryAdded.
+    """Tick or untick subtasks in `tasks.md`; emits HistoryAdded.
 
-    A subtask belongs to the work package named in the heading above it (`## Work Package
-    WP01`). Marking subtasks does not change a lane, so it emits no WPStatusChanged: each
-    work package whose subtasks changed gets one history note and one HistoryAdded.
+    A subtask is a checklist item of `tasks.md` that starts with its id (T001); it belongs
+    to the work package named in the heading above it (Work Package WP01). Marking
+    subtasks changes no lane, so it emits no WPStatusChanged: each work package whose
+    subtasks changed gets one history note and one HistoryAdded.
 
     Example: `spec-kitty agent tasks mark-status T001 T002 --status done`
     """
