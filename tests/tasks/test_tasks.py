@@ -1,4 +1,4 @@
-"""The work-package actions (`spec-kitty agent tasks|feature`): files, one event each, clean failures."""
+"""The work-package actions (`agent tasks|feature`): files, one event each, clean failures."""
 
 from __future__ import annotations
 

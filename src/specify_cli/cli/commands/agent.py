@@ -108,7 +108,7 @@ def mark_status(
                                help="done (tick the box) or pending (untick it)."),
     feature: str = feature_option(),
 ) -> None:
-    """Tick or untick subtasks in `tasks.md`; emits HistoryAdded.
+    """Tick or untick subtasks in the feature's tasks.md; emits HistoryAdded.
 
     A subtask is a checklist item of `tasks.md` that starts with its id (T001); it belongs
     to the work package named in the heading above it (Work Package WP01). Marking
