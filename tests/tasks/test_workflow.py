@@ -180,7 +180,12 @@ def test_the_full_flow_ends_with_every_wp_done_and_the_feature_completed(project
     ok(sk(sk_home, project, "implement", "WP01"))
     commit(project / ".worktrees" / f"{FEATURE}-WP01", "form.txt", "form\n")
     ok(sk(sk_home, project, "agent", "tasks", "mark-status", "T001", "T002", "--status", "done"))
-    ok(sk(sk_home, project, "agent", "tasks", "move-task", "WP01", "--to", "for_review"))
+    # Run inside the worktree, it changes the main checkout's files, not the branch's copy.
+    wp01 = project / ".worktrees" / f"{FEATURE}-WP01"
+    ok(sk(sk_home, wp01, "agent", "tasks", "move-task", "WP01", "--to", "for_review"))
+    assert "lane: planned" in (wp01 / "kitty-specs" / FEATURE / "tasks" / "WP01.md").read_text()
+    main_copy = project / "kitty-specs" / FEATURE / "tasks" / "WP01.md"
+    assert "lane: for_review" in main_copy.read_text()
     ok(sk(sk_home, project, "implement", "WP02", "--base", "WP01"))
     commit(project / ".worktrees" / f"{FEATURE}-WP02", "api.txt", "api\n")
     ok(sk(sk_home, project, "agent", "tasks", "add-history", "WP02", "API done"))

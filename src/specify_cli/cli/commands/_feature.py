@@ -11,10 +11,19 @@ FEATURE_HELP = ("Feature directory name under kitty-specs/, such as 001-login-fl
 
 
 def root() -> Path:
-    """Return the project root found from the current directory."""
-    from specify_cli.sync.project_config import find_project_root
+    """Return the project root found from the current directory.
 
-    return find_project_root()
+    Inside a work-package worktree (`.worktrees/<feature>-<WP>/`) it is the main checkout
+    around it: the lanes and `meta.json` that count are the main checkout's, not the copy
+    committed on the work-package branch.
+    """
+    from specify_cli.sync.project_config import find_project_root
+    from specify_cli.tasks.workflow import WORKTREES_DIR
+
+    found = find_project_root()
+    if found.parent.name == WORKTREES_DIR:
+        return find_project_root(found.parent.parent)
+    return found
 
 
 def feature_option() -> str | None:
