@@ -1,4 +1,4 @@
-"""`spec-kitty tasks`: frontmatter updates, one event per action, clean failures."""
+"""The work-package actions (`agent tasks|feature`): files, one event each, clean failures."""
 
 from __future__ import annotations
 
@@ -210,15 +210,15 @@ def test_cli_end_to_end_queues_real_events_locally(tmp_path):
     def sk(*args):
         return run_cli(home, *args, cwd=cwd, env=env)
 
-    assert sk("tasks", "finalize").returncode == 0
-    moved = sk("tasks", "move", "WP01", "--to", "doing")
+    assert sk("agent", "feature", "finalize-tasks").returncode == 0
+    moved = sk("agent", "tasks", "move-task", "WP01", "--to", "doing")
     assert moved.returncode == 0 and moved.stdout == "Moved WP01 from planned to in_progress.\n"
-    bad = sk("tasks", "move", "WP01", "--to", "sideways")
+    bad = sk("agent", "tasks", "move-task", "WP01", "--to", "sideways")
     assert bad.returncode == 2 and bad.stderr.startswith("error: unknown lane")
-    missing = sk("tasks", "history", "WP42", "hello")
+    missing = sk("agent", "tasks", "add-history", "WP42", "hello")
     assert missing.returncode == 1 and "WP42" in missing.stderr
     assert "Traceback" not in missing.stderr + bad.stderr
-    status = sk("tasks", "status")
+    status = sk("agent", "tasks", "status")
     assert "in_progress (1)" in status.stdout and "blocked" not in status.stdout
     from specify_cli.sync.queue import OfflineQueue
 

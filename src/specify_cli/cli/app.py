@@ -13,7 +13,7 @@ import sys
 import typer
 
 from specify_cli import __version__
-from specify_cli.cli.commands import auth, docs, sync, tasks
+from specify_cli.cli.commands import agent, auth, docs, sync, workflow
 
 app = typer.Typer(
     name="spec-kitty",
@@ -30,7 +30,10 @@ app = typer.Typer(
 )
 app.add_typer(auth.app, name="auth")
 app.add_typer(sync.app, name="sync")
-app.add_typer(tasks.app, name="tasks")
+for _name in ("init", "implement", "accept", "merge"):
+    app.command(name=_name)(getattr(workflow, _name))
+app.add_typer(agent.app, name="agent")
+app.add_typer(agent.legacy_app, name="tasks", hidden=True)
 app.command(name="docs")(docs.docs_command)
 
 

@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from specify_cli import _git
 from specify_cli.errors import SpecKittyError
 
 
@@ -53,34 +54,14 @@ class WorkspaceResult:
 
 
 def git(cwd: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess:
-    """Run `git ARGS` in `cwd` and return the result (output captured as text).
+    """Run `git ARGS` in `cwd` (see `specify_cli._git.git`); failures raise `WorkspaceError`.
 
     Args:
         cwd: Working directory.
         *args: git arguments.
         check: Raise `WorkspaceError` with git's message on a non-zero exit.
     """
-    try:
-        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                                timeout=120, check=False,
-                                env=_git_env())
-    except FileNotFoundError:
-        raise WorkspaceError("git is not installed or not on PATH") from None
-    except subprocess.TimeoutExpired:
-        raise WorkspaceError(f"git {args[0]} did not finish in 120 s") from None
-    if check and result.returncode != 0:
-        message = (result.stderr or result.stdout).strip().splitlines()
-        raise WorkspaceError(f"git {args[0]} failed: {message[-1] if message else 'no output'}")
-    return result
-
-
-def _git_env() -> dict[str, str]:
-    import os
-
-    env = dict(os.environ)
-    env.setdefault("GIT_EDITOR", "true")  # never open an editor during rebase --continue
-    env["LC_ALL"] = "C"
-    return env
+    return _git.git(cwd, *args, check=check, error=WorkspaceError)
 
 
 def current_worktree(cwd: Path) -> Worktree:

@@ -18,7 +18,6 @@ import hashlib
 import os
 import re
 import socket
-import subprocess
 import sys
 import threading
 import uuid
@@ -86,13 +85,10 @@ def normalise_slug(name: str) -> str:
 
 
 def _origin_name(root: Path) -> str | None:
-    try:
-        result = subprocess.run(["git", "-C", str(root), "config", "--get", "remote.origin.url"],
-                                capture_output=True, text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    url = result.stdout.strip().rstrip("/")
-    if result.returncode != 0 or not url:
+    from specify_cli._git import git_value
+
+    url = (git_value(root, "config", "--get", "remote.origin.url") or "").rstrip("/")
+    if not url:
         return None
     name = re.split(r"[/:]", url)[-1]
     return name[:-4] if name.endswith(".git") else name

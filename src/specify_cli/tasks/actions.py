@@ -1,4 +1,4 @@
-"""The work-package actions behind `spec-kitty tasks`, each emitting its sync events.
+"""The work-package actions behind `spec-kitty agent tasks|feature`, each emitting its sync events.
 
 Every action validates all input first (nothing is written and nothing is emitted on bad
 input), then writes the files, then emits its events under one causation id. If a write
@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import getpass
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -95,8 +96,15 @@ class _Context:
             raise TasksError(message) from None
 
 
-def _action(fn):
-    """Run an action under one causation id (imported lazily: no sync import for bad input)."""
+def one_action(fn):
+    """Decorate an action so all its events share one causation id.
+
+    The emitter is imported only when the action runs, so bad input never loads the sync
+    engine. Actions that call other actions (`implement` calls `move`) keep the outer id.
+
+    Args:
+        fn: The action.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> ActionResult:
@@ -109,8 +117,6 @@ def _action(fn):
 
 
 def _target_branch(root: Path, feature: Feature) -> str:
-    import subprocess
-
     from specify_cli.tasks.model import split_frontmatter
 
     branch = feature.meta.get("target_branch")
@@ -123,17 +129,15 @@ def _target_branch(root: Path, feature: Feature) -> str:
             return data["target_branch"]
     except (OSError, UnicodeDecodeError, TasksError):
         pass
-    try:
-        result = subprocess.run(["git", "-C", str(root), "symbolic-ref", "--short", "HEAD"],
-                                capture_output=True, text=True, timeout=5, check=False)
-        if result.returncode == 0 and result.stdout.strip():
-            return result.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
+    from specify_cli._git import git_value
+
+    head = git_value(root, "symbolic-ref", "--short", "HEAD")
+    if head:
+        return head
     return "main"
 
 
-@_action
+@one_action
 def finalize(root: Path, feature_slug: str | None = None, emit: Emit | None = None
              ) -> ActionResult:
     """Register a feature: write `meta.json`, emit FeatureCreated and one WPCreated per WP.
@@ -170,7 +174,7 @@ def finalize(root: Path, feature_slug: str | None = None, emit: Emit | None = No
                         f"packages, target branch {branch}.", ctx.emitted)
 
 
-@_action
+@one_action
 def move(root: Path, wp_id: str, lane: str, feature_slug: str | None = None,
          emit: Emit | None = None) -> ActionResult:
     """Move a work package to another lane and record it in its history.
@@ -223,7 +227,7 @@ def move(root: Path, wp_id: str, lane: str, feature_slug: str | None = None,
     return ActionResult(f"Moved {wp_id} from {previous} to {lane}.", ctx.emitted)
 
 
-@_action
+@one_action
 def add_history(root: Path, wp_id: str, message: str, feature_slug: str | None = None,
                 emit: Emit | None = None) -> ActionResult:
     """Append a note to a work package's history; emits HistoryAdded.
@@ -256,7 +260,7 @@ def add_history(root: Path, wp_id: str, message: str, feature_slug: str | None =
     return ActionResult(f"Added a history entry to {wp_id}.", ctx.emitted)
 
 
-@_action
+@one_action
 def assign(root: Path, wp_id: str, agent: str, phase: str = "implementation",
            feature_slug: str | None = None, emit: Emit | None = None) -> ActionResult:
     """Assign a work package to an agent for a phase; emits WPAssigned.
@@ -300,8 +304,109 @@ def assign(root: Path, wp_id: str, agent: str, phase: str = "implementation",
     return ActionResult(f"Assigned {wp_id} to {agent} for {phase}{again}.", ctx.emitted)
 
 
+SUBTASK_ID = re.compile(r"^T[0-9]{3,4}\Z")
+"""Pattern of a subtask id in `tasks.md`, such as `T001`."""
+
+SUBTASK_STATES = ("done", "pending")
+"""What `mark-status` can mark a subtask."""
+
+_SUBTASK_LINE = re.compile(r"^(\s*[-*]\s*\[)([ xX])(\]\s*)(T[0-9]{3,4})\b")
+_HEADING = re.compile(r"^#{1,6}\s(?:.*\b(WP[0-9]{2,4})\b)?")
+
+
+def _subtask_owners(lines: list[str], feature: Feature) -> dict[str, tuple[int, str | None]]:
+    """Map each subtask id to its line index and its work package.
+
+    The owner is the work package named in the nearest heading above the line (`## Work
+    Package WP01: ...`), else the one whose frontmatter lists it under `subtasks`.
+
+    Args:
+        lines: The lines of `tasks.md`.
+        feature: The feature.
+    """
+    listed = {t: wp.id for wp in feature.work_packages.values()
+              for t in (wp.data.get("subtasks") or []) if isinstance(t, str)}
+    found: dict[str, tuple[int, str | None]] = {}
+    owner: str | None = None
+    for index, line in enumerate(lines):
+        heading = _HEADING.match(line)
+        if heading:  # a heading without a work package ends the previous one's section
+            owner = heading.group(1) if heading.group(1) in feature.work_packages else None
+            continue
+        item = _SUBTASK_LINE.match(line)
+        if item and item.group(4) not in found:
+            found[item.group(4)] = (index, owner or listed.get(item.group(4)))
+    return found
+
+
+@one_action
+def mark_status(root: Path, task_ids: list[str], status: str,
+                feature_slug: str | None = None, emit: Emit | None = None) -> ActionResult:
+    """Tick (`done`) or untick (`pending`) subtasks in `tasks.md`; emits HistoryAdded.
+
+    A subtask is not a lane change, so no WPStatusChanged: each work package whose subtasks
+    changed gets one history note (written to its file and emitted as HistoryAdded).
+    Subtasks already in that state change nothing and emit nothing.
+
+    Args:
+        root: The project root.
+        task_ids: Subtask ids, such as `T001`.
+        status: `done` or `pending`.
+        feature_slug: The feature; see `select_feature` for the default.
+        emit: Event sink (the sync emitter by default).
+
+    Raises:
+        UsageError: No ids, a bad id, or a bad status.
+        TasksError: A subtask is not in `tasks.md` or not under a work package.
+    """
+    if not task_ids:
+        raise UsageError("name at least one subtask, such as T001")
+    for task_id in task_ids:
+        if not SUBTASK_ID.match(task_id or ""):
+            raise UsageError(f"invalid subtask id {task_id!r}: expected T001, T002, ...")
+    if status not in SUBTASK_STATES:
+        raise UsageError(f"unknown status {status!r}: use done or pending")
+    ctx = _Context(root, feature_slug, emit)
+    feature = ctx.feature
+    try:
+        lines = feature.tasks_md.read_text(encoding="utf-8").splitlines(keepends=True)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TasksError(f"cannot read {feature.tasks_md}: {exc}") from None
+    owners = _subtask_owners(lines, feature)
+    mark = "x" if status == "done" else " "
+    changed: dict[str, list[str]] = {}
+    for task_id in dict.fromkeys(task_ids):
+        if task_id not in owners:
+            raise TasksError(f"{feature.tasks_md}: no subtask {task_id} (expected a line "
+                             f"like `- [ ] {task_id} ...`)")
+        index, owner = owners[task_id]
+        if owner is None:
+            raise TasksError(f"{feature.tasks_md}: subtask {task_id} is not under a work "
+                             "package heading such as `## Work Package WP01`")
+        item = _SUBTASK_LINE.match(lines[index])
+        if item and item.group(2).lower() != mark:
+            lines[index] = f"{item.group(1)}{mark}{lines[index][item.end(2):]}"
+            changed.setdefault(owner, []).append(task_id)
+    if not changed:
+        return ActionResult(f"{', '.join(task_ids)} already {status}; nothing to do.")
+    with ctx.started(feature.tasks_md):
+        atomic_write(feature.tasks_md, "".join(lines), mode=0o644)
+    who = actor()
+    for wp_id, ids in changed.items():
+        wp = feature.get(wp_id)
+        note = f"Subtasks {', '.join(ids)} marked {status}"
+        wp.history().append({"at": utc_timestamp(), "lane": wp.lane, "actor": who,
+                             "action": "note", "note": note})
+        with ctx.started(wp.path, wp_id):
+            atomic_write(wp.path, wp.text(), mode=0o644)
+        ctx.emit("HistoryAdded", {"wp_id": wp_id, "entry_type": "note",
+                                  "entry_content": note, "author": who})
+    marked = [t for ids in changed.values() for t in ids]
+    return ActionResult(f"Marked {', '.join(marked)} {status}.", ctx.emitted)
+
+
 _ALWAYS_SHOWN = ("planned", "in_progress", "for_review", "done")
-"""Lanes `tasks status` lists even when empty; the others only when they hold a work package."""
+"""Lanes `agent tasks status` always lists; the others only when they hold a work package."""
 
 
 def board(root: Path, feature_slug: str | None = None) -> str:

@@ -30,7 +30,7 @@ WP_ID = re.compile(r"^WP[0-9]{2,4}\Z")
 """Pattern of a work-package id, such as `WP01`."""
 
 META_FILE = "meta.json"
-"""File in the feature directory that records its registration (`tasks finalize`)."""
+"""File in the feature directory that records its registration (`agent feature finalize-tasks`)."""
 
 
 class TasksError(SpecKittyError):
@@ -205,7 +205,7 @@ class Feature:
         path: The directory `kitty-specs/<slug>/`.
         slug: The directory name.
         work_packages: Work packages by id, in id order.
-        meta: The content of `meta.json` (empty before `tasks finalize`).
+        meta: The content of `meta.json` (empty before `agent feature finalize-tasks`).
     """
 
     path: Path
