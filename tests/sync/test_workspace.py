@@ -48,7 +48,7 @@ def test_rebases_the_worktree_branch_onto_its_base(repo, sk_home):
     commit(main, "c.txt", "upstream\n")
     result = ws(sk_home, wt, "--verbose")
     assert result.returncode == 0, result.stderr
-    assert "Rebased 001-login-WP01 onto main (1 commits replayed)." in result.stdout
+    assert "Rebased 001-login-WP01 onto main (1 commit replayed)." in result.stdout
     assert "base: main" in result.stdout
     assert (wt / "c.txt").exists()
     log = git(wt, "log", "--format=%s")
@@ -64,7 +64,7 @@ def test_conflicts_are_listed_and_repair_aborts(repo, sk_home):
     head = git(wt, "rev-parse", "HEAD")
     result = ws(sk_home, wt)
     assert result.returncode == 1
-    assert "stopped on conflicts in 1 file(s)" in result.stdout
+    assert "stopped on conflicts in 1 file;" in result.stdout
     assert "Conflicts:\n  a.txt" in result.stdout
     busy = ws(sk_home, wt)
     assert busy.returncode == 1 and "already in progress" in busy.stderr

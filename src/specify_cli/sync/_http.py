@@ -6,7 +6,7 @@ import httpx
 
 from specify_cli import __version__, config
 from specify_cli.docs_links import see
-from specify_cli.errors import ServerError
+from specify_cli.errors import ConfigError, ServerError
 
 USER_AGENT = f"spec-kitty/{__version__}"
 """The `User-Agent` header of every request the CLI makes."""
@@ -18,14 +18,32 @@ def make_client(base_url: str, timeout: float | None = None) -> httpx.Client:
     Args:
         base_url: The server URL.
         timeout: Seconds per request; `server.timeout_seconds` from the config by default.
+
+    Raises:
+        ConfigError: `SSL_CERT_FILE` names a file that is missing or holds no certificate.
     """
     seconds = float(timeout if timeout is not None else config.get("server.timeout_seconds"))
-    return httpx.Client(
-        base_url=base_url,
-        timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=False,
-    )
+    try:
+        return httpx.Client(
+            base_url=base_url,
+            timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+        )
+    except OSError as exc:  # httpx loads SSL_CERT_FILE here, even for a plain-http URL
+        raise _certificate_file_error(exc) from None
+
+
+def _certificate_file_error(exc: OSError) -> ConfigError:
+    """Return the error for an `SSL_CERT_FILE` that cannot be loaded (missing, not PEM...)."""
+    import os
+    import ssl
+
+    path = os.environ.get("SSL_CERT_FILE", "")
+    reason = ("it holds no PEM certificate" if isinstance(exc, ssl.SSLError)
+              else exc.strerror or str(exc))
+    return ConfigError(f"SSL_CERT_FILE={path} cannot be used ({reason}); point it at the "
+                       "server's PEM certificate, or unset it" + see("ssl-cert-file"))
 
 
 def transport_error(base_url: str, exc: httpx.HTTPError) -> ServerError:
@@ -64,12 +82,33 @@ def status_error(base_url: str, response: httpx.Response) -> ServerError:
         base_url: The server URL, named in the message.
         response: The response with the unexpected status.
     """
+    code = response.status_code
+    if code in _NOT_A_SYNC_API:
+        return ServerError(f"the server at {base_url} has no spec-kitty sync API (HTTP {code}); "
+                           + _url_advice(base_url) + see("no-sync-api"))
     if response.status_code >= 500:
         return ServerError(f"the server at {base_url} is temporarily unavailable "
                            f"(HTTP {response.status_code}); try again later"
                            + see("server-unavailable"))
     return ServerError(f"the server at {base_url} answered HTTP {response.status_code}: "
                        f"{_detail(response)}")
+
+
+_NOT_A_SYNC_API = frozenset({404, 405, 501})
+"""Statuses a sync server never answers on its own endpoints: another server is at the URL
+(or the URL has a path that should not be there)."""
+
+
+def _url_advice(base_url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    index = parts.path.find("/api")
+    if index >= 0:
+        base = f"{parts.scheme}://{parts.netloc}{parts.path[:index]}"
+        return f"drop `{parts.path[index:]}` from the URL: `spec-kitty sync server {base}`"
+    return ("check that the URL is the sync server's base URL, and set it with "
+            "`spec-kitty sync server URL`")
 
 
 def unexpected_response(base_url: str) -> ServerError:
@@ -81,7 +120,7 @@ def unexpected_response(base_url: str) -> ServerError:
 def _detail(response: httpx.Response) -> str:
     try:
         detail = response.json().get("detail")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         detail = None
     text = str(detail) if detail else response.reason_phrase
     return " ".join(text.split())[:200]

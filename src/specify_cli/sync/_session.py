@@ -92,6 +92,6 @@ def json_body(session: Session, response: httpx.Response) -> Any:
     """
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise _http.unexpected_response(session.server_url) from None
 

@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from specify_cli._text import plural
 from specify_cli.errors import SpecKittyError
 
 
@@ -72,6 +73,32 @@ def git(cwd: Path, *args: str, check: bool = False) -> subprocess.CompletedProce
         message = (result.stderr or result.stdout).strip().splitlines()
         raise WorkspaceError(f"git {args[0]} failed: {message[-1] if message else 'no output'}")
     return result
+
+
+_PROGRESS = re.compile(r"^(Rebasing \(\d+/\d+\)|Successfully rebased|Auto-merging |hint: )")
+"""Lines of git's output that report progress, not what went wrong."""
+
+_IDENTITY_FIX = ("; set it with `git config --global user.name \"Your Name\"` and "
+                 "`git config --global user.email you@example.com`")
+
+
+def git_reason(result: subprocess.CompletedProcess) -> str:
+    """Return the line of a failed git command's output that says why it failed.
+
+    git mixes progress (`Rebasing (1/1)`, ended by a carriage return, not a newline) with
+    the reason; the reason is the first line that is not progress, and a missing identity
+    gets the command that fixes it.
+
+    Args:
+        result: The finished git command.
+    """
+    text = (result.stderr or "") + "\n" + (result.stdout or "")
+    lines = [line.strip() for line in re.split(r"[\r\n]+", text)]
+    lines = [line for line in lines if line and not _PROGRESS.match(line)]
+    reason = lines[0] if lines else "no output"
+    if "identity unknown" in reason or "tell me who you are" in text:
+        reason = reason.rstrip(".") + _IDENTITY_FIX
+    return reason
 
 
 def _git_env() -> dict[str, str]:
@@ -208,18 +235,16 @@ def sync_workspace(cwd: Path, repair: bool = False) -> WorkspaceResult:
     ahead = git(tree.top, "rev-list", "--count", f"{base}..HEAD").stdout.strip()
     result = git(tree.top, "rebase", base)
     if result.returncode == 0:
-        return WorkspaceResult(True, f"Rebased {tree.branch} onto {base} ({ahead} commits "
+        replayed = plural(int(ahead) if ahead.isdigit() else 0, "commit")
+        return WorkspaceResult(True, f"Rebased {tree.branch} onto {base} ({replayed} "
                                "replayed).", details=details)
     files = conflicts(tree)
     if not files:
         # Not a conflict (no git identity, a hook failed...): undo and show git's reason.
         if rebase_in_progress(tree):
             git(tree.top, "rebase", "--abort")
-        lines = [line for line in (result.stderr or result.stdout).strip().splitlines()
-                 if line.strip() and not line.startswith("hint:")]
-        reason = lines[0] if lines else "no output"
-        raise WorkspaceError(f"git rebase failed and was undone: {reason}")
+        raise WorkspaceError(f"git rebase failed and was undone: {git_reason(result)}")
     return WorkspaceResult(
-        False, f"Rebasing {tree.branch} onto {base} stopped on conflicts in {len(files)} "
-        "file(s); resolve them and run `git rebase --continue`, or run `spec-kitty sync "
-        "workspace --repair` to abort.", conflicts=files, details=details)
+        False, f"Rebasing {tree.branch} onto {base} stopped on conflicts in "
+        f"{plural(len(files), 'file')}; resolve them and run `git rebase --continue`, or run "
+        "`spec-kitty sync workspace --repair` to abort.", conflicts=files, details=details)

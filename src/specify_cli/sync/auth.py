@@ -9,8 +9,10 @@ is only ever sent to the server that issued it (upstream #4755).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,10 @@ DEFAULT_ACCESS_LIFETIME_SECONDS = 900
 
 DEFAULT_REFRESH_LIFETIME_SECONDS = 7 * 24 * 3600
 """Refresh lifetime assumed when the server does not say."""
+
+MAX_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
+"""Longest token lifetime accepted from a server; NaN, infinities, negative values and
+anything longer make the answer an unexpected response rather than a broken session."""
 
 CREDENTIAL_FIELDS: dict[str, str] = {
     "server_url": "The server that issued the tokens; the refresh token is sent nowhere else.",
@@ -99,6 +105,19 @@ def _lock_path() -> Path:
     return config.home_dir() / ".credentials.lock"
 
 
+@contextlib.contextmanager
+def _credentials_lock() -> Iterator[None]:
+    """Hold the credentials lock; an unusable lock file is a one-line `ConfigError`."""
+    config.ensure_home()
+    path = _lock_path()
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(path))
+        except OSError as exc:
+            raise ConfigError(f"cannot use the lock file {path}: {exc.strerror}") from None
+        yield
+
+
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
@@ -157,7 +176,9 @@ def load_credentials() -> Credentials | None:
 def _warn(message: str) -> None:
     import sys
 
-    print(f"warning: {message}", file=sys.stderr)
+    from specify_cli._text import printable
+
+    print(f"warning: {' '.join(printable(message).split())}", file=sys.stderr)
 
 
 def save_credentials(creds: Credentials) -> Path:
@@ -217,23 +238,43 @@ def _credentials_from_response(server_url: str, data: Any, username: str | None)
     access, refresh = data.get("access"), data.get("refresh")
     if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
         raise unexpected_response(server_url)
+    from specify_cli._text import printable
+
     now = time.time()
-    access_life = data.get("access_lifetime", data.get("expires_in"))
-    refresh_life = data.get("refresh_lifetime")
-    if not isinstance(access_life, (int, float)) or isinstance(access_life, bool):
-        access_life = DEFAULT_ACCESS_LIFETIME_SECONDS
-    if not isinstance(refresh_life, (int, float)) or isinstance(refresh_life, bool):
-        refresh_life = DEFAULT_REFRESH_LIFETIME_SECONDS
+    access_life = _lifetime(server_url, data.get("access_lifetime", data.get("expires_in")),
+                            DEFAULT_ACCESS_LIFETIME_SECONDS)
+    refresh_life = _lifetime(server_url, data.get("refresh_lifetime"),
+                             DEFAULT_REFRESH_LIFETIME_SECONDS)
     team = data.get("team_slug")
+    # Names are kept printable at the source: they are shown, stored and hashed into the
+    # queue's file name, and a server may send escape sequences or lone surrogates.
+    name = data.get("username")
     return Credentials(
         server_url=server_url,
-        username=str(data.get("username") or username or ""),
-        team_slug=str(team) if isinstance(team, str) and team else "local",
+        username=printable(name if isinstance(name, str) and name else username or ""),
+        team_slug=printable(team) if isinstance(team, str) and printable(team) else "local",
         access_token=access,
         refresh_token=refresh,
         access_expires_at=now + float(access_life),
         refresh_expires_at=now + float(refresh_life),
     )
+
+
+def _lifetime(server_url: str, value: Any, default: float) -> float:
+    """A token lifetime from the server: the default when absent, an error when absurd."""
+    import math
+
+    from specify_cli.sync._http import unexpected_response
+
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return default
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        raise unexpected_response(server_url) from None
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_LIFETIME_SECONDS:
+        raise unexpected_response(server_url)
+    return seconds
 
 
 def _post_json(server_url: str, path: str, body: dict[str, str]):
@@ -276,7 +317,7 @@ def request_tokens(server_url: str, username: str, password: str) -> Credentials
         raise status_error(server_url, response)
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise unexpected_response(server_url) from None
     return _credentials_from_response(server_url, data, username)
 
@@ -302,7 +343,7 @@ def _refresh_locked(creds: Credentials) -> Credentials:
         raise status_error(creds.server_url, response)
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise unexpected_response(creds.server_url) from None
     fresh = _credentials_from_response(creds.server_url, data, creds.username)
     fresh.username, fresh.team_slug = creds.username, fresh.team_slug or creds.team_slug
@@ -335,7 +376,7 @@ def get_access_token() -> str:
     if creds.access_valid():
         return creds.access_token
     config.ensure_home()
-    with file_lock(_lock_path()):
+    with _credentials_lock():
         creds = _require(load_credentials())
         if creds.access_valid():
             return creds.access_token
@@ -355,7 +396,7 @@ def refresh_after_401(rejected_token: str) -> str:
         NotAuthenticatedError: The refresh was refused: credentials are cleared.
     """
     config.ensure_home()
-    with file_lock(_lock_path()):
+    with _credentials_lock():
         creds = _require(load_credentials())
         if creds.access_token != rejected_token and creds.access_valid():
             return creds.access_token

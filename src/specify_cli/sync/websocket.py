@@ -243,7 +243,7 @@ class WebSocketClient:
                 return
             try:
                 message = json.loads(raw)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, RecursionError):
                 continue
             if isinstance(message, dict):
                 self._handle(ws, message)
