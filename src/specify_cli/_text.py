@@ -9,6 +9,7 @@ prints goes through `printable`, so no such sequence reaches a terminal.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
                      "\ud800-\udfff]")
@@ -43,3 +44,35 @@ def plural(count: int, noun: str, nouns: str | None = None, *, grouped: bool = F
     """
     number = f"{count:,}" if grouped else str(count)
     return f"{number} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(data: Any) -> Any:
+    """Return parsed JSON with every lone surrogate (`"\\ud800"`) in its strings made U+FFFD.
+
+    JSON may escape half of a UTF-16 pair; Python then holds a `str` that cannot be encoded,
+    so SQLite, a file or the terminal would fail on it later, far from the cause. The walk
+    is iterative: the data may be nested as deep as the JSON parser allows.
+
+    Args:
+        data: What `json.loads` returned.
+    """
+    def fix(text: str) -> str:
+        return _SURROGATE.sub("\ufffd", text)
+
+    root: list[Any] = [data]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        value = container[key]
+        if isinstance(value, str):
+            container[key] = fix(value)
+        elif isinstance(value, list):
+            stack.extend((value, index) for index in range(len(value)))
+        elif isinstance(value, dict):
+            fixed = {fix(k): v for k, v in value.items()}
+            container[key] = fixed
+            stack.extend((fixed, k) for k in fixed)
+    return root[0]

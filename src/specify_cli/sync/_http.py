@@ -23,15 +23,35 @@ def make_client(base_url: str, timeout: float | None = None) -> httpx.Client:
         ConfigError: `SSL_CERT_FILE` names a file that is missing or holds no certificate.
     """
     seconds = float(timeout if timeout is not None else config.get("server.timeout_seconds"))
-    try:
-        return httpx.Client(
-            base_url=base_url,
-            timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
-            headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,
-        )
-    except OSError as exc:  # httpx loads SSL_CERT_FILE here, even for a plain-http URL
-        raise _certificate_file_error(exc) from None
+    return httpx.Client(
+        base_url=base_url,
+        timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+        verify=_ssl_context(),
+    )
+
+
+_contexts: dict[tuple[str | None, str | None], object] = {}
+
+
+def _ssl_context():
+    """The TLS context of every client, built once per process and trust settings.
+
+    Loading the CA bundle is most of what building an `httpx.Client` costs (0.02-0.2 s), and
+    a command may build several clients. httpx reads `SSL_CERT_FILE` even for a plain-http
+    URL, so a bad one is reported here, as one line.
+    """
+    import os
+
+    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    context = _contexts.get(key)
+    if context is None:
+        try:
+            context = _contexts[key] = httpx.create_ssl_context()
+        except OSError as exc:
+            raise _certificate_file_error(exc) from None
+    return context
 
 
 def _certificate_file_error(exc: OSError) -> ConfigError:
@@ -111,6 +131,25 @@ def _url_advice(base_url: str) -> str:
             "`spec-kitty sync server URL`")
 
 
+def json_of(response: httpx.Response):
+    """Return a response's JSON body, safe to store and print.
+
+    Raises:
+        ValueError: The body is not JSON, or is nested too deep for the parser.
+    """
+    import re
+
+    try:
+        data = response.json()
+    except RecursionError:  # a body nested thousands of levels deep
+        raise ValueError("JSON nested too deep") from None
+    if re.search(r"\\u[dD][89a-fA-F]", response.text):
+        from specify_cli._text import without_surrogates
+
+        data = without_surrogates(data)
+    return data
+
+
 def unexpected_response(base_url: str) -> ServerError:
     """Return the error for a body that is not the JSON the protocol promises."""
     return ServerError(f"the server at {base_url} sent an unexpected response; "
@@ -119,8 +158,8 @@ def unexpected_response(base_url: str) -> ServerError:
 
 def _detail(response: httpx.Response) -> str:
     try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError, RecursionError):
+        detail = json_of(response).get("detail")
+    except (ValueError, AttributeError):
         detail = None
     text = str(detail) if detail else response.reason_phrase
     return " ".join(text.split())[:200]

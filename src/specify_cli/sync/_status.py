@@ -214,8 +214,8 @@ def probe(server_url: str | None) -> tuple[str, str]:
         body: Any = None
         if code == 200:
             try:
-                body = response.json()
-            except (ValueError, RecursionError):
+                body = _http.json_of(response)
+            except ValueError:
                 body = None
             if not isinstance(body, dict) or body.get("status") != "ok":
                 return f"{SERVER_ERROR} (HTTP {code})", str(_http.unexpected_response(url))

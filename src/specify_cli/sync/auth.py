@@ -236,7 +236,7 @@ def _credentials_from_response(server_url: str, data: Any, username: str | None)
     if not isinstance(data, dict):
         raise unexpected_response(server_url)
     access, refresh = data.get("access"), data.get("refresh")
-    if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
+    if not _is_token(access) or not _is_token(refresh):
         raise unexpected_response(server_url)
     from specify_cli._text import printable
 
@@ -258,6 +258,14 @@ def _credentials_from_response(server_url: str, data: Any, username: str | None)
         access_expires_at=now + float(access_life),
         refresh_expires_at=now + float(refresh_life),
     )
+
+
+def _is_token(value: Any) -> bool:
+    """A bearer token as RFC 6750 spells it: it goes into a header as it is."""
+    import re
+
+    return (isinstance(value, str) and 0 < len(value) <= 16384
+            and re.fullmatch(r"[A-Za-z0-9._~+/-]+=*", value) is not None)
 
 
 def _lifetime(server_url: str, value: Any, default: float) -> float:
@@ -304,7 +312,7 @@ def request_tokens(server_url: str, username: str, password: str) -> Credentials
         AuthError: The credentials are wrong or login is rate-limited.
         ServerError: The server is unreachable, failing, or not a spec-kitty server.
     """
-    from specify_cli.sync._http import status_error, unexpected_response
+    from specify_cli.sync._http import json_of, status_error, unexpected_response
 
     response = _post_json(server_url, TOKEN_PATH, {"username": username, "password": password})
     if response.status_code in (400, 401, 403):
@@ -316,8 +324,8 @@ def request_tokens(server_url: str, username: str, password: str) -> Credentials
     if response.status_code != 200:
         raise status_error(server_url, response)
     try:
-        data = response.json()
-    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
+        data = json_of(response)
+    except ValueError:
         raise unexpected_response(server_url) from None
     return _credentials_from_response(server_url, data, username)
 
@@ -330,7 +338,7 @@ def _session_expired(creds: Credentials) -> NotAuthenticatedError:
 
 def _refresh_locked(creds: Credentials) -> Credentials:
     """Refresh with the stored refresh token; caller holds the credentials lock."""
-    from specify_cli.sync._http import status_error, unexpected_response
+    from specify_cli.sync._http import json_of, status_error, unexpected_response
 
     if not creds.refresh_valid():
         raise _session_expired(creds)
@@ -342,8 +350,8 @@ def _refresh_locked(creds: Credentials) -> Credentials:
     if response.status_code != 200:
         raise status_error(creds.server_url, response)
     try:
-        data = response.json()
-    except (ValueError, RecursionError):
+        data = json_of(response)
+    except ValueError:
         raise unexpected_response(creds.server_url) from None
     fresh = _credentials_from_response(creds.server_url, data, creds.username)
     fresh.username, fresh.team_slug = creds.username, fresh.team_slug or creds.team_slug

@@ -21,9 +21,9 @@ EVENTS_PATH = "/api/v1/events/"
 PAGE_SIZE = 1000
 """Events requested per page (the server's maximum)."""
 
-MAX_PAGES = 10_000
+MAX_PAGES = 1000
 """Most pages (requests) per pull, so a misbehaving server cannot keep the CLI looping
-(10 million events; the next pull continues from the stored cursor). A server that answers
+(a million events; the next pull continues from the stored cursor). A server that answers
 `has_more` but a cursor it sent before is stopped at once."""
 
 

@@ -325,10 +325,12 @@ class OfflineQueue:
             try:
                 lamport = _sql_int(event.get("lamport_clock") or 0)
                 received = event.get("received_at")
-                rows.append((_sql_int(event["server_seq"]), str(event["event_id"]),
-                             str(event.get("event_type", "")), lamport,
-                             json.dumps(event, separators=(",", ":")),
-                             received if isinstance(received, str) else None))
+                row = (_sql_int(event["server_seq"]), str(event["event_id"]),
+                       str(event.get("event_type", "")), lamport,
+                       json.dumps(event, separators=(",", ":")),
+                       received if isinstance(received, str) else None)
+                "".join(str(v) for v in row).encode()  # lone surrogates: UnicodeEncodeError
+                rows.append(row)
             except (KeyError, TypeError, ValueError, OverflowError):
                 continue  # not an event this log can hold (see _sql_int)
             highest = max(highest, lamport)
