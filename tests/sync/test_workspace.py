@@ -123,3 +123,24 @@ def test_base_comes_from_git_config_or_the_feature_meta(repo, sk_home):
     git(wt, "commit", "-q", "-m", "meta")
     result = ws(sk_home, wt)
     assert result.returncode == 1 and "base branch 'nope'" in result.stderr
+
+
+def test_a_failed_rebase_shows_gits_reason_not_its_progress(repo, sk_home, tmp_path):
+    """No git identity: the message is git's reason and its fix, not `Rebasing (1/1)`."""
+    main, wt = repo
+    commit(wt, "b.txt", "work\n")
+    commit(main, "c.txt", "upstream\n")
+    empty = tmp_path / "nobody"
+    empty.mkdir()
+    env = cli_env(sk_home, HOME=str(empty), GIT_CONFIG_NOSYSTEM="1",
+                  GIT_CONFIG_GLOBAL=str(empty / "gitconfig"), EMAIL="")
+    env = {k: v for k, v in env.items() if not k.startswith(("GIT_AUTHOR", "GIT_COMMITTER"))}
+    env.pop("EMAIL")
+    before = git(wt, "rev-parse", "HEAD")
+    result = run_cli(sk_home, "sync", "workspace", cwd=wt, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: git rebase failed and was undone:")
+    assert "Rebasing (" not in lines[0]
+    assert "identity unknown" in lines[0] and "git config --global user.email" in lines[0]
+    assert git(wt, "rev-parse", "HEAD") == before  # undone

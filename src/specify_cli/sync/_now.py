@@ -157,8 +157,12 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
     if outcome.error:
         left = queue.pending_count()
         verb = "remains" if left == 1 else "remain"
-        error(f"{plural(left, 'event')} {verb} queued: {outcome.error}" if left else
-              f"pushed everything, but the pull failed: {outcome.error}")
+        if left:
+            error(f"{plural(left, 'event')} {verb} queued: {outcome.error}")
+        elif pending:
+            error(f"pushed everything, but the pull failed: {outcome.error}")
+        else:
+            error(outcome.error)
         return 1
     if push.rejected:
         warn(f"the server rejected {plural(push.rejected, 'event')}, which stay queued; see "
