@@ -162,13 +162,14 @@ def _check_value(path: Path, setting: Setting, value: Any) -> None:
         raise ConfigError(f"{path}: {setting.key} must be {setting.type.__name__}, "
                           f"not {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{path}: {setting.key} must be a finite number, not {value!r}")
+        raise ConfigError(f"{path}: {setting.key} must be a finite number, not {value!r}"
+                          + _see_config())
     if setting.minimum is not None and value < setting.minimum:
         raise ConfigError(f"{path}: {setting.key} must be at least {setting.minimum:g}, "
-                          f"not {value!r}")
+                          f"not {value!r}" + _see_config())
     if setting.maximum is not None and value > setting.maximum:
         raise ConfigError(f"{path}: {setting.key} must be at most {setting.maximum:g}, "
-                          f"not {value!r}")
+                          f"not {value!r}" + _see_config())
 
 
 def _check_names(path: Path, data: dict[str, Any]) -> None:
@@ -182,13 +183,19 @@ def _check_names(path: Path, data: dict[str, Any]) -> None:
             close = difflib.get_close_matches(name, list(tables), n=1, cutoff=0.6)
             hint = f"; did you mean [{close[0]}]?" if close else (
                 f"; the tables are {', '.join(f'[{t}]' for t in tables)}")
-            raise ConfigError(f"{path}: unknown {kind}{hint}")
+            raise ConfigError(f"{path}: unknown {kind}{hint}" + _see_config())
         for key in value:
             if key not in tables[name]:
                 close = difflib.get_close_matches(key, tables[name], n=1, cutoff=0.6)
                 hint = (f"; did you mean {name}.{close[0]}?" if close else
                         f"; [{name}] takes {', '.join(tables[name])}")
-                raise ConfigError(f"{path}: unknown key {name}.{key}{hint}")
+                raise ConfigError(f"{path}: unknown key {name}.{key}{hint}" + _see_config())
+
+
+def _see_config() -> str:
+    from specify_cli.docs_links import see
+
+    return see("config")
 
 
 def get(key: str) -> Any:
