@@ -4,8 +4,9 @@ One real HTTP + WebSocket server on 127.0.0.1 (`tests/_support/fake_server.py`) 
 answers from `tests/_support/hostile.py` for login, refresh, push, pull, the health check and
 the socket. Two ways in, over the same code:
 
-- `CLI_RUNS` real `spec-kitty` subprocesses (`auth login`, `sync now`, `sync status --check`,
-  and `auth status` / `sync status` after a login that stored what the server said);
+- `CLI_LANES` x `CLI_RUNS` real `spec-kitty` subprocesses (`auth login`, `sync now`,
+  `sync status --check`, and `auth status` / `sync status` after a login that stored what
+  the server said);
 - in-process calls of the functions those commands run (`auth.request_tokens`,
   `auth.get_access_token`, `_engine.sync_once`, `_status.probe`, and the real
   `WebSocketClient` thread), because thousands of subprocesses would take too long.
@@ -35,9 +36,12 @@ from tests._support.leaks import REGISTRY
 from tests._support.procs import run_cli
 from tests.reliability.conftest import env
 
-CLI_RUNS = 100
-"""Real CLI subprocesses (plus an `auth status` and a `sync status` after each login that
-worked)."""
+CLI_LANES = 3
+"""Independent runs of the CLI test (own server, home and seed), so pytest-xdist spreads them."""
+
+CLI_RUNS = 20
+"""Real CLI subprocesses per lane (plus an `auth status` and a `sync status` after each login
+that worked). Each costs 0.5-3 s on a busy machine, so the rest runs in-process."""
 
 IN_PROCESS_CALLS = 800
 """In-process calls of the same code paths, spread over login, refresh, sync and status."""
@@ -129,19 +133,20 @@ def hostile_server():
         yield srv
 
 
-def test_cli_against_a_hostile_server(hostile_server, tmp_path, monkeypatch):
+@pytest.mark.parametrize("lane", range(CLI_LANES))
+def test_cli_against_a_hostile_server(hostile_server, tmp_path, monkeypatch, lane):
     """Real `spec-kitty` subprocesses, each meeting one hostile answer."""
     from specify_cli.sync.pull import MAX_PAGES
 
     srv = hostile_server
     home, queue, ids = _home(tmp_path / "cli", srv.url)
     before = _snapshot(queue)
-    rng = random.Random(14)
+    rng = random.Random(1400 + lane)
     plan = [("login", "login"), ("now", "push"), ("now", "pull"), ("now", "refresh"),
             ("check", "status"), ("check", "refresh")]
     runs = 0
     for n in range(CLI_RUNS):
-        command, endpoint = plan[n % len(plan)]
+        command, endpoint = plan[(n + lane) % len(plan)]
         _sane(srv, ids)
         kind, reply = hostile.answer(rng, endpoint, ids)
         srv.routes[hostile.ENDPOINTS[endpoint]] = reply
