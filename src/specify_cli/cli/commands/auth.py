@@ -110,8 +110,9 @@ def login(
                 "first, or use --force (the events stay queued for that account)"
                 + see("unsynced-events"))
         if pending:
-            warn(f"{plural(pending, 'unsynced event')} of {previous.username} stay queued; "
-                 f"they are pushed when you log in as {previous.username} again")
+            verb = "stays" if pending == 1 else "stay"
+            warn(f"{plural(pending, 'unsynced event')} of {previous.username} {verb} queued "
+                 f"until you log in as {previous.username} again")
     auth.save_credentials(creds)
     info(f"Logged in as {creds.username} on {server_url} (team {creds.team_slug}).")
 
@@ -135,8 +136,7 @@ def logout() -> None:
     pending = _pending_events(creds.scope)
     if pending:
         verb = "remains" if pending == 1 else "remain"
-        info(f"{plural(pending, 'queued event')} {verb} unsynced; they are pushed when you log "
-             "in as "
+        info(f"{plural(pending, 'queued event')} {verb} unsynced until you log in as "
              f"{creds.username} again.")
     else:
         info("No queued events remain unsynced.")
