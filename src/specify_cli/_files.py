@@ -72,8 +72,21 @@ def file_lock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
 
     Yields:
         True when the lock is held, False when `blocking` is False and another process has it.
+
+    Raises:
+        OSError: The lock file cannot be opened; a symbolic link at `path` is refused (it
+            could make the lock create or truncate a file elsewhere), with a `strerror`
+            that says so.
     """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    import errno
+
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise OSError(errno.ELOOP, "it is a symbolic link, which a lock file must not be; "
+                      "remove it", str(path)) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))

@@ -7,6 +7,7 @@ the identity and feature code read single values with `git_value`.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -42,9 +43,34 @@ def git(cwd: Path, *args: str, check: bool = False,
     except subprocess.TimeoutExpired:
         raise error(f"git {args[0]} did not finish in {TIMEOUT} s") from None
     if check and result.returncode != 0:
-        message = (result.stderr or result.stdout).strip().splitlines()
-        raise error(f"git {args[0]} failed: {message[-1] if message else 'no output'}")
+        raise error(f"git {args[0]} failed: {git_reason(result)}")
     return result
+
+
+_PROGRESS = re.compile(r"^(Rebasing \(\d+/\d+\)|Successfully rebased|Auto-merging |hint: )")
+"""Lines of git's output that report progress, not what went wrong."""
+
+_IDENTITY_FIX = ("; set it with `git config --global user.name \"Your Name\"` and "
+                 "`git config --global user.email you@example.com`")
+
+
+def git_reason(result: subprocess.CompletedProcess) -> str:
+    """Return the line of a failed git command's output that says why it failed.
+
+    git mixes progress (`Rebasing (1/1)`, ended by a carriage return, not a newline) with
+    the reason; the reason is the first line that is not progress, and a missing identity
+    gets the command that fixes it.
+
+    Args:
+        result: The finished git command.
+    """
+    text = (result.stderr or "") + "\n" + (result.stdout or "")
+    lines = [line.strip() for line in re.split(r"[\r\n]+", text)]
+    lines = [line for line in lines if line and not _PROGRESS.match(line)]
+    reason = lines[0] if lines else "no output"
+    if "identity unknown" in reason or "tell me who you are" in text:
+        reason = reason.rstrip(".") + _IDENTITY_FIX
+    return reason
 
 
 def git_value(cwd: Path, *args: str) -> str | None:

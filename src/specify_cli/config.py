@@ -41,6 +41,7 @@ class Setting:
         help: One sentence saying what the key does.
         env: An environment variable that overrides the key, if any.
         minimum: The smallest accepted value of a number, if any.
+        maximum: The largest accepted value of a number, if any.
     """
 
     table: str
@@ -50,6 +51,7 @@ class Setting:
     help: str
     env: str | None = None
     minimum: float | None = None
+    maximum: float | None = None
 
     @property
     def key(self) -> str:
@@ -69,11 +71,13 @@ DEFAULT_HTTP_TIMEOUT_SECONDS = 10.0
 SETTINGS: tuple[Setting, ...] = (
     Setting("server", "url", str, None, "URL of the spec-kitty sync server.", SERVER_URL_ENV),
     Setting("server", "timeout_seconds", float, DEFAULT_HTTP_TIMEOUT_SECONDS,
-            "Seconds to wait for the server before a request fails.", minimum=0.1),
+            "Seconds to wait for the server before a request fails.", minimum=0.1,
+            maximum=3600),
     Setting("sync", "interval_seconds", int, DEFAULT_SYNC_INTERVAL_SECONDS,
-            "Seconds between two background syncs.", minimum=1),
+            "Seconds between two background syncs.", minimum=1, maximum=7 * 24 * 3600),
     Setting("sync", "queue_cap", int, DEFAULT_QUEUE_CAP,
-            "Events the offline queue holds before it refuses new ones.", minimum=1),
+            "Events the offline queue holds before it refuses new ones.", minimum=1,
+            maximum=1_000_000_000),
 )
 """Every key `config.toml` may hold."""
 
@@ -126,7 +130,8 @@ def read_config() -> dict[str, Any]:
     """Read `config.toml` as a nested dict (empty when the file does not exist).
 
     Raises:
-        ConfigError: The file is not valid TOML, or a known key has the wrong type.
+        ConfigError: The file is not valid TOML, names an unknown table or key, or a value
+            has the wrong type or is out of range (NaN and infinities included).
     """
     from specify_cli._files import read_config_text
 
@@ -144,16 +149,53 @@ def read_config() -> dict[str, Any]:
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{setting.table}] must be a table")
         if setting.name in table:
-            value = table[setting.name]
-            ok = isinstance(value, setting.type) or (
-                setting.type is float and isinstance(value, int))
-            if not ok or isinstance(value, bool):
-                raise ConfigError(f"{path}: {setting.key} must be {setting.type.__name__}, "
-                                  f"not {value!r}")
-            if setting.minimum is not None and value < setting.minimum:
-                raise ConfigError(f"{path}: {setting.key} must be at least {setting.minimum:g}, "
-                                  f"not {value!r}")
+            _check_value(path, setting, table[setting.name])
+    _check_names(path, data)
     return data
+
+
+def _check_value(path: Path, setting: Setting, value: Any) -> None:
+    import math
+
+    ok = isinstance(value, setting.type) or (setting.type is float and isinstance(value, int))
+    if not ok or isinstance(value, bool):
+        raise ConfigError(f"{path}: {setting.key} must be {setting.type.__name__}, "
+                          f"not {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{path}: {setting.key} must be a finite number, not {value!r}"
+                          + _see_config())
+    if setting.minimum is not None and value < setting.minimum:
+        raise ConfigError(f"{path}: {setting.key} must be at least {setting.minimum:g}, "
+                          f"not {value!r}" + _see_config())
+    if setting.maximum is not None and value > setting.maximum:
+        raise ConfigError(f"{path}: {setting.key} must be at most {setting.maximum:g}, "
+                          f"not {value!r}" + _see_config())
+
+
+def _check_names(path: Path, data: dict[str, Any]) -> None:
+    """Refuse tables and keys that no setting uses: a typo would otherwise be ignored."""
+    import difflib
+
+    tables = {s.table: [t.name for t in SETTINGS if t.table == s.table] for s in SETTINGS}
+    for name, value in data.items():
+        if name not in tables:
+            kind = f"table [{name}]" if isinstance(value, dict) else f"key {name!r}"
+            close = difflib.get_close_matches(name, list(tables), n=1, cutoff=0.6)
+            hint = f"; did you mean [{close[0]}]?" if close else (
+                f"; the tables are {', '.join(f'[{t}]' for t in tables)}")
+            raise ConfigError(f"{path}: unknown {kind}{hint}" + _see_config())
+        for key in value:
+            if key not in tables[name]:
+                close = difflib.get_close_matches(key, tables[name], n=1, cutoff=0.6)
+                hint = (f"; did you mean {name}.{close[0]}?" if close else
+                        f"; [{name}] takes {', '.join(tables[name])}")
+                raise ConfigError(f"{path}: unknown key {name}.{key}{hint}" + _see_config())
+
+
+def _see_config() -> str:
+    from specify_cli.docs_links import see
+
+    return see("config")
 
 
 def get(key: str) -> Any:
@@ -177,7 +219,11 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    # A TOML basic string: quote, backslash and control characters (but tab) escaped.
+    escaped = "".join(
+        "\\" + ch if ch in '"\\' else
+        f"\\u{ord(ch):04x}" if (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F else ch
+        for ch in str(value))
     return f'"{escaped}"'
 
 
@@ -249,7 +295,12 @@ def validate_server_url(url: str) -> str:
     """
     from urllib.parse import urlsplit
 
-    raw = url.strip()
+    raw = url.strip(" ")
+    bad = next((ch for ch in raw if not ch.isprintable() or ch.isspace()), None)
+    if bad is not None:
+        # Checked on the very string that is saved: urlsplit silently drops tabs and newlines.
+        raise UsageError(f"invalid server URL {raw!r}: it contains {_char_name(bad)}; "
+                         "type the URL again without it")
     try:
         parts = urlsplit(raw)
         host = parts.hostname or ""
@@ -270,6 +321,12 @@ def validate_server_url(url: str) -> str:
         raise UsageError(f"refusing plain http for {host}: use https:// "
                          "(http:// is allowed only for localhost, 127.0.0.0/8 and [::1])")
     return raw.rstrip("/")
+
+
+def _char_name(ch: str) -> str:
+    names = {"\n": "a newline", "\t": "a tab", "\r": "a carriage return", "\x00": "a NUL byte",
+             " ": "a space"}
+    return names.get(ch, f"the control character U+{ord(ch):04X}")
 
 
 def server_url() -> str | None:

@@ -22,6 +22,8 @@ TOPICS: dict[str, str] = {
     "untrusted-certificate": "how-to/authenticate/#the-certificate-is-not-trusted",
     "server-unavailable": "how-to/authenticate/#the-server-is-temporarily-unavailable",
     "timeout": "how-to/authenticate/#the-server-did-not-answer-in-time",
+    "ssl-cert-file": "how-to/authenticate/#ssl-cert-file-cannot-be-used",
+    "no-sync-api": "how-to/authenticate/#no-sync-api",
     "unexpected-response": "how-to/authenticate/#the-server-sent-an-unexpected-response",
     "credentials-not-writable": "how-to/authenticate/#cannot-save-credentials",
     "rate-limited": "how-to/authenticate/#too-many-failed-login-attempts",

@@ -19,10 +19,16 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("fuzz_inputs", "fuzz inputs tried"),
     ("http_500", "500s seen"),
     ("secret_leaks", "secret leaks found"),
+    ("hostile_answers", "hostile server answers served"),
+    ("hostile_cli_runs", "  of them to CLI subprocesses (runs)"),
+    ("hostile_in_process_calls", "  in-process calls of the same code"),
+    ("hostile_ws_sessions", "  WebSocket sessions (in-process client)"),
+    ("tracebacks", "tracebacks in CLI output or in-process calls"),
+    ("pull_requests_max", "most requests of one pull (bound: pull.MAX_PAGES)"),
 )
 """Figure key and printed label, in table order."""
 
-MAX_KEYS = {"concurrent_processes"}
+MAX_KEYS = {"concurrent_processes", "pull_requests_max"}
 """Figures combined by maximum across tests and workers (the others are summed)."""
 
 _lock = threading.Lock()

@@ -75,14 +75,29 @@ def test_no_server_configured(cli):
     assert_one_line_error(r, 2, "no server configured; run `spec-kitty sync server URL`")
 
 
-def test_already_logged_in_needs_force(cli, at):
+def test_already_logged_in_keeps_the_session_when_no_credentials_are_named(cli, at):
     assert login(cli).returncode == 0
-    r = login(cli)
+    r = cli("auth", "login", input="")
     assert r.returncode == 0 and "Already logged in as alice" in r.stdout
     assert len(at.requests) == 1
     at.routes[("POST", "/api/v1/token/")] = token_reply(access="acc-2")
     r = login(cli, "--force")
     assert r.returncode == 0 and len(at.requests) == 2
+
+
+def test_named_credentials_are_checked_while_logged_in(cli, at, sk_home):
+    """`auth login -u alice -p WRONG` while logged in must not answer "Already logged in"."""
+    assert login(cli).returncode == 0
+    before = (sk_home / "credentials.json").read_text()
+    at.routes[("POST", "/api/v1/token/")] = Reply(401, {"detail": "No active account"})
+    r = cli("auth", "login", "-u", "alice", "-p", "WRONG")
+    assert r.returncode == 1 and "Already logged in" not in r.stdout
+    assert r.stderr.splitlines()[-1].startswith("error: invalid username or password")
+    assert len(at.requests) == 2
+    assert (sk_home / "credentials.json").read_text() == before  # the working session is kept
+    at.routes[("POST", "/api/v1/token/")] = token_reply(access="acc-3")
+    r = login(cli)
+    assert r.returncode == 0 and "Logged in as alice" in r.stdout and len(at.requests) == 3
 
 
 @pytest.mark.parametrize("reply,fragment", [

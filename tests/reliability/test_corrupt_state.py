@@ -171,3 +171,39 @@ def test_garbled_clock_state_gives_no_traceback(tmp_path, sk_home):
         r = emit(3)
         assert "Traceback" not in r.stderr, r.stderr
         assert r.returncode == 0 and r.stdout.strip().endswith(("done 3 0", "done 0 3")), r
+
+
+GARBLES = {
+    "counters.pending = 'abc'": "UPDATE counters SET value = 'abc' WHERE name = 'pending'",
+    "counters.refused = NULL-ish": "UPDATE counters SET value = 'x' WHERE name = 'refused'",
+    "state.last_sync_at = 'abc'": "INSERT OR REPLACE INTO state(key, value) "
+                                  "VALUES ('last_sync_at', 'abc')",
+    "state.ws_state_at = 'nan'": "INSERT OR REPLACE INTO state(key, value) "
+                                 "VALUES ('ws_state_at', 'nan')",
+    "queue.enqueued_at = 'x'": "UPDATE queue SET enqueued_at = 'x'",
+    "queue.retry_count = 'abc'": "UPDATE queue SET retry_count = 'abc', last_error = 'e'",
+}
+
+
+@pytest.mark.parametrize("garble", list(GARBLES))
+def test_hand_garbled_queue_values(sk_home, logged_in_queue, garble):
+    """Values a hand edit left in the queue database: no traceback, nothing lost."""
+    queue, ids = logged_in_queue
+    conn = sqlite3.connect(queue)
+    try:
+        conn.execute(GARBLES[garble])
+        conn.commit()
+    finally:
+        conn.close()
+    figures.fault_kind("hand-garbled queue values")
+    status = run_cli(sk_home, "sync", "status", env=env(sk_home))
+    _clean(status)
+    assert status.returncode == 0 and "50 events waiting" in status.stdout, status.stdout
+    assert seed.queued_ids(queue) == ids
+    now = run_cli(sk_home, "sync", "now", env=env(sk_home))
+    _clean(now)
+    assert now.returncode == 0 and "Pushed 50 events" in now.stdout, now.stdout + now.stderr
+    assert seed.queued_ids(queue) == []
+    logout = run_cli(sk_home, "auth", "logout", env=env(sk_home))
+    _clean(logout)
+    assert logout.returncode == 0 and "No queued events remain unsynced" in logout.stdout

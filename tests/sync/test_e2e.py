@@ -84,7 +84,7 @@ def test_dry_run_sends_nothing_and_report_and_strict_cover_rejections(alice, sha
         queue.append(event)
     before = len(server_events(shared_server.url))
     dry = sk(alice, "sync", "now", "--dry-run")
-    assert dry.returncode == 0 and "would push 5 events in 1 batches" in dry.stdout
+    assert dry.returncode == 0 and "would push 5 events in 1 batch" in dry.stdout
     assert len(server_events(shared_server.url)) == before and queue.pending_count() == 5
     report = tmp_path / "report.json"
     result = sk(alice, "sync", "now", "--report", str(report))

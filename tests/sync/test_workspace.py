@@ -48,7 +48,7 @@ def test_rebases_the_worktree_branch_onto_its_base(repo, sk_home):
     commit(main, "c.txt", "upstream\n")
     result = ws(sk_home, wt, "--verbose")
     assert result.returncode == 0, result.stderr
-    assert "Rebased 001-login-WP01 onto main (1 commits replayed)." in result.stdout
+    assert "Rebased 001-login-WP01 onto main (1 commit replayed)." in result.stdout
     assert "base: main" in result.stdout
     assert (wt / "c.txt").exists()
     log = git(wt, "log", "--format=%s")
@@ -64,7 +64,7 @@ def test_conflicts_are_listed_and_repair_aborts(repo, sk_home):
     head = git(wt, "rev-parse", "HEAD")
     result = ws(sk_home, wt)
     assert result.returncode == 1
-    assert "stopped on conflicts in 1 file(s)" in result.stdout
+    assert "stopped on conflicts in 1 file;" in result.stdout
     assert "Conflicts:\n  a.txt" in result.stdout
     busy = ws(sk_home, wt)
     assert busy.returncode == 1 and "already in progress" in busy.stderr
@@ -123,3 +123,24 @@ def test_base_comes_from_git_config_or_the_feature_meta(repo, sk_home):
     git(wt, "commit", "-q", "-m", "meta")
     result = ws(sk_home, wt)
     assert result.returncode == 1 and "base branch 'nope'" in result.stderr
+
+
+def test_a_failed_rebase_shows_gits_reason_not_its_progress(repo, sk_home, tmp_path):
+    """No git identity: the message is git's reason and its fix, not `Rebasing (1/1)`."""
+    main, wt = repo
+    commit(wt, "b.txt", "work\n")
+    commit(main, "c.txt", "upstream\n")
+    empty = tmp_path / "nobody"
+    empty.mkdir()
+    env = cli_env(sk_home, HOME=str(empty), GIT_CONFIG_NOSYSTEM="1",
+                  GIT_CONFIG_GLOBAL=str(empty / "gitconfig"), EMAIL="")
+    env = {k: v for k, v in env.items() if not k.startswith(("GIT_AUTHOR", "GIT_COMMITTER"))}
+    env.pop("EMAIL")
+    before = git(wt, "rev-parse", "HEAD")
+    result = run_cli(sk_home, "sync", "workspace", cwd=wt, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: git rebase failed and was undone:")
+    assert "Rebasing (" not in lines[0]
+    assert "identity unknown" in lines[0] and "git config --global user.email" in lines[0]
+    assert git(wt, "rev-parse", "HEAD") == before  # undone

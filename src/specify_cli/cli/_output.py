@@ -1,7 +1,9 @@
 """Console output helpers: one style for errors, warnings and success lines.
 
 Messages go through Rich only when stderr/stdout is a terminal and `NO_COLOR` is unset,
-so piped output and docs examples are plain text.
+so piped output and docs examples are plain text. Every message is passed through
+`_text.printable` first: the CLI's own styling is the only escape sequence that reaches a
+terminal, whatever a server or a file put into the message.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import os
 import sys
 
 import typer
+
+from specify_cli._text import printable
 
 
 def _color(stream) -> bool:
@@ -29,9 +33,9 @@ def warn(message: str) -> None:
 
 
 def info(message: str) -> None:
-    """Print a line on stdout."""
-    typer.echo(message)
+    """Print a line (or lines) on stdout, without control characters."""
+    typer.echo(printable(message))
 
 
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    return " ".join(printable(message).split())

@@ -71,18 +71,38 @@ _plain_help(command)
 
 
 def main() -> None:
-    """Run the CLI; a `SpecKittyError` becomes one line on stderr and its exit code."""
+    """Run the CLI; every error becomes one `error:` line on stderr and a non-zero exit.
+
+    A `SpecKittyError` exits with its own code; a usage mistake Click detects (an unknown
+    option, a missing argument) exits 2, naming the `--help` to read.
+    """
+    from typer import Abort
+    from typer._click import exceptions as click_errors
+
+    from specify_cli.cli._output import error
     from specify_cli.errors import SpecKittyError
 
     if os.environ.get("NO_COLOR"):
         os.environ.setdefault("TERM", "dumb")
     try:
-        command.main(prog_name="spec-kitty")
+        code = command.main(prog_name="spec-kitty", standalone_mode=False)
     except SpecKittyError as exc:
-        from specify_cli.cli._output import error
-
         error(str(exc))
         sys.exit(exc.exit_code)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()  # `spec-kitty auth` alone: the help is the answer
+        sys.exit(exc.exit_code)
+    except click_errors.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "spec-kitty"
+        error(f"{exc.format_message().rstrip('.')}; see `{where} --help`")
+        sys.exit(exc.exit_code)
+    except click_errors.ClickException as exc:
+        error(exc.format_message())
+        sys.exit(exc.exit_code)
+    except Abort:
+        error("aborted")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

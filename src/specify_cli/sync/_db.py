@@ -98,10 +98,27 @@ def connect(path: Path) -> sqlite3.Connection:
                 for statement in _statements(_DDL):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        _repair_counters(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise _corrupt(path, exc) from None
     return conn
+
+
+def _repair_counters(conn: sqlite3.Connection) -> None:
+    """Recount the queue if a counter is not an integer (a hand edit, a foreign tool).
+
+    Every reader trusts the `pending` counter; a text or NULL there would otherwise break
+    `sync status`, `sync now` and `auth logout`. The recount is the truth: the rows.
+    """
+    bad = conn.execute("SELECT count(*) FROM counters "
+                       "WHERE typeof(value) != 'integer' OR value < 0").fetchone()[0]
+    if bad:
+        with transaction(conn):
+            conn.execute("UPDATE counters SET value = (SELECT count(*) FROM queue) "
+                         "WHERE name = 'pending'")
+            conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused' AND "
+                         "(typeof(value) != 'integer' OR value < 0)")
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from specify_cli._files import file_lock
-from specify_cli.errors import NotAuthenticatedError, SpecKittyError
+from specify_cli.errors import NotAuthenticatedError, QueueError, SpecKittyError
 from specify_cli.sync.batch import BatchResult, PushReport
 from specify_cli.sync.pull import PullReport
 from specify_cli.sync.queue import OfflineQueue
@@ -48,7 +48,7 @@ def sync_lock(queue_path: Path, wait_seconds: float = 0.0,
     deadline = time.monotonic() + wait_seconds
     told = False
     while True:
-        with file_lock(path, blocking=False) as held:
+        with _opened(path) as held:
             if held:
                 with contextlib.suppress(OSError):
                     path.write_text(str(os.getpid()))
@@ -61,6 +61,17 @@ def sync_lock(queue_path: Path, wait_seconds: float = 0.0,
             on_wait()
             told = True
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[bool]:
+    """`file_lock(path, blocking=False)`, with an unusable lock file as a `QueueError`."""
+    with contextlib.ExitStack() as stack:
+        try:
+            held = stack.enter_context(file_lock(path, blocking=False))
+        except OSError as exc:
+            raise QueueError(f"cannot use the sync lock {path}: {exc.strerror}") from None
+        yield held
 
 
 def lock_holder(queue_path: Path) -> str:

@@ -6,7 +6,7 @@ import httpx
 
 from specify_cli import __version__, config
 from specify_cli.docs_links import see
-from specify_cli.errors import ServerError
+from specify_cli.errors import ConfigError, ServerError
 
 USER_AGENT = f"spec-kitty/{__version__}"
 """The `User-Agent` header of every request the CLI makes."""
@@ -18,6 +18,9 @@ def make_client(base_url: str, timeout: float | None = None) -> httpx.Client:
     Args:
         base_url: The server URL.
         timeout: Seconds per request; `server.timeout_seconds` from the config by default.
+
+    Raises:
+        ConfigError: `SSL_CERT_FILE` names a file that is missing or holds no certificate.
     """
     seconds = float(timeout if timeout is not None else config.get("server.timeout_seconds"))
     return httpx.Client(
@@ -25,7 +28,42 @@ def make_client(base_url: str, timeout: float | None = None) -> httpx.Client:
         timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
+        verify=_ssl_context(),
     )
+
+
+_contexts: dict[tuple[str | None, str | None], object] = {}
+
+
+def _ssl_context():
+    """The TLS context of every client, built once per process and trust settings.
+
+    Loading the CA bundle is most of what building an `httpx.Client` costs (0.02-0.2 s), and
+    a command may build several clients. httpx reads `SSL_CERT_FILE` even for a plain-http
+    URL, so a bad one is reported here, as one line.
+    """
+    import os
+
+    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    context = _contexts.get(key)
+    if context is None:
+        try:
+            context = _contexts[key] = httpx.create_ssl_context()
+        except OSError as exc:
+            raise _certificate_file_error(exc) from None
+    return context
+
+
+def _certificate_file_error(exc: OSError) -> ConfigError:
+    """Return the error for an `SSL_CERT_FILE` that cannot be loaded (missing, not PEM...)."""
+    import os
+    import ssl
+
+    path = os.environ.get("SSL_CERT_FILE", "")
+    reason = ("it holds no PEM certificate" if isinstance(exc, ssl.SSLError)
+              else exc.strerror or str(exc))
+    return ConfigError(f"SSL_CERT_FILE={path} cannot be used ({reason}); point it at the "
+                       "server's PEM certificate, or unset it" + see("ssl-cert-file"))
 
 
 def transport_error(base_url: str, exc: httpx.HTTPError) -> ServerError:
@@ -64,12 +102,52 @@ def status_error(base_url: str, response: httpx.Response) -> ServerError:
         base_url: The server URL, named in the message.
         response: The response with the unexpected status.
     """
+    code = response.status_code
+    if code in _NOT_A_SYNC_API:
+        return ServerError(f"the server at {base_url} has no spec-kitty sync API (HTTP {code}); "
+                           + _url_advice(base_url) + see("no-sync-api"))
     if response.status_code >= 500:
         return ServerError(f"the server at {base_url} is temporarily unavailable "
                            f"(HTTP {response.status_code}); try again later"
                            + see("server-unavailable"))
     return ServerError(f"the server at {base_url} answered HTTP {response.status_code}: "
                        f"{_detail(response)}")
+
+
+_NOT_A_SYNC_API = frozenset({404, 405, 501})
+"""Statuses a sync server never answers on its own endpoints: another server is at the URL
+(or the URL has a path that should not be there)."""
+
+
+def _url_advice(base_url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    index = parts.path.find("/api")
+    if index >= 0:
+        base = f"{parts.scheme}://{parts.netloc}{parts.path[:index]}"
+        return f"drop `{parts.path[index:]}` from the URL: `spec-kitty sync server {base}`"
+    return ("check that the URL is the sync server's base URL, and set it with "
+            "`spec-kitty sync server URL`")
+
+
+def json_of(response: httpx.Response):
+    """Return a response's JSON body, safe to store and print.
+
+    Raises:
+        ValueError: The body is not JSON, or is nested too deep for the parser.
+    """
+    import re
+
+    try:
+        data = response.json()
+    except RecursionError:  # a body nested thousands of levels deep
+        raise ValueError("JSON nested too deep") from None
+    if re.search(r"\\u[dD][89a-fA-F]", response.text):
+        from specify_cli._text import without_surrogates
+
+        data = without_surrogates(data)
+    return data
 
 
 def unexpected_response(base_url: str) -> ServerError:
@@ -80,7 +158,7 @@ def unexpected_response(base_url: str) -> ServerError:
 
 def _detail(response: httpx.Response) -> str:
     try:
-        detail = response.json().get("detail")
+        detail = json_of(response).get("detail")
     except (ValueError, AttributeError):
         detail = None
     text = str(detail) if detail else response.reason_phrase

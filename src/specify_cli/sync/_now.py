@@ -7,6 +7,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from specify_cli._text import plural
 from specify_cli.cli._output import error, info, warn
 from specify_cli.errors import ConfigError, NotAuthenticatedError, SpecKittyError
 
@@ -26,12 +27,33 @@ def _account():
     creds = auth.load_credentials()
     if creds is None:
         local = OfflineQueue(queue_path(LOCAL_SCOPE)).pending_count()
-        kept = (f" ({local} events recorded while logged out stay local)" if local else "")
+        kept = (f" ({plural(local, 'event')} recorded while logged out stay local)"
+                if local else "")
         if config.server_url() is None:
             raise ConfigError("no server configured; set one with `spec-kitty sync server URL`, "
                               "then run `spec-kitty auth login`" + kept)
         raise NotAuthenticatedError("not logged in; run `spec-kitty auth login` first" + kept)
     return creds, OfflineQueue(queue_path(creds.scope))
+
+
+def _check_report_path(path: str) -> None:
+    """Refuse a `--report` path that cannot be written, before anything is pushed."""
+    import os
+
+    from specify_cli.errors import UsageError
+
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise UsageError(f"--report {path} is a directory; give a file name, such as "
+                         f"{target / 'sync-report.json'}")
+    if not folder.is_dir():
+        raise UsageError(f"--report {path}: the directory {folder} does not exist; create it "
+                         "or give another path (nothing was pushed)")
+    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists()
+                                                     and not os.access(target, os.W_OK)):
+        raise UsageError(f"--report {path}: permission denied; give a path you can write "
+                         "(nothing was pushed)")
 
 
 def _write_report(path: str, queue, report) -> None:
@@ -68,18 +90,22 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
     from specify_cli.sync._engine import lock_holder, sync_lock, sync_once
     from specify_cli.sync.identity import machine_node_id
 
+    if report:
+        _check_report_path(report)
     creds, queue = _account()
     pending = queue.pending_count()
     batches = -(-pending // batch.BATCH_SIZE)
     if verbose:
-        info(f"Server {creds.server_url}, queue {queue.path}: {pending} events waiting.")
+        info(f"Server {creds.server_url}, queue {queue.path}: {plural(pending, 'event')} "
+             "waiting.")
     if dry_run:
         from specify_cli.sync._engine import SyncReport
 
         result = batch.push(queue, None, dry_run=True)
         total = sum(result.would_send.values())
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(result.would_send.items()))
-        info(f"Dry run: would push {total} events in {-(-total // batch.BATCH_SIZE)} batches"
+        info(f"Dry run: would push {plural(total, 'event')} in "
+             f"{plural(-(-total // batch.BATCH_SIZE), 'batch', 'batches')}"
              + (f" ({kinds})" if kinds else "") + "; nothing was sent.")
         if report:
             _write_report(report, queue, SyncReport(push=result))
@@ -119,9 +145,10 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
             progress.stop()
     push = outcome.push
     pulled = outcome.pull.pulled if outcome.pull else 0
-    info(f"Pushed {push.pushed + push.duplicates} events in {len(push.batches)} batches: "
+    info(f"Pushed {plural(push.pushed + push.duplicates, 'event')} in "
+         f"{plural(len(push.batches), 'batch', 'batches')}: "
          f"{push.pushed} new, {push.duplicates} duplicates, {push.rejected} rejected. "
-         f"Pulled {pulled} new events.")
+         f"Pulled {plural(pulled, 'new event')}.")
     reasons: Counter[str] = push.rejected_reasons
     for reason, count in reasons.most_common():
         info(f"  rejected {count}: {reason}")
@@ -132,11 +159,17 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
         _write_report(report, queue, outcome)
     if outcome.error:
         left = queue.pending_count()
-        error(f"{left} events remain queued: {outcome.error}" if left else
-              f"pushed everything, but the pull failed: {outcome.error}")
+        verb = "remains" if left == 1 else "remain"
+        if left:
+            error(f"{plural(left, 'event')} {verb} queued: {outcome.error}")
+        elif pending:
+            error(f"pushed everything, but the pull failed: {outcome.error}")
+        else:
+            error(outcome.error)
         return 1
     if push.rejected:
-        warn(f"{push.rejected} events were rejected and stay queued; see `spec-kitty sync "
+        warn(f"the server rejected {plural(push.rejected, 'event')}, which stay queued; see "
+             "`spec-kitty sync "
              "status` or --report")
         return SpecKittyError.exit_code if strict else 0
     # The counts above depend on what the background sync had already pushed; this line

@@ -91,7 +91,7 @@ def json_body(session: Session, response: httpx.Response) -> Any:
         ServerError: The body is not JSON.
     """
     try:
-        return response.json()
+        return _http.json_of(response)
     except ValueError:
         raise _http.unexpected_response(session.server_url) from None
 

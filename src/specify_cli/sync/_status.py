@@ -114,7 +114,9 @@ def collect() -> dict[str, Any]:
                      "server": creds.server_url, "access_token": token}
     others = other_queues(queue_path(scope))
     state = stats.state
-    last_at = float(state["last_sync_at"]) if "last_sync_at" in state else None
+    last_at = _time(state.get("last_sync_at"))
+    ws_at = _time(state.get("ws_state_at"))
+    oldest_at = _time(stats.oldest_enqueued_at)
     env_auto = os.environ.get(project_config.AUTO_START_ENV)
     auto = project_config.auto_start()
     ws_state = state.get("ws_state")
@@ -126,8 +128,7 @@ def collect() -> dict[str, Any]:
             "path": str(stats.path),
             "scope": scope,
             "pending": stats.pending,
-            "oldest_age_seconds": round(now - stats.oldest_enqueued_at, 1)
-            if stats.oldest_enqueued_at else None,
+            "oldest_age_seconds": round(now - oldest_at, 1) if oldest_at else None,
             "retry_buckets": stats.retry_buckets,
             "errors": stats.errors,
             "cap": stats.cap,
@@ -150,10 +151,20 @@ def collect() -> dict[str, Any]:
         "websocket": {
             "state": ws_state or "never connected",
             "detail": state.get("ws_detail") or None,
-            "age_seconds": round(now - float(state["ws_state_at"]), 1)
-            if state.get("ws_state_at") else None,
+            "age_seconds": round(now - ws_at, 1) if ws_at else None,
         },
     }
+
+
+def _time(value: Any) -> float | None:
+    """A stored timestamp, or None when it is missing or not a finite number (hand-edited)."""
+    import math
+
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 def _http_status(message: str) -> int | None:
@@ -203,7 +214,7 @@ def probe(server_url: str | None) -> tuple[str, str]:
         body: Any = None
         if code == 200:
             try:
-                body = response.json()
+                body = _http.json_of(response)
             except ValueError:
                 body = None
             if not isinstance(body, dict) or body.get("status") != "ok":

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from specify_cli import _git
+from specify_cli._git import git_reason
+from specify_cli._text import plural
 from specify_cli.errors import SpecKittyError
 
 
@@ -189,18 +191,16 @@ def sync_workspace(cwd: Path, repair: bool = False) -> WorkspaceResult:
     ahead = git(tree.top, "rev-list", "--count", f"{base}..HEAD").stdout.strip()
     result = git(tree.top, "rebase", base)
     if result.returncode == 0:
-        return WorkspaceResult(True, f"Rebased {tree.branch} onto {base} ({ahead} commits "
+        replayed = plural(int(ahead) if ahead.isdigit() else 0, "commit")
+        return WorkspaceResult(True, f"Rebased {tree.branch} onto {base} ({replayed} "
                                "replayed).", details=details)
     files = conflicts(tree)
     if not files:
         # Not a conflict (no git identity, a hook failed...): undo and show git's reason.
         if rebase_in_progress(tree):
             git(tree.top, "rebase", "--abort")
-        lines = [line for line in (result.stderr or result.stdout).strip().splitlines()
-                 if line.strip() and not line.startswith("hint:")]
-        reason = lines[0] if lines else "no output"
-        raise WorkspaceError(f"git rebase failed and was undone: {reason}")
+        raise WorkspaceError(f"git rebase failed and was undone: {git_reason(result)}")
     return WorkspaceResult(
-        False, f"Rebasing {tree.branch} onto {base} stopped on conflicts in {len(files)} "
-        "file(s); resolve them and run `git rebase --continue`, or run `spec-kitty sync "
-        "workspace --repair` to abort.", conflicts=files, details=details)
+        False, f"Rebasing {tree.branch} onto {base} stopped on conflicts in "
+        f"{plural(len(files), 'file')}; resolve them and run `git rebase --continue`, or run "
+        "`spec-kitty sync workspace --repair` to abort.", conflicts=files, details=details)

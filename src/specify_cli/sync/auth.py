@@ -9,8 +9,10 @@ is only ever sent to the server that issued it (upstream #4755).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,10 @@ DEFAULT_ACCESS_LIFETIME_SECONDS = 900
 
 DEFAULT_REFRESH_LIFETIME_SECONDS = 7 * 24 * 3600
 """Refresh lifetime assumed when the server does not say."""
+
+MAX_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
+"""Longest token lifetime accepted from a server; NaN, infinities, negative values and
+anything longer make the answer an unexpected response rather than a broken session."""
 
 CREDENTIAL_FIELDS: dict[str, str] = {
     "server_url": "The server that issued the tokens; the refresh token is sent nowhere else.",
@@ -94,6 +100,19 @@ def _lock_path() -> Path:
     return config.home_dir() / ".credentials.lock"
 
 
+@contextlib.contextmanager
+def _credentials_lock() -> Iterator[None]:
+    """Hold the credentials lock; an unusable lock file is a one-line `ConfigError`."""
+    config.ensure_home()
+    path = _lock_path()
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(path))
+        except OSError as exc:
+            raise ConfigError(f"cannot use the lock file {path}: {exc.strerror}") from None
+        yield
+
+
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
@@ -152,7 +171,9 @@ def load_credentials() -> Credentials | None:
 def _warn(message: str) -> None:
     import sys
 
-    print(f"warning: {message}", file=sys.stderr)
+    from specify_cli._text import printable
+
+    print(f"warning: {' '.join(printable(message).split())}", file=sys.stderr)
 
 
 def save_credentials(creds: Credentials) -> Path:
@@ -226,25 +247,53 @@ def _credentials_from_response(server_url: str, data: Any, username: str | None)
     if not isinstance(data, dict):
         raise unexpected_response(server_url)
     access, refresh = data.get("access"), data.get("refresh")
-    if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
+    if not _is_token(access) or not _is_token(refresh):
         raise unexpected_response(server_url)
+    from specify_cli._text import printable
+
     now = time.time()
-    access_life = data.get("access_lifetime", data.get("expires_in"))
-    refresh_life = data.get("refresh_lifetime")
-    if not isinstance(access_life, (int, float)) or isinstance(access_life, bool):
-        access_life = DEFAULT_ACCESS_LIFETIME_SECONDS
-    if not isinstance(refresh_life, (int, float)) or isinstance(refresh_life, bool):
-        refresh_life = DEFAULT_REFRESH_LIFETIME_SECONDS
+    access_life = _lifetime(server_url, data.get("access_lifetime", data.get("expires_in")),
+                            DEFAULT_ACCESS_LIFETIME_SECONDS)
+    refresh_life = _lifetime(server_url, data.get("refresh_lifetime"),
+                             DEFAULT_REFRESH_LIFETIME_SECONDS)
     team = data.get("team_slug")
+    # Names are kept printable at the source: they are shown, stored and hashed into the
+    # queue's file name, and a server may send escape sequences or lone surrogates.
+    name = data.get("username")
     return Credentials(
         server_url=server_url,
-        username=str(data.get("username") or username or ""),
-        team_slug=str(team) if isinstance(team, str) and team else "local",
+        username=printable(name if isinstance(name, str) and name else username or ""),
+        team_slug=printable(team) if isinstance(team, str) and printable(team) else "local",
         access_token=access,
         refresh_token=refresh,
         access_expires_at=now + float(access_life),
         refresh_expires_at=now + float(refresh_life),
     )
+
+
+def _is_token(value: Any) -> bool:
+    """A bearer token as RFC 6750 spells it: it goes into a header as it is."""
+    import re
+
+    return (isinstance(value, str) and 0 < len(value) <= 16384
+            and re.fullmatch(r"[A-Za-z0-9._~+/-]+=*", value) is not None)
+
+
+def _lifetime(server_url: str, value: Any, default: float) -> float:
+    """A token lifetime from the server: the default when absent, an error when absurd."""
+    import math
+
+    from specify_cli.sync._http import unexpected_response
+
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return default
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        raise unexpected_response(server_url) from None
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_LIFETIME_SECONDS:
+        raise unexpected_response(server_url)
+    return seconds
 
 
 def _post_json(server_url: str, path: str, body: dict[str, str]):
@@ -274,7 +323,7 @@ def request_tokens(server_url: str, username: str, password: str) -> Credentials
         AuthError: The credentials are wrong or login is rate-limited.
         ServerError: The server is unreachable, failing, or not a spec-kitty server.
     """
-    from specify_cli.sync._http import status_error, unexpected_response
+    from specify_cli.sync._http import json_of, status_error, unexpected_response
 
     response = _post_json(server_url, TOKEN_PATH, {"username": username, "password": password})
     if response.status_code in (400, 401, 403):
@@ -286,7 +335,7 @@ def request_tokens(server_url: str, username: str, password: str) -> Credentials
     if response.status_code != 200:
         raise status_error(server_url, response)
     try:
-        data = response.json()
+        data = json_of(response)
     except ValueError:
         raise unexpected_response(server_url) from None
     return _credentials_from_response(server_url, data, username)
@@ -300,7 +349,7 @@ def _session_expired(creds: Credentials) -> NotAuthenticatedError:
 
 def _refresh_locked(creds: Credentials) -> Credentials:
     """Refresh with the stored refresh token; caller holds the credentials lock."""
-    from specify_cli.sync._http import status_error, unexpected_response
+    from specify_cli.sync._http import json_of, status_error, unexpected_response
 
     if not creds.refresh_valid():
         raise _session_expired(creds)
@@ -312,7 +361,7 @@ def _refresh_locked(creds: Credentials) -> Credentials:
     if response.status_code != 200:
         raise status_error(creds.server_url, response)
     try:
-        data = response.json()
+        data = json_of(response)
     except ValueError:
         raise unexpected_response(creds.server_url) from None
     fresh = _credentials_from_response(creds.server_url, data, creds.username)
@@ -346,7 +395,7 @@ def get_access_token() -> str:
     if creds.access_valid():
         return creds.access_token
     config.ensure_home()
-    with file_lock(_lock_path()):
+    with _credentials_lock():
         creds = _require(load_credentials())
         if creds.access_valid():
             return creds.access_token
@@ -366,7 +415,7 @@ def refresh_after_401(rejected_token: str) -> str:
         NotAuthenticatedError: The refresh was refused: credentials are cleared.
     """
     config.ensure_home()
-    with file_lock(_lock_path()):
+    with _credentials_lock():
         creds = _require(load_credentials())
         if creds.access_token != rejected_token and creds.access_valid():
             return creds.access_token

@@ -27,7 +27,9 @@ _causation: contextvars.ContextVar[str | None] = contextvars.ContextVar("spec_ki
 
 def _warn(message: str) -> None:
     with contextlib.suppress(Exception):
-        print(f"warning: {' '.join(message.split())}", file=sys.stderr)
+        from specify_cli._text import printable
+
+        print(f"warning: {' '.join(printable(message).split())}", file=sys.stderr)
 
 
 class EventEmitter:

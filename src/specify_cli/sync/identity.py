@@ -132,7 +132,9 @@ def _warn_once(key: str, message: str) -> None:
         if key in _warned:
             return
         _warned.add(key)
-    print(f"warning: {message}", file=sys.stderr)
+    from specify_cli._text import printable
+
+    print(f"warning: {' '.join(printable(message).split())}", file=sys.stderr)
 
 
 def ensure_identity(root: Path | None = None) -> ProjectIdentity:

@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 PAGE_SIZE = MAX_PAGE_SIZE
 """Events requested per page (the contract's maximum)."""
 
-MAX_PAGES = 100_000
-"""Upper bound on pages per pull, so a misbehaving server cannot keep the CLI looping."""
+MAX_PAGES = 1000
+"""Most pages (requests) per pull, so a misbehaving server cannot keep the CLI looping
+(a million events; the next pull continues from the stored cursor). A server that answers
+`has_more` but a cursor it sent before is stopped at once."""
 
 
 @dataclass
@@ -52,13 +54,17 @@ def pull(queue: OfflineQueue, session: Session, node_id: str | None, *,
         The report.
 
     Raises:
-        ServerError: The server failed or answered something that is not the promised JSON.
+        ServerError: The server failed, answered something that is not the promised JSON, or
+            said `has_more` with a cursor it had already sent.
         NotAuthenticatedError: The server refused the session even after a refresh.
     """
+    from specify_cli._text import plural
+    from specify_cli.errors import ServerError
     from specify_cli.sync import _http
     from specify_cli.sync._session import json_body
 
     report = PullReport(cursor=queue.get_state().get("pull_cursor"))
+    seen = {hash(report.cursor)}  # hashes: a hostile server's cursors may be huge
     while report.pages < max_pages:
         params: dict[str, str | int] = {"limit": PAGE_SIZE}
         if node_id is not None:
@@ -77,10 +83,17 @@ def pull(queue: OfflineQueue, session: Session, node_id: str | None, *,
         events = [e for e in body["events"] if isinstance(e, dict)]
         cursor = body.get("next_cursor")
         cursor = str(cursor) if cursor is not None else report.cursor
+        stuck = hash(cursor) in seen
+        seen.add(hash(cursor))
         report.pulled += queue.store_pulled(events, cursor, node_id)
         report.pages += 1
         report.cursor = cursor
         if not body.get("has_more") or not events:
             break
+        if stuck:
+            raise ServerError(f"the server at {session.server_url} said it has more events but "
+                              f"sent a cursor it had sent before, so the pull stopped after "
+                              f"{plural(report.pages, 'page')}; the events pulled so far are "
+                              "kept; try again later, or tell the server's administrator")
     return report
 

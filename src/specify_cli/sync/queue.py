@@ -33,6 +33,20 @@ RETRY_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 """Labels and bounds of the retry-count buckets `sync status` shows."""
 
 
+MAX_COUNTER = 2**53
+"""Largest `server_seq` or `lamport_clock` accepted from a server: the largest integer every
+JSON reader holds exactly. A larger one would overflow SQLite, or leave the Lamport clock no
+room to tick."""
+
+
+def _sql_int(value: Any) -> int:
+    """Return `value` as a counter in `[0, MAX_COUNTER]`; ValueError for NaN, 1e300, 10**30..."""
+    number = int(value)  # OverflowError for infinities, ValueError for NaN and text
+    if not 0 <= number <= MAX_COUNTER:
+        raise ValueError(f"not a counter: {value!r}")
+    return number
+
+
 class QueueFullError(QueueError):
     """The queue is at its cap; the event was refused (not stored)."""
 
@@ -309,13 +323,16 @@ class OfflineQueue:
         highest = 0
         for event in events:
             try:
-                lamport = int(event.get("lamport_clock") or 0)
-                rows.append((int(event["server_seq"]), str(event["event_id"]),
-                             str(event.get("event_type", "")), lamport,
-                             json.dumps(event, separators=(",", ":")),
-                             event.get("received_at")))
-            except (KeyError, TypeError, ValueError):
-                continue
+                lamport = _sql_int(event.get("lamport_clock") or 0)
+                received = event.get("received_at")
+                row = (_sql_int(event["server_seq"]), str(event["event_id"]),
+                       str(event.get("event_type", "")), lamport,
+                       json.dumps(event, separators=(",", ":")),
+                       received if isinstance(received, str) else None)
+                "".join(str(v) for v in row).encode()  # lone surrogates: UnicodeEncodeError
+                rows.append(row)
+            except (KeyError, TypeError, ValueError, OverflowError):
+                continue  # not an event this log can hold (see _sql_int)
             highest = max(highest, lamport)
         with self._lock:
             try:
@@ -393,10 +410,13 @@ class OfflineQueue:
                 buckets = {label: 0 for label, _, _ in RETRY_BUCKETS}
                 error_counts: dict[str, int] = {}
                 for retries, last_error, n in retried:
+                    if not isinstance(retries, int):
+                        continue  # a hand-edited row; it still counts in bucket "0"
                     for label, low, high in RETRY_BUCKETS:
                         if retries >= low and (high is None or retries <= high):
                             buckets[label] += n
                     if last_error is not None:
+                        last_error = str(last_error)
                         error_counts[last_error] = error_counts.get(last_error, 0) + n
                 buckets[RETRY_BUCKETS[0][0]] = pending - sum(buckets.values())
                 errors = dict(sorted(error_counts.items(), key=lambda kv: -kv[1])[:5])

@@ -229,6 +229,8 @@ class WebSocketClient:
     def _receive_loop(self, ws: Any) -> None:
         from websockets.exceptions import ConnectionClosedOK
 
+        from specify_cli._text import without_surrogates
+
         while not self._stopping.is_set():
             try:
                 raw = ws.recv(timeout=0.5)
@@ -237,8 +239,8 @@ class WebSocketClient:
             except ConnectionClosedOK:
                 return
             try:
-                message = json.loads(raw)
-            except (TypeError, ValueError):
+                message = without_surrogates(json.loads(raw))
+            except (TypeError, ValueError, RecursionError):
                 continue
             if isinstance(message, dict):
                 self._handle(ws, message)

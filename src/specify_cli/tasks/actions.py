@@ -21,6 +21,7 @@ from typing import Any
 
 from spec_kitty_protocol import iso_duration, utc_timestamp
 from specify_cli._files import atomic_write
+from specify_cli._text import plural
 from specify_cli.errors import UsageError
 from specify_cli.tasks.model import (
     LANES,
@@ -170,8 +171,9 @@ def finalize(root: Path, feature_slug: str | None = None, emit: Emit | None = No
     for wp in feature.work_packages.values():
         ctx.emit("WPCreated", {"wp_id": wp.id, "title": wp.title[:500],
                                "dependencies": wp.dependencies})
-    return ActionResult(f"Finalized {feature.slug}: {len(feature.work_packages)} work "
-                        f"packages, target branch {branch}.", ctx.emitted)
+    count = plural(len(feature.work_packages), "work package")
+    return ActionResult(f"Finalized {feature.slug}: {count}, target branch {branch}.",
+                        ctx.emitted)
 
 
 @one_action
@@ -423,7 +425,8 @@ def board(root: Path, feature_slug: str | None = None) -> str:
     wps = feature.work_packages.values()
     done = sum(1 for w in wps if w.lane == "done")
     state = "finalized" if feature.meta.get("finalized_at") else "not finalized"
-    lines = [f"Feature {feature.slug} ({state}): {done} of {len(wps)} work packages done"]
+    lines = [f"Feature {feature.slug} ({state}): {done} of "
+             f"{plural(len(wps), 'work package')} done"]
     for lane in LANES:
         in_lane = [w for w in wps if w.lane == lane]
         if not in_lane and lane not in _ALWAYS_SHOWN:

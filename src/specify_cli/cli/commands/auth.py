@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from specify_cli._text import plural
 from specify_cli.cli._output import info, warn
 from specify_cli.errors import SpecKittyError
 
@@ -65,8 +66,8 @@ def login(
                                         help="Read the password from the first line of "
                                         "standard input."),
     force: bool = typer.Option(False, "--force", "-f", help="Log in again even when already "
-                               "logged in, or switch accounts while the previous account still "
-                               "has unsynced events."),
+                               "logged in, and switch accounts even while the previous account "
+                               "still has unsynced events (they stay queued for it)."),
 ) -> None:
     """Log in to the sync server and store the session for later commands.
 
@@ -83,9 +84,14 @@ def login(
         raise UsageError("give the password with --password or --password-stdin, not both")
     server_url = _server_url()
     previous = auth.load_credentials()
-    if previous and previous.refresh_valid() and previous.server_url == server_url and not force:
+    # Credentials given on the command line are always checked: "Already logged in" after
+    # a wrong password would look like a successful login.
+    named = username is not None or password is not None or password_stdin
+    if (previous and previous.refresh_valid() and previous.server_url == server_url
+            and not force and not named):
         info(f"Already logged in as {previous.username} on {server_url} "
-             f"(team {previous.team_slug}). Use --force to log in again.")
+             f"(team {previous.team_slug}). Give --username to log in again or as someone "
+             "else.")
         return
     if username is None:
         if not sys.stdin.isatty() or password_stdin:
@@ -100,13 +106,14 @@ def login(
         pending = _pending_events(previous.scope)
         if pending and not force:
             raise AuthError(
-                f"{previous.username} still has {pending} unsynced events on "
+                f"{previous.username} still has {plural(pending, 'unsynced event')} on "
                 f"{previous.server_url}; run `spec-kitty sync now` as {previous.username} "
                 "first, or use --force (the events stay queued for that account)"
                 + see("unsynced-events"))
         if pending:
-            warn(f"{pending} unsynced events of {previous.username} stay queued; they are "
-                 f"pushed when you log in as {previous.username} again")
+            verb = "stays" if pending == 1 else "stay"
+            warn(f"{plural(pending, 'unsynced event')} of {previous.username} {verb} queued "
+                 f"until you log in as {previous.username} again")
     auth.save_credentials(creds)
     info(f"Logged in as {creds.username} on {server_url} (team {creds.team_slug}).")
 
@@ -129,7 +136,8 @@ def logout() -> None:
     info(f"Logged out {creds.username} from {creds.server_url}.")
     pending = _pending_events(creds.scope)
     if pending:
-        info(f"{pending} queued events remain unsynced; they are pushed when you log in as "
+        verb = "remains" if pending == 1 else "remain"
+        info(f"{plural(pending, 'queued event')} {verb} unsynced until you log in as "
              f"{creds.username} again.")
     else:
         info("No queued events remain unsynced.")

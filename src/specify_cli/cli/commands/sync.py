@@ -71,6 +71,7 @@ def status(
 
 
 def _status_lines(data: dict) -> list[str]:
+    from specify_cli._text import plural
     from specify_cli.sync._status import human_age
 
     auth = data["auth"]
@@ -108,7 +109,8 @@ def _status_lines(data: dict) -> list[str]:
         f"Server:       {data['server_url'] or 'not configured (spec-kitty sync server URL)'}",
         f"Config file:  {data['config_file']}",
         f"Auth:         {who}",
-        f"Queue:        {queue['pending']:,} events waiting{oldest} ({queue['path']})",
+        f"Queue:        {plural(queue['pending'], 'event', grouped=True)} waiting{oldest} "
+        f"({queue['path']})",
         f"Retries:      {buckets}",
         f"Cap:          {cap}",
         f"Last sync:    {last_line}",
@@ -116,12 +118,13 @@ def _status_lines(data: dict) -> list[str]:
         f"WebSocket:    {ws_line}",
     ]
     for reason, count in queue["errors"].items():
-        lines.append(f"  last error of {count:,} events: {reason}")
+        lines.append(f"  last error of {plural(count, 'event', grouped=True)}: {reason}")
     for other in data["other_queues"]:
         fate = ("events recorded while logged out are never pushed"
                 if other["account"] == "logged-out work"
                 else "they are pushed after a login as that account")
-        lines.append(f"Also queued:  {other['pending']:,} events of {other['account']} "
+        lines.append(f"Also queued:  {plural(other['pending'], 'event', grouped=True)} of "
+                     f"{other['account']} "
                      f"({other['path']}); {fate}")
     if "check" in data:
         lines.append(f"Check:        {data['check']['result']}: {data['check']['detail']}")
