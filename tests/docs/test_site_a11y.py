@@ -141,8 +141,10 @@ def test_skip_link_moves_the_keyboard_to_the_content(site_page):
     _clean(page, events)
 
 
-def test_tutorial_by_tab_alone_reaches_every_link_and_copy_button(site_page):
+@pytest.mark.parametrize("scheme", list(SCHEMES))
+def test_tutorial_by_tab_alone_reaches_every_link_and_copy_button(site_page, scheme):
     page, base, events = site_page
+    use_scheme(page, base, SCHEMES[scheme])
     page.goto(base + TUTORIAL)
     targets = {t["id"]: t["what"] for t in page.evaluate(MARK_TARGETS)}
     assert sum(" copy " in w or "clipboard" in w for w in targets.values()) >= 3, targets
