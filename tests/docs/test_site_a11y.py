@@ -25,6 +25,7 @@ SCHEMES = {"light": "default", "dark": "slate"}
 """Scheme name in test ids and reports -> Material's `data-md-color-scheme` value."""
 TOGGLE = "form[data-md-component=palette] label.md-header__button:visible"
 SCHEME = "document.body.getAttribute('data-md-color-scheme')"
+PALETTE = "document.querySelector('input.md-option:checked').id"
 MAX_REPORTED = 40
 
 RUN_AXE = """async (tags) => {
@@ -92,10 +93,12 @@ def use_scheme(page, base: str, scheme: str) -> None:
     """Pick `scheme` with the header's toggle, as a reader does; Material keeps the choice in
     localStorage, so every page loaded afterwards starts in it."""
     page.goto(base)
-    for _click in range(4):
+    for _click in range(4):  # the toggle cycles through three palettes
         if page.evaluate(SCHEME) == scheme:
             return
+        before = page.evaluate(PALETTE)
         page.locator(TOGGLE).first.click()
+        page.wait_for_function(f"before => {PALETTE} !== before", arg=before)
     assert page.evaluate(SCHEME) == scheme, "the palette toggle never reached " + scheme
 
 
