@@ -13,19 +13,21 @@ from pathlib import Path
 import pytest
 
 from tests._support.axe import WCAG_TAGS, AxeUnavailable, axe_script
+from tests.docs.conftest import ROOT
 from tests.docs.test_gate_browser import _clean, browser_page, sync_api_timeout
 
 pytestmark = pytest.mark.browser
 
 __all__ = ["browser_page"]  # the shared fixture, imported so that pytest finds it here too
 
+DOCS = ROOT / "docs"
 TUTORIAL = "tutorials/server-connection/"
 MISSING_PAGE = "no-such-page/"
 SCHEMES = {"light": "default", "dark": "slate"}
 """Scheme name in test ids and reports -> Material's `data-md-color-scheme` value."""
 TOGGLE = "form[data-md-component=palette] label.md-header__button:visible"
 SCHEME = "document.body.getAttribute('data-md-color-scheme')"
-PALETTE = "document.querySelector('input.md-option:checked').id"
+PALETTE = "document.body.getAttribute('data-md-color-media')"  # one per palette
 MAX_REPORTED = 40
 
 RUN_AXE = """async (tags) => {
@@ -83,23 +85,38 @@ def axe_source() -> str:
         pytest.fail(f"error: {exc}")
 
 
+def page_path(source: Path) -> str:
+    """The URL path MkDocs gives a page of docs/ (`how-to/x.md` -> `how-to/x/`)."""
+    parts = source.relative_to(DOCS).with_suffix("").parts
+    parts = parts[:-1] if parts[-1] == "index" else parts
+    return "/".join(parts) + "/" if parts else ""
+
+
+PAGES = sorted(page_path(md) for md in DOCS.rglob("*.md")) + [MISSING_PAGE]
+"""Every page, known before the site is built so that each is its own test."""
+
+
 def site_pages(site: Path) -> list[str]:
     """Every page of the built site as a URL path, plus a missing page (the 404 page)."""
     pages = sorted(p.parent.relative_to(site).as_posix() + "/" for p in site.rglob("index.html"))
     return ["" if p == "./" else p for p in pages] + [MISSING_PAGE]
 
 
-def use_scheme(page, base: str, scheme: str) -> None:
-    """Pick `scheme` with the header's toggle, as a reader does; Material keeps the choice in
-    localStorage, so every page loaded afterwards starts in it."""
-    page.goto(base)
+def open_in_scheme(page, url: str, scheme: str) -> None:
+    """Load `url` in `scheme`, picked with the header's toggle as a reader does. Material keeps
+    the choice in localStorage, so later pages open in it; after a switch the page is reloaded,
+    so that no colour is caught halfway through the theme's transition."""
+    page.goto(url)
+    if page.evaluate(SCHEME) == scheme:
+        return
     for _click in range(4):  # the toggle cycles through three palettes
-        if page.evaluate(SCHEME) == scheme:
-            return
         before = page.evaluate(PALETTE)
         page.locator(TOGGLE).first.click()
         page.wait_for_function(f"before => {PALETTE} !== before", arg=before)
-    assert page.evaluate(SCHEME) == scheme, "the palette toggle never reached " + scheme
+        if page.evaluate(SCHEME) == scheme:
+            break
+    page.reload()
+    assert page.evaluate(SCHEME) == scheme, f"the palette toggle never reached {scheme}"
 
 
 def describe(problems: list[str]) -> str:
@@ -107,26 +124,24 @@ def describe(problems: list[str]) -> str:
     return "\n".join(problems[:MAX_REPORTED] + ([f"... and {more} more"] if more > 0 else []))
 
 
-@pytest.mark.parametrize("scheme", list(SCHEMES))
-def test_every_page_has_no_wcag_violations(site_page, gate_run, axe_source, scheme):
-    page, base, events = site_page
+def test_the_check_covers_every_built_page(gate_run):
     _proc, site = gate_run
-    pages = site_pages(site)
-    assert len(pages) > 10, pages
-    use_scheme(page, base, SCHEMES[scheme])
-    problems: list[str] = []
-    for path in pages:
-        page.goto(base + path)
-        name = path or "home"
-        assert page.evaluate(SCHEME) == SCHEMES[scheme], f"{name} did not keep the {scheme} scheme"
-        page.evaluate(axe_source)
-        for v in page.evaluate(RUN_AXE, list(WCAG_TAGS)):
-            problems.append(f"{scheme} {name}: {v['rule']} ({v['help']}) at `{v['element']}` "
-                            f"{v['html']} -- {v['why']}")
-        if path != MISSING_PAGE and (skip := page.evaluate(SKIP_LINK)):
-            problems.append(f"{scheme} {name}: {skip}")
+    assert site_pages(site) == PAGES
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p.rstrip("/") or "home" for p in PAGES])
+@pytest.mark.parametrize("scheme", list(SCHEMES))
+def test_page_has_no_wcag_violations(site_page, axe_source, scheme, path):
+    page, base, events = site_page
+    name = path or "home"
+    open_in_scheme(page, base + path, SCHEMES[scheme])
+    page.evaluate(axe_source)
+    problems = [f"{scheme} {name}: {v['rule']} ({v['help']}) at `{v['element']}` {v['html']} "
+                f"-- {v['why']}" for v in page.evaluate(RUN_AXE, list(WCAG_TAGS))]
+    if skip := page.evaluate(SKIP_LINK):
+        problems.append(f"{scheme} {name}: {skip}")
     assert not problems, f"{len(problems)} accessibility problems:\n" + describe(problems)
-    _clean(page, events, allow_404=True)
+    _clean(page, events, allow_404=path == MISSING_PAGE)
 
 
 def test_skip_link_moves_the_keyboard_to_the_content(site_page):
@@ -147,8 +162,7 @@ def test_skip_link_moves_the_keyboard_to_the_content(site_page):
 @pytest.mark.parametrize("scheme", list(SCHEMES))
 def test_tutorial_by_tab_alone_reaches_every_link_and_copy_button(site_page, scheme):
     page, base, events = site_page
-    use_scheme(page, base, SCHEMES[scheme])
-    page.goto(base + TUTORIAL)
+    open_in_scheme(page, base + TUTORIAL, SCHEMES[scheme])
     targets = {t["id"]: t["what"] for t in page.evaluate(MARK_TARGETS)}
     assert sum(" copy " in w or "clipboard" in w for w in targets.values()) >= 3, targets
     stops: list[dict] = []
