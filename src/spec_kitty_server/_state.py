@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
@@ -25,32 +24,12 @@ class AppState:
         storage: The database.
         limiter: Login failure counter.
         hub: The WebSocket broadcast hub (`spec_kitty_server.ws.Hub`).
-        used_ws_tokens: `jti -> exp` of WebSocket tokens already used once.
     """
 
     settings: ServerSettings
     storage: Storage
     limiter: LoginLimiter
     hub: Hub
-    used_ws_tokens: dict[str, int] = field(default_factory=dict)
-
-    def use_ws_token(self, jti: str, exp: int) -> bool:
-        """Mark a ws-token used.
-
-        Args:
-            jti: The token id.
-            exp: Its expiry.
-
-        Returns:
-            False when it had been used before.
-        """
-        now = time.time()
-        if len(self.used_ws_tokens) > 10_000:
-            self.used_ws_tokens = {k: v for k, v in self.used_ws_tokens.items() if v >= now}
-        if jti in self.used_ws_tokens:
-            return False
-        self.used_ws_tokens[jti] = exp
-        return True
 
 
 def state(conn: HTTPConnection) -> AppState:
