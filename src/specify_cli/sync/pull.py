@@ -3,6 +3,9 @@
 Pages are requested from the persisted cursor until the server says `has_more` is false.
 Each page is stored in one transaction with the new cursor and the Lamport clock's
 `receive()`, so a pull killed half-way resumes where it stopped and never skips an event.
+The server's high-water mark for this node (`node_lamport`, sent because the pull excludes
+the node's own events) is adopted in the same transaction, so after a pull the clock is above
+every value the server holds for this node, even if the local clock was lost.
 """
 
 from __future__ import annotations
@@ -77,7 +80,9 @@ def pull(queue: OfflineQueue, session: Session, node_id: str | None, *,
         events = [e for e in body["events"] if isinstance(e, dict)]
         cursor = body.get("next_cursor")
         cursor = str(cursor) if cursor is not None else report.cursor
-        report.pulled += queue.store_pulled(events, cursor, node_id)
+        own_high = body.get("node_lamport")
+        own_high = own_high if isinstance(own_high, int) and own_high >= 0 else 0
+        report.pulled += queue.store_pulled(events, cursor, node_id, own_high)
         report.pages += 1
         report.cursor = cursor
         if not body.get("has_more") or not events:

@@ -1,8 +1,11 @@
 """The durable offline queue: events wait here, in order, until the server acknowledges them.
 
 One SQLite database per account scope (see `_scope.queue_path`) holds the queue (FIFO by
-row id), the Lamport clock, the log of pulled events and the sync state. An event is
-appended in one `BEGIN IMMEDIATE` transaction that also ticks the clock, and it leaves the
+row id), a copy of the machine's Lamport clock (see `clock`), the log of pulled events and
+the sync state. An event is appended in one `BEGIN IMMEDIATE` transaction that also ticks the
+clock and validates the stamped event again (a clock past `MAX_LAMPORT` or an event over the
+size limit is refused there, so the queue never holds an event the server must refuse); it
+leaves the
 queue only in the transaction that records the server's `success` or `duplicate` answer, so
 a process killed at any moment neither loses nor doubles an event.
 
@@ -22,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spec_kitty_protocol import check_size, encode
+from spec_kitty_protocol import encode, validate
 from specify_cli.errors import QueueError
 from specify_cli.sync import _db
+from specify_cli.sync import clock
 from specify_cli.sync.clock import LamportClock
 
 RETRY_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -103,7 +107,14 @@ class OfflineQueue:
             QueueError: The database cannot be opened.
         """
         if self._conn is None:
-            self._conn = _db.connect(self.path)
+            conn = _db.connect(self.path)
+            try:
+                clock.attach(conn, clock.clock_path(self.path))
+            except sqlite3.Error as exc:
+                conn.close()
+                raise QueueError(f"the machine clock {clock.clock_path(self.path)} cannot be used "
+                                 f"({exc}); move it aside and run the command again") from None
+            self._conn = conn
         return self._conn
 
     @property
@@ -153,7 +164,8 @@ class OfflineQueue:
 
         Raises:
             QueueFullError: The queue is at its cap; nothing was stored or ticked.
-            InvalidEventError: The stamped event is larger than the size limit.
+            InvalidEventError: The stamped event is invalid (over the size limit, or its clock
+                past `MAX_LAMPORT`); nothing was stored or ticked.
             QueueError: The database failed.
         """
         cap = self.cap
@@ -168,8 +180,8 @@ class OfflineQueue:
                             f"the offline queue is full ({pending} of {cap} events); run "
                             "`spec-kitty sync now` or raise sync.queue_cap")
                     event["lamport_clock"] = LamportClock(conn, event["node_id"]).tick()
+                    validate(event)  # stamped: the clock and the size are final now
                     body = encode(event)
-                    check_size(body)
                     conn.execute(
                         "INSERT INTO queue(event_id, event_type, body, enqueued_at) "
                         "VALUES (?, ?, ?, ?)",
@@ -294,19 +306,21 @@ class OfflineQueue:
     # -- pulling ----------------------------------------------------------------------------
 
     def store_pulled(self, events: list[dict[str, Any]], cursor: str | None,
-                     node_id: str | None) -> int:
+                     node_id: str | None, own_high: int = 0) -> int:
         """Store pulled events in the event log, advance the clock and the cursor, atomically.
 
         Args:
             events: Events as the server returned them (with `server_seq`).
             cursor: The `next_cursor` to resume from.
-            node_id: This node; its clock receives the largest Lamport value seen.
+            node_id: This node; its clock receives the Lamport values seen, within the bound
+                (`LamportClock.receive`).
+            own_high: The server's highest clock for this node (`node_lamport`), adopted.
 
         Returns:
             The number of events new to the log.
         """
         rows = []
-        highest = 0
+        seen: list[int] = []
         for event in events:
             try:
                 lamport = int(event.get("lamport_clock") or 0)
@@ -316,7 +330,7 @@ class OfflineQueue:
                              event.get("received_at")))
             except (KeyError, TypeError, ValueError):
                 continue
-            highest = max(highest, lamport)
+            seen.append(lamport)
         with self._lock:
             try:
                 with _db.transaction(self.conn) as conn:
@@ -325,8 +339,10 @@ class OfflineQueue:
                         "INSERT OR IGNORE INTO event_log(server_seq, event_id, event_type, "
                         "lamport_clock, body, received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
                     added = conn.total_changes - before
-                    if highest and node_id:
-                        LamportClock(conn, node_id).receive(highest)
+                    if node_id:
+                        node_clock = LamportClock(conn, node_id)
+                        node_clock.receive(seen)
+                        node_clock.adopt_own(own_high)
                     if cursor is not None:
                         conn.execute("INSERT OR REPLACE INTO state(key, value) "
                                      "VALUES ('pull_cursor', ?)", (str(cursor),))
