@@ -122,8 +122,20 @@ class OfflineQueue:
         """The cap in force (from the constructor or `sync.queue_cap`)."""
         if self._cap is None:
             from specify_cli import config
+            from specify_cli.errors import ConfigError
 
-            self._cap = int(config.get("sync.queue_cap"))
+            try:
+                self._cap = int(config.get("sync.queue_cap"))
+            except ConfigError as exc:
+                # A broken config.toml must never cost an event: queue with the default cap
+                # and say how to repair the file.
+                self._cap = int(next(s.default for s in config.SETTINGS
+                                     if s.key == "sync.queue_cap"))
+                import sys
+
+                print(f"warning: {exc}; events are still queued (with the default queue cap "
+                      f"{self._cap}); fix the file, or move it aside to use the defaults",
+                      file=sys.stderr)
         return self._cap
 
     def close(self) -> None:
@@ -189,6 +201,22 @@ class OfflineQueue:
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
         return event
+
+    def insert_stamped(self, rows: list[tuple[str, str, str]]) -> None:
+        """Queue events that already carry their Lamport value (adopted ones), in one
+        transaction; an event id already queued is left as it is.
+
+        Args:
+            rows: (event id, event type, JSON body) of each event, in order.
+        """
+        with self._lock:
+            try:
+                with _db.transaction(self.conn) as conn:
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO queue(event_id, event_type, body, enqueued_at) "
+                        "VALUES (?, ?, ?, ?)", [(*row, time.time()) for row in rows])
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
 
     def note_refused(self) -> int:
         """Count one event refused at the cap and return the count since the last push."""
