@@ -170,10 +170,8 @@ def test_logged_out_work_is_announced_adopted_at_login_and_pushed(tmp_path, shar
     assert first.returncode == 0, first.stderr
     assert first.stderr.count("kept locally until `spec-kitty auth login`") == 1
     assert sk(home, "sync", "server", shared_server.url).returncode == 0
-    from tests.sync._helpers import PASSWORD
-
     from tests._support.procs import run_cli
-    from tests.sync._helpers import env_for
+    from tests.sync._helpers import PASSWORD, env_for
 
     result = run_cli(home, "auth", "login", "-u", "carol", "--password-stdin", "--adopt",
                      input=PASSWORD + "\n", env=env_for(home))

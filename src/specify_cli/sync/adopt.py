@@ -85,16 +85,26 @@ def recover_clock(queue: OfflineQueue, creds: Credentials, node_id: str) -> int:
     Raises:
         SpecKittyError: The server could not be asked.
     """
-    from specify_cli.sync import _http
-    from specify_cli.sync._session import Session, json_body
+    import httpx
 
-    with Session(creds.server_url) as session:
-        # A cursor past every event: no events come back, only the node's high-water mark.
-        response = session.request("GET", EVENTS_PATH, params={
-            "limit": 1, "after": "9" * 18, "exclude_node": node_id})
-        if response.status_code != 200:
-            raise _http.status_error(session.server_url, response)
-        body = json_body(session, response)
+    from specify_cli.sync import _http
+
+    # The fresh access token, without the session's refresh logic: a login must not rotate
+    # the refresh token it has just received. A cursor past every event: no events come
+    # back, only the node's high-water mark.
+    try:
+        with _http.make_client(creds.server_url) as client:
+            response = client.get(EVENTS_PATH, params={
+                "limit": 1, "after": "9" * 18, "exclude_node": node_id},
+                headers={"Authorization": f"Bearer {creds.access_token}"})
+    except httpx.HTTPError as exc:
+        raise _http.transport_error(creds.server_url, exc) from None
+    if response.status_code != 200:
+        raise _http.status_error(creds.server_url, response)
+    try:
+        body = response.json()
+    except ValueError:
+        raise _http.unexpected_response(creds.server_url) from None
     high = body.get("node_lamport") if isinstance(body, dict) else None
     high = high if isinstance(high, int) and high >= 0 else 0
     queue.store_pulled([], None, node_id, high)

@@ -27,8 +27,7 @@ from typing import Any
 
 from spec_kitty_protocol import encode, validate
 from specify_cli.errors import QueueError
-from specify_cli.sync import _db
-from specify_cli.sync import clock
+from specify_cli.sync import _db, clock
 from specify_cli.sync.clock import LamportClock
 
 RETRY_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
