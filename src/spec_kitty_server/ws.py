@@ -35,7 +35,7 @@ CLOSE_TOO_SLOW = 4429
 
 USER_CHECK_SECONDS = 0.5
 """How often an open socket re-reads its user: a user disabled by any process sharing the
-database (`spec-kitty-server user disable`) has their sockets closed within this time."""
+database (`spec-kitty-server user disable NAME`) has their sockets closed within this time."""
 
 QUEUE_SIZE = 20_000
 """Messages buffered per client before it is dropped as too slow."""

@@ -107,5 +107,6 @@ def recover_clock(queue: OfflineQueue, creds: Credentials, node_id: str) -> int:
         raise _http.unexpected_response(creds.server_url) from None
     high = body.get("node_lamport") if isinstance(body, dict) else None
     high = high if isinstance(high, int) and high >= 0 else 0
-    queue.store_pulled([], None, node_id, high)
+    if high:  # nothing to adopt otherwise: leave a queue that does not exist uncreated
+        queue.store_pulled([], None, node_id, high)
     return high

@@ -3,12 +3,12 @@
 The clock lives in `clock.sqlite3` beside the queues (`queues/` in the spec-kitty home: the
 *machine* copy, attached to every queue database as `machine`) and in the `clock` table of
 each account's queue (the *queue* copy). `tick()` reads both, takes the larger, adds one and
-writes both, inside the caller's `BEGIN IMMEDIATE` transaction, which locks both files: two processes, of one account
-or of two, never get the same value. So the clock survives an account switch (the machine copy
-is shared), a queue moved aside (the machine copy remains) and a deleted or damaged clock file
-(the queue copy remains; a damaged file is moved aside). When both are lost, the server's
-high-water mark for this node (`adopt_own`, after login and after every pull) puts it back
-above every value the server holds for the node.
+writes both, inside the caller's `BEGIN IMMEDIATE` transaction, which locks both files: two
+processes, of one account or of two, never get the same value. So the clock survives an
+account switch (the machine copy is shared), a queue moved aside (the machine copy remains)
+and a deleted or damaged clock file (the queue copy remains; a damaged file is moved aside).
+When both are lost, the server's high-water mark for this node (`adopt_own`, after login and
+after every pull) puts it back above every value the server holds for the node.
 
 Values received from other nodes are adopted only along a chain of steps of at most
 `MAX_LAMPORT_STEP` from what is already trusted (`receive`), the same bound the server
