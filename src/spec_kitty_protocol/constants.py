@@ -79,6 +79,17 @@ TIMESTAMP_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
 MAX_LAMPORT = 2**53 - 1
 """Largest Lamport clock value: the largest integer every JSON reader keeps exactly."""
 
+MAX_LAMPORT_STEP = 1_000_000
+"""Largest jump of a team's Lamport clock: the server refuses an event whose clock is more
+than this above the highest clock among the team's stored events, and a client never adopts a
+received clock more than this above the highest it already trusts. One hostile event can then
+move nobody's clock near `MAX_LAMPORT`."""
+
+REFRESH_GRACE_SECONDS = 60
+"""For this long after a refresh token was exchanged, presenting it again returns the same
+new token pair (an answer lost to a timeout or a killed client); a reuse after that is
+treated as theft and revokes every refresh token descended from the same login."""
+
 MAX_EVENT_BYTES = 64 * 1024
 """Largest event, measured as compact UTF-8 JSON."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,7 +28,6 @@ class AppState:
         hub: The WebSocket broadcast hub (`spec_kitty_server.ws.Hub`).
         db: Reads and writes of `storage` on threads, with the write deadline.
         hashes: The gate that bounds concurrent password checks.
-        used_ws_tokens: `jti -> exp` of WebSocket tokens already used once.
     """
 
     settings: ServerSettings
@@ -38,25 +36,6 @@ class AppState:
     hub: Hub
     db: Database
     hashes: HashGate = field(default_factory=HashGate)
-    used_ws_tokens: dict[str, int] = field(default_factory=dict)
-
-    def use_ws_token(self, jti: str, exp: int) -> bool:
-        """Mark a ws-token used.
-
-        Args:
-            jti: The token id.
-            exp: Its expiry.
-
-        Returns:
-            False when it had been used before.
-        """
-        now = time.time()
-        if len(self.used_ws_tokens) > 10_000:
-            self.used_ws_tokens = {k: v for k, v in self.used_ws_tokens.items() if v >= now}
-        if jti in self.used_ws_tokens:
-            return False
-        self.used_ws_tokens[jti] = exp
-        return True
 
 
 def state(conn: HTTPConnection) -> AppState:

@@ -5,13 +5,16 @@ Every error is `{"detail": "<sentence>"}`; bad input gets 400/401/413, never 500
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
+import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from spec_kitty_protocol import MAX_PAGE_SIZE
+from spec_kitty_protocol import MAX_PAGE_SIZE, REFRESH_GRACE_SECONDS
 from spec_kitty_server import __version__, tokens
 from spec_kitty_server._auth import (
     MAX_PASSWORD,
@@ -102,16 +105,23 @@ def _is_unicode(value: str) -> bool:
     return True
 
 
-async def _token_pair(st: AppState, user: User) -> dict[str, Any]:
+def _pair_claims(st: AppState, user: User) -> dict[str, dict[str, Any]]:
+    """Fresh claims for an access and a refresh token (signed only when answered)."""
     settings = st.settings
-    access, _ = tokens.issue(settings.secret, user.username, user.team_slug, "access",
-                             settings.access_lifetime)
-    refresh, claims = tokens.issue(settings.secret, user.username, user.team_slug, "refresh",
-                                   settings.refresh_lifetime)
-    await st.db.write(Storage.store_refresh, claims.jti, user.username, claims.exp)
-    return {"access": access, "refresh": refresh, "access_lifetime": settings.access_lifetime,
-            "refresh_lifetime": settings.refresh_lifetime, "team_slug": user.team_slug,
-            "username": user.username}
+    now = int(time.time())
+    return {kind: {"sub": user.username, "team": user.team_slug, "type": kind,
+                   "jti": secrets.token_urlsafe(16), "iat": now, "exp": now + lifetime}
+            for kind, lifetime in (("access", settings.access_lifetime),
+                                   ("refresh", settings.refresh_lifetime))}
+
+
+def _pair_answer(st: AppState, claims: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    settings = st.settings
+    return {"access": tokens.sign(settings.secret, claims["access"]),
+            "refresh": tokens.sign(settings.secret, claims["refresh"]),
+            "access_lifetime": settings.access_lifetime,
+            "refresh_lifetime": settings.refresh_lifetime,
+            "team_slug": claims["refresh"]["team"], "username": claims["refresh"]["sub"]}
 
 
 async def token(request: Request) -> Response:
@@ -133,11 +143,19 @@ async def token(request: Request) -> Response:
                        {"Retry-After": str(result.retry_after)})
     if result.user is None:
         raise unauthorized("Invalid username or password.")
-    return JSONResponse(await _token_pair(st, result.user))
+    claims = _pair_claims(st, result.user)
+    refresh = claims["refresh"]
+    await st.db.write(Storage.store_refresh, refresh["jti"], result.user.username,
+                      refresh["exp"])
+    return JSONResponse(_pair_answer(st, claims))
 
 
 async def token_refresh(request: Request) -> Response:
     """`POST /api/v1/token/refresh/`: exchange a refresh token for a new pair (rotation).
+
+    Presenting the same refresh token again within `REFRESH_GRACE_SECONDS` returns the same
+    new pair (the first answer was lost: a timeout, a killed client); after that the reuse is
+    treated as theft and every refresh token of that login is revoked.
 
     Args:
         request: The request.
@@ -152,10 +170,22 @@ async def token_refresh(request: Request) -> Response:
         claims = tokens.verify(st.settings.secret, refresh, "refresh")
     except tokens.TokenError as exc:
         raise unauthorized(f"The refresh token is {exc.status}.") from None
-    if not await st.db.write(Storage.consume_refresh, claims.jti):
+    user = await st.db.read(Storage.get_user, claims.username)
+    if user is None:
         raise unauthorized("The refresh token has already been used or revoked.")
-    user = await active_user(st, claims)
-    return JSONResponse(await _token_pair(st, user))
+    fresh = _pair_claims(st, user)
+    outcome, previous = await st.db.write(
+        Storage.rotate_refresh, claims.jti, json.dumps(fresh), fresh["refresh"]["jti"],
+        fresh["refresh"]["exp"], REFRESH_GRACE_SECONDS)
+    if outcome == "again" and previous:
+        return JSONResponse(_pair_answer(st, json.loads(previous)))
+    if outcome == "revoked":
+        raise unauthorized("The refresh token was used again after its grace period; every "
+                           "session of that login is revoked. Log in again.")
+    if outcome != "new":
+        raise unauthorized("The refresh token has already been used or revoked.")
+    await active_user(st, claims)
+    return JSONResponse(_pair_answer(st, fresh))
 
 
 async def ws_token(request: Request) -> Response:
@@ -250,7 +280,8 @@ async def events_list(request: Request) -> Response:
         request: The request.
 
     Returns:
-        `{"events", "next_cursor", "has_more"}`, or 400/401.
+        `{"events", "next_cursor", "has_more"}` (with `exclude_node`, also `node_lamport`:
+        that node's highest stored clock), or 400/401.
     """
     st = state(request)
     user = await authenticate(st, request)
@@ -264,7 +295,14 @@ async def events_list(request: Request) -> Response:
     events, more, last = await st.db.read(Storage.events_after, user.team_slug, int(cursor),
                                           limit, exclude)
     next_cursor = str(last) if last else cursor
-    return JSONResponse({"events": events, "next_cursor": next_cursor, "has_more": more})
+    answer: dict[str, Any] = {"events": events, "next_cursor": next_cursor, "has_more": more}
+    if exclude is not None:
+        # The excluded node's own events never come back, so tell it the highest clock it
+        # holds here: a client that lost its clock resumes above it (an extension; a stock
+        # 2.x client ignores the field).
+        answer["node_lamport"] = await st.db.read(Storage.team_lamport, user.team_slug,
+                                                  exclude)
+    return JSONResponse(answer)
 
 
 async def openapi_document(request: Request) -> Response:

@@ -131,7 +131,14 @@ def _schemas() -> dict[str, Any]:
                           "next_cursor": {"type": ["string", "null"],
                                           "description": "Pass as `after` to resume."},
                           "has_more": {"type": "boolean",
-                                       "description": "Whether another page is ready now."}}},
+                                       "description": "Whether another page is ready now."},
+                          "node_lamport": {
+                              "type": "integer", "minimum": 0,
+                              "description": "Only with `exclude_node`: the highest Lamport "
+                                             "clock among that node's stored events (0 when "
+                                             "none), so a client that lost its clock resumes "
+                                             "above it. An extension; stock 2.x clients "
+                                             "ignore it."}}},
         "LoginForm": {"type": "object", "required": ["username", "password", "csrf"],
                       "properties": {"username": {"type": "string"},
                                      "password": {"type": "string"},
@@ -165,6 +172,11 @@ def _api_paths() -> dict[str, Any]:
         protocol.REFRESH_PATH: {"post": {
             "operationId": "refreshToken", "tags": ["auth"],
             "summary": "Exchange a refresh token for a new pair; the old refresh token dies.",
+            "description": (
+                "Presenting the old refresh token again within "
+                f"{protocol.REFRESH_GRACE_SECONDS} seconds returns the same new pair (the "
+                "first answer was lost); a reuse after that revokes every refresh token of "
+                "that login."),
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": _ref("RefreshRequest")}}},
             "responses": {"200": _json(_ref("TokenPair"), "The new token pair."),

@@ -3,7 +3,13 @@
 One `Storage` holds one connection in WAL mode. The server writes through one thread and
 reads through reader connections (`spec_kitty_server._db`), so writes are serialised without
 locks; other processes (the `user` commands, a second server) wait on SQLite's busy
-timeout. The schema is created on first open; there are no migrations.
+timeout. The schema is created on first open; a database written by an earlier version is
+brought up to date in place (`_upgrade`).
+
+Event ids are unique per team (another team pushing the same id first changes nothing for
+the owner), and each event's node and Lamport clock are kept in indexed columns, so the
+activity feed orders by Lamport clock then node, and the clock bound and a node's high-water
+mark are index look-ups.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from spec_kitty_protocol import MAX_LAMPORT_STEP
 from spec_kitty_server import _board
 from spec_kitty_server.validation import Checked
 
@@ -37,6 +44,14 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS refresh_tokens (
     jti TEXT PRIMARY KEY,
     username TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    family TEXT,
+    retired_at INTEGER,
+    successor TEXT
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens(family);
+CREATE TABLE IF NOT EXISTS ws_tokens (
+    jti TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sessions (
@@ -46,14 +61,19 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
+    event_id TEXT NOT NULL,
     team_slug TEXT NOT NULL,
     event_type TEXT NOT NULL,
     project_slug TEXT NOT NULL,
     received_at TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    node_id TEXT NOT NULL DEFAULT '',
+    lamport INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (team_slug, event_id)
 );
 CREATE INDEX IF NOT EXISTS events_team_seq ON events(team_slug, seq);
+CREATE INDEX IF NOT EXISTS events_team_lamport ON events(team_slug, lamport, node_id);
+CREATE INDEX IF NOT EXISTS events_team_node ON events(team_slug, node_id, lamport);
 CREATE TABLE IF NOT EXISTS projects (
     team_slug TEXT NOT NULL,
     project_slug TEXT NOT NULL,
@@ -139,6 +159,7 @@ class Storage:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute("PRAGMA busy_timeout=10000")
+            _upgrade(self.conn)
             self.conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"cannot open database {path}: {exc}") from None
@@ -246,32 +267,75 @@ class Storage:
 
     # -- refresh tokens and sessions -------------------------------------------------------
 
-    def store_refresh(self, jti: str, username: str, expires_at: int) -> None:
+    def store_refresh(self, jti: str, username: str, expires_at: int,
+                      family: str | None = None) -> None:
         """Remember a live refresh token.
 
         Args:
             jti: Its id.
             username: Its owner.
             expires_at: Its expiry (Unix seconds).
+            family: The id of the login it descends from (its own `jti` for a login).
         """
         now = int(time.time())
         with self._write():
             self.conn.execute("DELETE FROM refresh_tokens WHERE expires_at < ?", (now,))
-            self.conn.execute("INSERT INTO refresh_tokens(jti, username, expires_at) "
-                              "VALUES (?, ?, ?)", (jti, username, expires_at))
+            self.conn.execute("INSERT INTO refresh_tokens(jti, username, expires_at, family) "
+                              "VALUES (?, ?, ?, ?)", (jti, username, expires_at, family or jti))
 
-    def consume_refresh(self, jti: str) -> bool:
-        """Kill a refresh token, if it was live.
+    def rotate_refresh(self, jti: str, successor: str, new_jti: str, new_expires_at: int,
+                       grace: int) -> tuple[str, str | None]:
+        """Exchange a refresh token for its successor, atomically.
 
         Args:
-            jti: Its id.
+            jti: The presented token's id.
+            successor: The new pair's claims (JSON, no secret), kept for `grace` seconds.
+            new_jti: The new refresh token's id.
+            new_expires_at: Its expiry (Unix seconds).
+            grace: Seconds during which the retired token gets the same successor again.
 
         Returns:
-            Whether it was live (only then may it be exchanged).
+            `("new", None)` when the token was live (the successor is now live),
+            `("again", successor)` for a retry within the grace window, `("revoked", None)`
+            for a reuse after it (every token of its login is revoked), `("unknown", None)`
+            when the token is not known or has expired.
+        """
+        now = int(time.time())
+        with self._write():
+            row = self.conn.execute(
+                "SELECT username, family, retired_at, successor FROM refresh_tokens "
+                "WHERE jti = ? AND expires_at >= ?", (jti, now)).fetchone()
+            if row is None:
+                return "unknown", None
+            username, family, retired_at, previous = row
+            if retired_at is None:
+                self.conn.execute("UPDATE refresh_tokens SET retired_at = ?, successor = ? "
+                                  "WHERE jti = ?", (now, successor, jti))
+                self.conn.execute("INSERT INTO refresh_tokens(jti, username, expires_at, "
+                                  "family) VALUES (?, ?, ?, ?)",
+                                  (new_jti, username, new_expires_at, family or jti))
+                return "new", None
+            if now - retired_at <= grace and previous:
+                return "again", previous
+            self.conn.execute("DELETE FROM refresh_tokens WHERE family = ? OR jti = ?",
+                              (family or jti, jti))
+            return "revoked", None
+
+    def use_ws_token(self, jti: str, expires_at: int) -> bool:
+        """Mark a ws-token used, in the database so that restarts and other server processes
+        sharing it see the use too.
+
+        Args:
+            jti: The token id.
+            expires_at: Its expiry (Unix seconds); the record is kept until then.
+
+        Returns:
+            False when it had been used before.
         """
         with self._write():
-            cursor = self.conn.execute("DELETE FROM refresh_tokens WHERE jti = ? AND "
-                                       "expires_at >= ?", (jti, int(time.time())))
+            self.conn.execute("DELETE FROM ws_tokens WHERE expires_at < ?", (int(time.time()),))
+            cursor = self.conn.execute("INSERT OR IGNORE INTO ws_tokens(jti, expires_at) "
+                                       "VALUES (?, ?)", (jti, expires_at))
         return cursor.rowcount == 1
 
     def create_session(self, id_hash: str, username: str, expires_at: int) -> None:
@@ -314,8 +378,13 @@ class Storage:
     def ingest(self, checked: list[Checked]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Store the valid events of a batch in one transaction.
 
+        An event id already stored for the same team is a `duplicate`. An event whose Lamport
+        clock is more than `MAX_LAMPORT_STEP` above the team's highest (counting the events
+        before it in the batch) is `rejected`, so no single event can drag the team's clocks
+        towards `MAX_LAMPORT`.
+
         Args:
-            checked: The batch's events after validation, in input order.
+            checked: The batch's events after validation, in input order (all of one team).
 
         Returns:
             The per-event results (input order) and the newly stored events (with
@@ -325,13 +394,17 @@ class Storage:
         candidates = [c for c in checked if c.error is None]
         stored: list[dict[str, Any]] = []
         with self._write():
-            existing: set[str] = set()
-            ids = [c.event_id for c in candidates]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                existing.update(row[0] for row in self.conn.execute(
-                    f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk))
+            existing: set[tuple[str, str]] = set()
+            highest: dict[str, int] = {}
+            for team in {c.event["team_slug"] for c in candidates}:
+                ids = [c.event_id for c in candidates if c.event["team_slug"] == team]
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start:start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    existing.update((team, row[0]) for row in self.conn.execute(
+                        f"SELECT event_id FROM events WHERE team_slug = ? AND event_id IN "
+                        f"({marks})", (team, *chunk)))
+                highest[team] = self.team_lamport(team)
             received = utc_now()
             next_seq = self.conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events"
                                          ).fetchone()[0]
@@ -341,23 +414,51 @@ class Storage:
                     results.append({"event_id": item.event_id, "status": "rejected",
                                     "error": item.error})
                     continue
-                if item.event_id in existing:
+                event = item.event
+                team, lamport = event["team_slug"], int(event["lamport_clock"])
+                if (team, item.event_id) in existing:
                     results.append({"event_id": item.event_id, "status": "duplicate",
                                     "error": None})
                     continue
-                existing.add(item.event_id)
-                event = item.event
-                rows.append((next_seq, item.event_id, event["team_slug"], event["event_type"],
-                             event["project_slug"], received, item.body))
+                if lamport > highest[team] + MAX_LAMPORT_STEP:
+                    results.append({"event_id": item.event_id, "status": "rejected",
+                                    "error": f"invalid lamport_clock: {lamport} is more than "
+                                             f"{MAX_LAMPORT_STEP} above the team's highest "
+                                             f"({highest[team]})"})
+                    continue
+                highest[team] = max(highest[team], lamport)
+                existing.add((team, item.event_id))
+                rows.append((next_seq, item.event_id, team, event["event_type"],
+                             event["project_slug"], received, item.body,
+                             str(event.get("node_id", "")), lamport))
                 stored.append({**event, "server_seq": next_seq, "received_at": received})
                 next_seq += 1
                 results.append({"event_id": item.event_id, "status": "success", "error": None})
             if rows:
                 self.conn.executemany(
                     "INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, "
-                    "received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                    "received_at, body, node_id, lamport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows)
                 _board.apply_batch(self.conn, stored)
         return results, stored
+
+    def team_lamport(self, team_slug: str, node_id: str | None = None) -> int:
+        """The highest Lamport clock among a team's stored events (an index look-up).
+
+        Args:
+            team_slug: The team.
+            node_id: Only this node's events, if given (its high-water mark).
+
+        Returns:
+            The clock value, 0 when there is none.
+        """
+        if node_id is None:
+            row = self.conn.execute("SELECT max(lamport) FROM events WHERE team_slug = ?",
+                                    (team_slug,)).fetchone()
+        else:
+            row = self.conn.execute("SELECT max(lamport) FROM events WHERE team_slug = ? AND "
+                                    "node_id = ?", (team_slug, node_id)).fetchone()
+        return row[0] or 0
 
     def events_after(self, team_slug: str, after: int, limit: int,
                      exclude_node: str | None = None) -> tuple[list[dict[str, Any]], bool, int]:
@@ -374,7 +475,7 @@ class Storage:
             the sequence number to resume after (0 when nothing was passed): with
             `exclude_node`, the cursor moves past the events left out too.
         """
-        node_filter = " AND json_extract(body, '$.node_id') IS NOT ?" if exclude_node else ""
+        node_filter = " AND node_id IS NOT ?" if exclude_node else ""
         args: tuple[Any, ...] = (team_slug, after) + ((exclude_node,) if exclude_node else ())
         conn = self.conn
         # One read transaction: the page and the team's last sequence come from one snapshot,
@@ -450,7 +551,12 @@ class Storage:
         }
 
     def activity(self, team_slug: str, offset: int, limit: int) -> list[dict[str, Any]]:
-        """A team's events, newest first.
+        """A team's events, newest first in causal order: by Lamport clock, then node id.
+
+        The receive time and the client's timestamp are only shown, never used to order, so
+        a machine with a skewed clock cannot reorder the feed. The order is read from the
+        `(team_slug, lamport, node_id)` index, so a page costs the same with any number of
+        events.
 
         Args:
             team_slug: The team.
@@ -462,7 +568,8 @@ class Storage:
         """
         rows = self.conn.execute(
             "SELECT seq, received_at, body FROM events WHERE seq IN (SELECT seq FROM events "
-            "WHERE team_slug = ? ORDER BY seq DESC LIMIT ? OFFSET ?) ORDER BY seq DESC",
+            "WHERE team_slug = ? ORDER BY lamport DESC, node_id DESC, seq DESC LIMIT ? OFFSET ?) "
+            "ORDER BY lamport DESC, node_id DESC, seq DESC",
             (team_slug, limit, offset)).fetchall()
         return [_event_row(row) for row in rows]
 
@@ -559,6 +666,32 @@ class _Transaction:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a database written by an earlier version to the current schema, in place."""
+    events = _columns(conn, "events")
+    if events and "lamport" not in events:
+        # Event ids were globally unique and node/clock lived only in the body: rebuild the
+        # table (a UNIQUE constraint cannot be altered) and fill the new columns from it.
+        conn.executescript(
+            "BEGIN IMMEDIATE; ALTER TABLE events RENAME TO events_v1; "
+            "DROP INDEX IF EXISTS events_team_seq;"
+            + _SCHEMA.split("CREATE TABLE IF NOT EXISTS events")[1].split(";")[0].join(
+                ("CREATE TABLE events", ";"))
+            + "INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, "
+            "received_at, body, node_id, lamport) SELECT seq, event_id, team_slug, event_type, "
+            "project_slug, received_at, body, coalesce(json_extract(body, '$.node_id'), ''), "
+            "coalesce(json_extract(body, '$.lamport_clock'), 0) FROM events_v1; "
+            "DROP TABLE events_v1; COMMIT;")
+    refresh = _columns(conn, "refresh_tokens")
+    if refresh and "family" not in refresh:
+        for column in ("family TEXT", "retired_at INTEGER", "successor TEXT"):
+            conn.execute(f"ALTER TABLE refresh_tokens ADD COLUMN {column}")
 
 
 def _event_row(row: tuple[int, str, str]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Claims: `sub` (username), `team`, `type` (`access`, `refresh` or `ws`), `jti`, `iat`, `exp`.
 Refresh-token rotation and ws-token single use are enforced by the callers, which keep the
-`jti` of live tokens.
+`jti` of live and used tokens in the database.
 """
 
 from __future__ import annotations
@@ -66,8 +66,21 @@ def issue(secret: str, username: str, team: str, token_type: str,
     jti = secrets.token_urlsafe(16)
     claims = {"sub": username, "team": team, "type": token_type,
               "jti": jti, "iat": now, "exp": now + lifetime}
-    token = jwt.encode(claims, secret, algorithm=ALGORITHM)
-    return token, Claims(username, team, token_type, jti, now + lifetime)
+    return sign(secret, claims), Claims(username, team, token_type, jti, now + lifetime)
+
+
+def sign(secret: str, claims: dict[str, object]) -> str:
+    """Encode claims as a signed token. The same claims always give the same token, so a
+    pair can be handed out again from its (non-secret) claims.
+
+    Args:
+        secret: The signing key.
+        claims: The claims, as `issue` builds them.
+
+    Returns:
+        The encoded token.
+    """
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def verify(secret: str, token: str, token_type: str) -> Claims:

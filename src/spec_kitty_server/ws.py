@@ -35,6 +35,10 @@ CLOSE_PONG_TIMEOUT = 4408
 CLOSE_TOO_SLOW = 4429
 """Close code for a client whose outgoing queue overflowed."""
 
+USER_CHECK_SECONDS = 0.5
+"""How often an open socket re-reads its user: a user disabled by any process sharing the
+database (`spec-kitty-server user disable NAME`) has their sockets closed within this time."""
+
 QUEUE_SIZE = 20_000
 """Messages buffered per client before it is dropped as too slow."""
 
@@ -42,13 +46,15 @@ log = logging.getLogger("spec_kitty_server.ws")
 
 
 class _Client:
-    def __init__(self, team: str) -> None:
+    def __init__(self, team: str, username: str = "") -> None:
         self.team = team
+        self.username = username
         self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_SIZE)
         self.overflowed = False
+        self.closed = False
 
     def send(self, message: dict[str, Any]) -> None:
-        if self.overflowed:
+        if self.overflowed or self.closed:
             return
         try:
             self.queue.put_nowait(message)
@@ -137,7 +143,7 @@ async def events_socket(websocket: WebSocket) -> None:
     except tokens.TokenError:
         await websocket.close(CLOSE_UNAUTHORIZED, "invalid or expired ws token")
         return
-    if not st.use_ws_token(claims.jti, claims.exp):
+    if not await st.db.write(Storage.use_ws_token, claims.jti, claims.exp):
         await websocket.close(CLOSE_UNAUTHORIZED, "ws token already used")
         return
     try:
@@ -145,7 +151,7 @@ async def events_socket(websocket: WebSocket) -> None:
     except ApiError:
         await websocket.close(CLOSE_FORBIDDEN, "account disabled")
         return
-    client = _Client(user.team_slug)
+    client = _Client(user.team_slug, user.username)
     st.hub.register(client)
     try:
         client.send({"type": "snapshot",
@@ -159,7 +165,8 @@ async def _run(websocket: WebSocket, client: _Client, st: AppState) -> None:
     pong = {"missed": 0, "waiting": False}
     tasks = [asyncio.create_task(_sender(websocket, client)),
              asyncio.create_task(_receiver(websocket, client, st, pong)),
-             asyncio.create_task(_pinger(client, st.settings.ws_ping_interval, pong))]
+             asyncio.create_task(_pinger(client, st.settings.ws_ping_interval, pong)),
+             asyncio.create_task(_watch_user(client, st))]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -182,6 +189,8 @@ async def _sender(websocket: WebSocket, client: _Client) -> int | None:
         message = await client.queue.get()
         if message is None:
             return CLOSE_TOO_SLOW
+        if client.closed:
+            return CLOSE_FORBIDDEN
         try:
             await websocket.send_text(dumps(message))
         except (WebSocketDisconnect, RuntimeError, OSError):
@@ -190,6 +199,19 @@ async def _sender(websocket: WebSocket, client: _Client) -> int | None:
 
 MISSED_PONGS_LIMIT = 2
 """A client that has not answered this many pings in a row is disconnected."""
+
+
+async def _disabled(st: AppState, client: _Client) -> bool:
+    user = await st.db.read(Storage.get_user, client.username)
+    return user is None or user.disabled or user.team_slug != client.team
+
+
+async def _watch_user(client: _Client, st: AppState) -> int | None:
+    while True:
+        await asyncio.sleep(USER_CHECK_SECONDS)
+        if await _disabled(st, client):
+            client.closed = True
+            return CLOSE_FORBIDDEN
 
 
 async def _pinger(client: _Client, interval: float, pong: dict[str, Any]) -> int | None:
@@ -204,7 +226,7 @@ async def _pinger(client: _Client, interval: float, pong: dict[str, Any]) -> int
 
 
 async def _receiver(websocket: WebSocket, client: _Client, st: AppState,
-                    pong: dict[str, Any]) -> None:
+                    pong: dict[str, Any]) -> int | None:
     while True:
         try:
             frame = await websocket.receive()
@@ -233,6 +255,9 @@ async def _receiver(websocket: WebSocket, client: _Client, st: AppState,
         elif kind == "ping":
             client.send({"type": "pong"})
         elif kind == "event":
+            if await _disabled(st, client):  # nothing a disabled user sends is stored
+                client.closed = True
+                return CLOSE_FORBIDDEN
             checked = check_event(message.get("event"), client.team)
             try:
                 results, stored = await st.db.write(Storage.ingest, [checked])

@@ -12,6 +12,10 @@ from collections import Counter
 
 ROWS: tuple[tuple[str, str], ...] = (
     ("kill_trials", "kill -9 trials run"),
+    ("account_switch_trials", "account switches with queued events"),
+    ("clock_loss_trials", "clock-loss trials"),
+    ("poison_replays", "poison-clock replays (pull + socket)"),
+    ("lamport_violations", "Lamport values reused or out of order"),
     ("events_lost", "events lost"),
     ("events_doubled", "events doubled"),
     ("concurrent_processes", "concurrent processes"),

@@ -2,7 +2,8 @@
 
 `emit()` never raises into the calling command. It stamps the event with the project
 identity, this node and the team (`local` when logged out), validates it against the
-schema (an invalid event is dropped with a one-line warning on stderr), appends it to the
+schema (an invalid event is dropped with a one-line warning on stderr; logged out, the first
+event says once that the work is kept locally until `spec-kitty auth login`), appends it to the
 account's offline queue (ticking the Lamport clock in the same transaction) and hands it to
 the live WebSocket when one is connected. At the queue's cap the event is refused with a
 warning on every emit (see `queue`). Events emitted inside one `action()` block share a
@@ -137,6 +138,10 @@ class EventEmitter:
             _warn(f"dropped an invalid {event['event_type']} event: {exc}")
             return None
         self.emitted += 1
+        if self.team_slug == "local" and self.emitted == 1:
+            with contextlib.suppress(Exception):
+                print("note: not logged in: this work is kept locally until "
+                      "`spec-kitty auth login`", file=sys.stderr)
         if self.runtime is not None:
             with contextlib.suppress(Exception):
                 self.runtime.on_emit(stored)

@@ -3,6 +3,9 @@
 Pages are requested from the persisted cursor until the server says `has_more` is false.
 Each page is stored in one transaction with the new cursor and the Lamport clock's
 `receive()`, so a pull killed half-way resumes where it stopped and never skips an event.
+The server's high-water mark for this node (`node_lamport`, sent because the pull excludes
+the node's own events) is adopted in the same transaction, so after a pull the clock is above
+every value the server holds for this node, even if the local clock was lost.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from spec_kitty_protocol import EVENTS_PATH, MAX_PAGE_SIZE
+from spec_kitty_protocol import EVENTS_PATH, MAX_LAMPORT, MAX_PAGE_SIZE
 from specify_cli.sync.queue import OfflineQueue
 
 if TYPE_CHECKING:
@@ -85,7 +88,9 @@ def pull(queue: OfflineQueue, session: Session, node_id: str | None, *,
         cursor = str(cursor) if cursor is not None else report.cursor
         stuck = hash(cursor) in seen
         seen.add(hash(cursor))
-        report.pulled += queue.store_pulled(events, cursor, node_id)
+        own_high = body.get("node_lamport")
+        own_high = own_high if isinstance(own_high, int) and 0 <= own_high <= MAX_LAMPORT else 0
+        report.pulled += queue.store_pulled(events, cursor, node_id, own_high)
         report.pages += 1
         report.cursor = cursor
         if not body.get("has_more") or not events:

@@ -1,8 +1,11 @@
 """The durable offline queue: events wait here, in order, until the server acknowledges them.
 
 One SQLite database per account scope (see `_scope.queue_path`) holds the queue (FIFO by
-row id), the Lamport clock, the log of pulled events and the sync state. An event is
-appended in one `BEGIN IMMEDIATE` transaction that also ticks the clock, and it leaves the
+row id), a copy of the machine's Lamport clock (see `clock`), the log of pulled events and
+the sync state. An event is appended in one `BEGIN IMMEDIATE` transaction that also ticks the
+clock and validates the stamped event again (a clock past `MAX_LAMPORT` or an event over the
+size limit is refused there, so the queue never holds an event the server must refuse); it
+leaves the
 queue only in the transaction that records the server's `success` or `duplicate` answer, so
 a process killed at any moment neither loses nor doubles an event.
 
@@ -22,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spec_kitty_protocol import check_size, encode
+from spec_kitty_protocol import encode, validate
 from specify_cli.errors import QueueError
-from specify_cli.sync import _db
+from specify_cli.sync import _db, clock
 from specify_cli.sync.clock import LamportClock
 
 RETRY_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -117,7 +120,14 @@ class OfflineQueue:
             QueueError: The database cannot be opened.
         """
         if self._conn is None:
-            self._conn = _db.connect(self.path)
+            conn = _db.connect(self.path)
+            try:
+                clock.attach(conn, clock.clock_path(self.path))
+            except sqlite3.Error as exc:
+                conn.close()
+                raise QueueError(f"the machine clock {clock.clock_path(self.path)} cannot be used "
+                                 f"({exc}); move it aside and run the command again") from None
+            self._conn = conn
         return self._conn
 
     @property
@@ -125,8 +135,20 @@ class OfflineQueue:
         """The cap in force (from the constructor or `sync.queue_cap`)."""
         if self._cap is None:
             from specify_cli import config
+            from specify_cli.errors import ConfigError
 
-            self._cap = int(config.get("sync.queue_cap"))
+            try:
+                self._cap = int(config.get("sync.queue_cap"))
+            except ConfigError as exc:
+                # A broken config.toml must never cost an event: queue with the default cap
+                # and say how to repair the file.
+                self._cap = int(next(s.default for s in config.SETTINGS
+                                     if s.key == "sync.queue_cap"))
+                import sys
+
+                print(f"warning: {exc}; events are still queued (with the default queue cap "
+                      f"{self._cap}); fix the file, or move it aside to use the defaults",
+                      file=sys.stderr)
         return self._cap
 
     def close(self) -> None:
@@ -167,7 +189,8 @@ class OfflineQueue:
 
         Raises:
             QueueFullError: The queue is at its cap; nothing was stored or ticked.
-            InvalidEventError: The stamped event is larger than the size limit.
+            InvalidEventError: The stamped event is invalid (over the size limit, or its clock
+                past `MAX_LAMPORT`); nothing was stored or ticked.
             QueueError: The database failed.
         """
         cap = self.cap
@@ -182,8 +205,8 @@ class OfflineQueue:
                             f"the offline queue is full ({pending} of {cap} events); run "
                             "`spec-kitty sync now` or raise sync.queue_cap")
                     event["lamport_clock"] = LamportClock(conn, event["node_id"]).tick()
+                    validate(event)  # stamped: the clock and the size are final now
                     body = encode(event)
-                    check_size(body)
                     conn.execute(
                         "INSERT INTO queue(event_id, event_type, body, enqueued_at) "
                         "VALUES (?, ?, ?, ?)",
@@ -191,6 +214,22 @@ class OfflineQueue:
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
         return event
+
+    def insert_stamped(self, rows: list[tuple[str, str, str]]) -> None:
+        """Queue events that already carry their Lamport value (adopted ones), in one
+        transaction; an event id already queued is left as it is.
+
+        Args:
+            rows: (event id, event type, JSON body) of each event, in order.
+        """
+        with self._lock:
+            try:
+                with _db.transaction(self.conn) as conn:
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO queue(event_id, event_type, body, enqueued_at) "
+                        "VALUES (?, ?, ?, ?)", [(*row, time.time()) for row in rows])
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
 
     def note_refused(self) -> int:
         """Count one event refused at the cap and return the count since the last push."""
@@ -308,19 +347,21 @@ class OfflineQueue:
     # -- pulling ----------------------------------------------------------------------------
 
     def store_pulled(self, events: list[dict[str, Any]], cursor: str | None,
-                     node_id: str | None) -> int:
+                     node_id: str | None, own_high: int = 0) -> int:
         """Store pulled events in the event log, advance the clock and the cursor, atomically.
 
         Args:
             events: Events as the server returned them (with `server_seq`).
             cursor: The `next_cursor` to resume from.
-            node_id: This node; its clock receives the largest Lamport value seen.
+            node_id: This node; its clock receives the Lamport values seen, within the bound
+                (`LamportClock.receive`).
+            own_high: The server's highest clock for this node (`node_lamport`), adopted.
 
         Returns:
             The number of events new to the log.
         """
         rows = []
-        highest = 0
+        seen: list[int] = []
         for event in events:
             try:
                 lamport = _sql_int(event.get("lamport_clock") or 0)
@@ -333,7 +374,7 @@ class OfflineQueue:
                 rows.append(row)
             except (KeyError, TypeError, ValueError, OverflowError):
                 continue  # not an event this log can hold (see _sql_int)
-            highest = max(highest, lamport)
+            seen.append(lamport)
         with self._lock:
             try:
                 with _db.transaction(self.conn) as conn:
@@ -342,8 +383,10 @@ class OfflineQueue:
                         "INSERT OR IGNORE INTO event_log(server_seq, event_id, event_type, "
                         "lamport_clock, body, received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
                     added = conn.total_changes - before
-                    if highest and node_id:
-                        LamportClock(conn, node_id).receive(highest)
+                    if node_id:
+                        node_clock = LamportClock(conn, node_id)
+                        node_clock.receive(seen)
+                        node_clock.adopt_own(own_high)
                     if cursor is not None:
                         conn.execute("INSERT OR REPLACE INTO state(key, value) "
                                      "VALUES ('pull_cursor', ?)", (str(cursor),))

@@ -68,6 +68,9 @@ def login(
     force: bool = typer.Option(False, "--force", "-f", help="Log in again even when already "
                                "logged in, and switch accounts even while the previous account "
                                "still has unsynced events (they stay queued for it)."),
+    adopt: bool = typer.Option(None, "--adopt/--no-adopt", help="Adopt the events recorded "
+                               "while logged out into this account and push them (asked on a "
+                               "terminal; left in the local queue without a terminal)."),
 ) -> None:
     """Log in to the sync server and store the session for later commands.
 
@@ -92,6 +95,8 @@ def login(
         info(f"Already logged in as {previous.username} on {server_url} "
              f"(team {previous.team_slug}). Give --username to log in again or as someone "
              "else.")
+        if adopt:
+            _after_login(previous, adopt)
         return
     if username is None:
         if not sys.stdin.isatty() or password_stdin:
@@ -116,6 +121,48 @@ def login(
                  f"until you log in as {previous.username} again")
     auth.save_credentials(creds)
     info(f"Logged in as {creds.username} on {server_url} (team {creds.team_slug}).")
+    _after_login(creds, adopt)
+
+
+def _after_login(creds, adopt: bool | None) -> None:
+    """Recover the clock from the server, then offer to adopt and push logged-out work."""
+    from specify_cli.errors import SpecKittyError
+    from specify_cli.sync import adopt as adoption
+    from specify_cli.sync._engine import summary, sync_lock, sync_once
+    from specify_cli.sync._scope import queue_path
+    from specify_cli.sync.identity import machine_node_id
+    from specify_cli.sync.queue import OfflineQueue
+
+    queue = OfflineQueue(queue_path(creds.scope))
+    node = machine_node_id()
+    try:
+        adoption.recover_clock(queue, creds, node)
+    except SpecKittyError as exc:
+        warn(f"could not read this machine's clock from the server ({exc}); it is read "
+             "again at the next `spec-kitty sync now`")
+    waiting = adoption.local_pending()
+    if not waiting:
+        return
+    if adopt is None:
+        if not sys.stdin.isatty():
+            info(f"{plural(waiting, 'event')} recorded while logged out wait in the local "
+                 "queue; run `spec-kitty auth login --adopt` to push them as this account.")
+            return
+        adopt = typer.confirm(f"{plural(waiting, 'event')} recorded while logged out. Adopt them "
+                              f"into {creds.username} (team {creds.team_slug}) and push them?",
+                              default=True)
+    if not adopt:
+        info(f"{plural(waiting, 'event')} recorded while logged out stay in the local queue.")
+        return
+    count = adoption.adopt_local(queue, creds.team_slug)
+    info(f"Adopted {plural(count, 'event')} recorded while logged out into {creds.username} "
+         f"(team {creds.team_slug}); pushing them.")
+    with sync_lock(queue.path, 30.0) as held:
+        if not held:
+            info("Another sync is running; it pushes them.")
+            return
+        report = sync_once(queue, creds.server_url, node_id=node)
+    info(f"Sync {summary(report)}.")
 
 
 @app.command("logout")
