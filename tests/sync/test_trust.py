@@ -176,7 +176,7 @@ def test_logged_out_work_is_announced_adopted_at_login_and_pushed(tmp_path, shar
     result = run_cli(home, "auth", "login", "-u", "carol", "--password-stdin", "--adopt",
                      input=PASSWORD + "\n", env=env_for(home))
     assert result.returncode == 0, result.stderr
-    assert "Adopted 1 events recorded while logged out" in result.stdout + result.stderr
+    assert "Adopted 1 event recorded while logged out" in result.stdout + result.stderr
     import yaml
 
     uuid = yaml.safe_load((project / ".kittify" / "config.yaml").read_text())["project"]["uuid"]
