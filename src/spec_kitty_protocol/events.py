@@ -81,20 +81,18 @@ def encode(event: dict[str, Any]) -> str:
 
 
 def check_size(body: str) -> None:
-    """Raise `InvalidEventError` when an encoded event is larger than `MAX_EVENT_BYTES`.
+    """Raise `InvalidEventError` when an encoded event is not UTF-8 or over `MAX_EVENT_BYTES`.
 
     Args:
         body: The event's compact JSON text.
     """
-    # A str of n characters is at most 4n bytes of UTF-8: skip the encode for small events.
-    if len(body) * 4 > c.MAX_EVENT_BYTES:
-        try:
-            size = len(body.encode("utf-8"))
-        except UnicodeEncodeError:
-            raise InvalidEventError("event contains invalid Unicode (a lone surrogate)") from None
-        if size > c.MAX_EVENT_BYTES:
-            raise InvalidEventError(f"event is over {c.MAX_EVENT_BYTES // 1024} KiB "
-                                    f"({size} bytes)")
+    try:
+        size = len(body.encode("utf-8"))
+    except UnicodeEncodeError:
+        # JSON text may carry a lone surrogate (`"\ud800"`); no UTF-8 store can hold it.
+        raise InvalidEventError("event contains invalid Unicode (a lone surrogate)") from None
+    if size > c.MAX_EVENT_BYTES:
+        raise InvalidEventError(f"event is over {c.MAX_EVENT_BYTES // 1024} KiB ({size} bytes)")
 
 
 _compiled: dict[str, Callable[[Any], Any]] = {}

@@ -140,6 +140,13 @@ def test_a_missing_envelope_field_is_rejected():
         validate(event)
 
 
+def test_a_lone_surrogate_anywhere_is_rejected_however_small_the_event():
+    """Regression (found by the route fuzz): a small event with "\\ud800" passed the size
+    check's shortcut and failed later, inside the server's INSERT."""
+    with pytest.raises(InvalidEventError, match="lone surrogate"):
+        protocol.check_size(protocol.encode(make(aggregate_id="a\ud800")))
+
+
 def test_non_objects_and_unencodable_events_are_rejected_not_raised():
     with pytest.raises(InvalidEventError):
         validate(["not", "an", "event"])

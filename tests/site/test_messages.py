@@ -21,6 +21,8 @@ def _source() -> str:
                      for p in (ROOT / "src" / "specify_cli").rglob("*.py"))
     # Adjacent string literals ("a " "b") are one message at run time.
     text = re.sub(r"\"\s*\n\s*(?:f|rf|fr)?\"", "", text)
+    # `{plural(n, 'unsynced event')}` prints "N unsynced events" (the heading's N).
+    text = re.sub(r"\{plural\(\w+, '([^']+)'\)\}", r"N \1s", text)
     # f-string fields naming config constants print their values.
     from specify_cli import config
 
