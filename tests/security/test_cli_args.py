@@ -35,6 +35,8 @@ def _tree(*roots: Path) -> dict[str, str]:
 def _queued(home: Path) -> int:
     total = 0
     for db in (home / "queues").glob("*.sqlite3"):
+        if db.name == "clock.sqlite3":  # the machine's Lamport clock, not a queue
+            continue
         conn = sqlite3.connect(db)
         try:
             total += conn.execute("SELECT count(*) FROM queue").fetchone()[0]

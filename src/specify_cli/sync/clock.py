@@ -18,6 +18,7 @@ enforces on push: one hostile event with a huge clock is ignored, not adopted.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -55,6 +56,8 @@ def attach(conn: sqlite3.Connection, path: Path) -> None:
     """
     for attempt in range(2):
         try:
+            if not path.exists():  # private like the queues: SQLite's -wal/-shm copy the mode
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
             conn.execute("ATTACH DATABASE ? AS machine", (str(path),))
             conn.execute("PRAGMA machine.journal_mode = WAL")
             conn.execute("CREATE TABLE IF NOT EXISTS machine.clock "
