@@ -94,6 +94,10 @@ class QueueStats:
     state: dict[str, str] = field(default_factory=dict)
 
 
+LOCKED_RETRIES = 400
+"""Retries of an append that found the queue or the clock file locked (about 30 s in all)."""
+
+
 class OfflineQueue:
     """The offline queue of one account scope, with its clock, event log and sync state.
 
@@ -196,23 +200,32 @@ class OfflineQueue:
         cap = self.cap
         with self._lock:
             conn = self.conn
-            try:
-                with _db.transaction(conn):
-                    pending = conn.execute(
-                        "SELECT value FROM counters WHERE name = 'pending'").fetchone()[0]
-                    if pending >= cap:
-                        raise QueueFullError(
-                            f"the offline queue is full ({pending} of {cap} events); run "
-                            "`spec-kitty sync now` or raise sync.queue_cap")
-                    event["lamport_clock"] = LamportClock(conn, event["node_id"]).tick()
-                    validate(event)  # stamped: the clock and the size are final now
-                    body = encode(event)
-                    conn.execute(
-                        "INSERT INTO queue(event_id, event_type, body, enqueued_at) "
-                        "VALUES (?, ?, ?, ?)",
-                        (event["event_id"], event["event_type"], body, time.time()))
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+            # The transaction spans two files (the queue and the machine clock); SQLite answers
+            # "database is locked" at once, without its busy wait, when another process holds
+            # the other file. Nothing was written then (rolled back): try again, boundedly.
+            for attempt in range(LOCKED_RETRIES + 1):
+                try:
+                    with _db.transaction(conn):
+                        pending = conn.execute(
+                            "SELECT value FROM counters WHERE name = 'pending'").fetchone()[0]
+                        if pending >= cap:
+                            raise QueueFullError(
+                                f"the offline queue is full ({pending} of {cap} events); run "
+                                "`spec-kitty sync now` or raise sync.queue_cap")
+                        event["lamport_clock"] = LamportClock(conn, event["node_id"]).tick()
+                        validate(event)  # stamped: the clock and the size are final now
+                        body = encode(event)
+                        conn.execute(
+                            "INSERT INTO queue(event_id, event_type, body, enqueued_at) "
+                            "VALUES (?, ?, ?, ?)",
+                            (event["event_id"], event["event_type"], body, time.time()))
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == LOCKED_RETRIES:
+                        raise self._error(exc) from None
+                    time.sleep(0.005 * min(attempt + 1, 20))
+                except sqlite3.Error as exc:
+                    raise self._error(exc) from None
         return event
 
     def insert_stamped(self, rows: list[tuple[str, str, str]]) -> None:
