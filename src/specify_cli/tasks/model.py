@@ -183,10 +183,10 @@ def load_work_package(path: Path) -> WorkPackage:
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
         raise TasksError(f"{path}: title must be a non-empty string")
-    lane = canonical_lane(data.get("lane", "planned")) if isinstance(data.get("lane", "planned"),
-                                                                      str) else None
+    written = data.get("lane", "planned")
+    lane = canonical_lane(written) if isinstance(written, str) else None
     if lane is None:
-        raise TasksError(f"{path}: lane {data.get('lane')!r} is not one of "
+        raise TasksError(f"{path}: lane {written!r} is not one of "
                          f"{', '.join([*LANES, *LANE_ALIASES])}")
     deps = data.get("dependencies") or []
     if not isinstance(deps, list) or not all(isinstance(d, str) and WP_ID.match(d) for d in deps):
