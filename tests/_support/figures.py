@@ -12,6 +12,8 @@ from collections import Counter
 
 ROWS: tuple[tuple[str, str], ...] = (
     ("kill_trials", "kill -9 trials run"),
+    ("refresh_kill_trials", "kill -9 trials during a token refresh"),
+    ("refresh_timeout_trials", "client timeouts during a token refresh"),
     ("account_switch_trials", "account switches with queued events"),
     ("clock_loss_trials", "clock-loss trials"),
     ("poison_replays", "poison-clock replays (pull + socket)"),

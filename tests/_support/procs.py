@@ -96,7 +96,7 @@ def start_server(workdir: Path, *args: str, port: int = 0, db: Path | None = Non
         env={**os.environ, "SPEC_KITTY_SERVER_SECRET": "test-secret-" + "x" * 32, **(env or {})},
     )
     handle.close()  # the child holds its own copy of the descriptor
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a hang guard: at load 15 start-up took over 30 s
     url = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:

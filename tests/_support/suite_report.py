@@ -87,9 +87,10 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     tr = terminalreporter
     if touched - {"secret_leaks", "http_500"}:
         tr.write_sep("=", "reliability & security figures (measured)")
+        width = max(len(label) for _, label in figures.ROWS)
         for key, label in figures.ROWS:
             value = counts.get(key, 0) if key in touched else "not run"
-            tr.write_line(f"  {label:<24} {value}")
+            tr.write_line(f"  {label:<{width}} {value}")
         if kinds:
             tr.write_line(f"  fault kinds: {', '.join(kinds)}")
     measured = figures.merge_lines(config._sk_snapshots)  # type: ignore[attr-defined]

@@ -1,7 +1,8 @@
 """Sync you can trust, end to end against the real server: one clock per machine across
 accounts and lost state, adoption of logged-out work, and the poison-clock replay over pull
-and over the socket. Each trial counts into the suite's figures (0 lost, 0 doubled, Lamport
-values per node unique and increasing)."""
+and over a live socket (the refresh trials are in tests/reliability/test_refresh_lost.py).
+Each trial counts into the suite's figures (0 lost, 0 doubled, Lamport values per node unique
+and increasing)."""
 
 from __future__ import annotations
 
@@ -9,56 +10,15 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from spec_kitty_protocol import MAX_LAMPORT, build_event, encode
+import pytest
+
+from spec_kitty_protocol import MAX_LAMPORT, encode
 from tests._support import figures
-from tests._support.events import PROJECT_UUID
-from tests.sync._helpers import fast_login, server_events
+from tests._support.fake_server import FakeServer, Reply, token_reply, ws_frame
+from tests._support.procs import add_user, start_server
+from tests._support.trust import NODE, account_queue, check_node, sync_all, trust_event
+from tests.sync._helpers import PASSWORD, fast_login, server_events
 from tests.sync.test_e2e import make_project, sk
-
-NODE = "c0ffee0c10c4"
-
-
-def _event(team: str, n: int) -> dict:
-    return build_event("HistoryAdded", {"wp_id": "WP01", "feature_slug": "001-login-flow",
-                                        "entry_type": "note", "entry_content": f"n{n}",
-                                        "author": "me"},
-                       node_id=NODE, team_slug=team, project_uuid=PROJECT_UUID,
-                       project_slug="trust")
-
-
-def _account_queue():
-    from specify_cli.sync import auth
-    from specify_cli.sync._scope import queue_path
-    from specify_cli.sync.queue import OfflineQueue
-
-    return OfflineQueue(queue_path(auth.load_credentials().scope))
-
-
-def _sync(queue, url: str) -> None:
-    from specify_cli.sync._engine import sync_once
-
-    report = sync_once(queue, url, node_id=NODE)
-    assert report.error is None, report.error
-    assert queue.pending_count() == 0
-
-
-def _check_node(url: str, users: tuple[str, ...], expected: set[str]) -> None:
-    """Every expected event is on the server once; this node's clocks rise in push order."""
-    mine = [e for user in users for e in server_events(url, user) if e["node_id"] == NODE]
-    ids = [e["event_id"] for e in mine]
-    lost, doubled = len(expected - set(ids)), len(ids) - len(set(ids))
-    clocks = [e["lamport_clock"] for e in sorted(mine, key=lambda e: e["received_at"])]
-    by_seq = {}
-    for user in users:
-        for e in server_events(url, user):
-            if e["node_id"] == NODE:
-                by_seq.setdefault(user, []).append(e["lamport_clock"])
-    violations = len(clocks) - len(set(clocks)) + sum(
-        1 for seq in by_seq.values() for a, b in zip(seq, seq[1:], strict=False) if b <= a)
-    figures.add("events_lost", lost)
-    figures.add("events_doubled", doubled)
-    figures.add("lamport_violations", violations)
-    assert (lost, doubled, violations) == (0, 0, 0)
 
 
 def test_clock_survives_lost_state_and_account_switches_with_logged_out_work(
@@ -75,10 +35,10 @@ def test_clock_survives_lost_state_and_account_switches_with_logged_out_work(
     # the server's high-water mark is left).
     for trial in range(10):
         fast_login(home, url, "dave")
-        queue = _account_queue()
+        queue = account_queue()
         for _ in range(2):
-            expected.add(queue.append(_event("acme", n := n + 1))["event_id"])
-        _sync(queue, url)
+            expected.add(queue.append(trust_event("acme", n := n + 1))["event_id"])
+        sync_all(queue, url)
         queue.close()
         loss = ("queue", "clock", "both")[trial % 3]
         if loss in ("queue", "both"):
@@ -88,12 +48,12 @@ def test_clock_survives_lost_state_and_account_switches_with_logged_out_work(
         if loss in ("clock", "both"):
             for name in (CLOCK_FILENAME, CLOCK_FILENAME + "-wal", CLOCK_FILENAME + "-shm"):
                 (queue.path.parent / name).unlink(missing_ok=True)
-        queue = _account_queue()
+        queue = account_queue()
         from specify_cli.sync import auth
 
         adopt.recover_clock(queue, auth.load_credentials(), NODE)  # what `auth login` does
-        expected.add(queue.append(_event("acme", n := n + 1))["event_id"])
-        _sync(queue, url)
+        expected.add(queue.append(trust_event("acme", n := n + 1))["event_id"])
+        sync_all(queue, url)
         queue.close()
         figures.add("clock_loss_trials")
     # Account switches, two teams, with events queued and some recorded logged out.
@@ -105,33 +65,30 @@ def test_clock_survives_lost_state_and_account_switches_with_logged_out_work(
             path.unlink()
         local = OfflineQueue(queue_path(LOCAL_SCOPE))
         for _ in range(2):
-            expected.add(local.append(_event("local", n := n + 1))["event_id"])
+            expected.add(local.append(trust_event("local", n := n + 1))["event_id"])
         local.close()
         fast_login(home, url, user)
-        queue = _account_queue()
+        queue = account_queue()
         assert adopt.adopt_local(queue, team) == 2  # as `auth login --adopt` does
         assert adopt.local_pending() == 0
-        expected.add(queue.append(_event(team, n := n + 1))["event_id"])
-        _sync(queue, url)
+        expected.add(queue.append(trust_event(team, n := n + 1))["event_id"])
+        sync_all(queue, url)
         queue.close()
         figures.add("account_switch_trials")
-    _check_node(url, ("dave", "bob"), expected)
+    check_node(url, ("dave", "bob"), expected)
 
 
 def _poison(team: str) -> dict:
-    event = _event(team, 0)
+    event = trust_event(team, 0)
     event["node_id"] = "badbadbadbad"
     event["lamport_clock"] = MAX_LAMPORT
     return event
 
 
-def test_a_poison_clock_on_the_server_stops_nobody_over_pull_or_socket(
-        home: Path, shared_server):
-    from specify_cli.sync.websocket import WebSocketClient
-
+def test_a_poison_clock_on_the_server_stops_nobody_over_pull(home: Path, shared_server):
     url = shared_server.url
     fast_login(home, url, "erin")
-    queue = _account_queue()
+    queue = account_queue()
     # Pushing it is refused by the bound ...
     poison = _poison("acme")
     from tests.server.conftest import client, push, tokens_for
@@ -147,19 +104,12 @@ def test_a_poison_clock_on_the_server_stops_nobody_over_pull_or_socket(
                      "'badbadbadbad', ?)", (poison["event_id"], encode(poison), MAX_LAMPORT))
     conn.close()
     expected = set()
-    _sync(queue, url)  # pulls the poison
+    sync_all(queue, url)  # pulls the poison
     assert queue.clock_value(NODE) < MAX_LAMPORT // 2
-    expected.add(queue.append(_event("acme", 1))["event_id"])
-    _sync(queue, url)
+    expected.add(queue.append(trust_event("acme", 1))["event_id"])
+    sync_all(queue, url)
     figures.add("poison_replays")
-    # Over the socket: the same event arriving live is logged but not adopted.
-    socket = WebSocketClient(url, queue, NODE)
-    socket._handle(None, {"type": "event", "event": {**poison, "server_seq": 10**9}})
-    assert queue.clock_value(NODE) < MAX_LAMPORT // 2
-    expected.add(queue.append(_event("acme", 2))["event_id"])
-    _sync(queue, url)
-    figures.add("poison_replays")
-    _check_node(url, ("erin",), expected)
+    check_node(url, ("erin",), expected)
 
 
 def test_logged_out_work_is_announced_adopted_at_login_and_pushed(tmp_path, shared_server):
@@ -171,7 +121,7 @@ def test_logged_out_work_is_announced_adopted_at_login_and_pushed(tmp_path, shar
     assert first.stderr.count("kept locally until `spec-kitty auth login`") == 1
     assert sk(home, "sync", "server", shared_server.url).returncode == 0
     from tests._support.procs import run_cli
-    from tests.sync._helpers import PASSWORD, env_for
+    from tests.sync._helpers import env_for
 
     result = run_cli(home, "auth", "login", "-u", "carol", "--password-stdin", "--adopt",
                      input=PASSWORD + "\n", env=env_for(home))
@@ -197,3 +147,121 @@ def test_a_broken_config_never_loses_an_event(tmp_path):
     queue = OfflineQueue(home / "queues" / f"{LOCAL_SCOPE}.sqlite3", cap=10)
     assert queue.pending_count() == 1
     shutil.rmtree(home)
+
+
+def _logged(queue, event_id: str) -> bool:
+    """Whether the queue's log of received events holds `event_id` (read with SQL, not the
+    engine, so the check does not depend on what it checks)."""
+    conn = sqlite3.connect(f"file:{queue.path}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute("SELECT 1 FROM event_log WHERE event_id = ?",
+                            (event_id,)).fetchone() is not None
+    finally:
+        conn.close()
+
+
+def _wait(predicate, seconds: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds  # a hang guard: a busy machine is slow, not wrong
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A server of its own: the shared one holds a planted poison (see above),
+    and with it the team's highest clock is already the maximum."""
+    db = tmp_path / "own.sqlite3"
+    for user in ("carol", "erin"):
+        add_user(db, user, PASSWORD, "acme")
+    proc = start_server(tmp_path, db=db)
+    yield proc
+    proc.stop()
+
+
+def test_a_poison_clock_sent_live_reaches_no_socket(home: Path, own_server):
+    """The attack over the WebSocket itself: carol sends the poison over her own socket
+    while erin's socket is open. The server refuses it; erin's socket gets carol's next,
+    valid event (so it was listening), and erin's clock never jumps."""
+    from specify_cli.sync.runtime import SyncRuntime
+    from tests.server.conftest import tokens_for
+
+    url = own_server.url
+    fast_login(home, url, "erin")
+    queue = account_queue()
+    victim = SyncRuntime(queue, url, NODE, auto_start=True, interval=300, live=True)
+    victim.start()
+    try:
+        _wait(lambda: victim.ws.connected)
+        import httpx
+        from websockets.sync.client import connect
+
+        access = tokens_for(url, "carol")["access"]
+        ws_token = httpx.post(f"{url}/api/v1/ws-token/",
+                              headers={"Authorization": f"Bearer {access}"}).json()["ws_token"]
+        ws_base = url.replace("http://", "ws://")
+        import json
+
+        with connect(f"{ws_base}/ws/v1/events/",
+                     additional_headers={"Authorization": f"Bearer {ws_token}"}) as attacker:
+            poison = _poison("acme")
+            attacker.send(json.dumps({"type": "event", "event": poison}))
+            follow = trust_event("acme", 7)
+            follow["node_id"] = "badbadbadbad"
+            attacker.send(json.dumps({"type": "event", "event": follow}))
+            acks = {}
+            for _ in range(20):
+                message = json.loads(attacker.recv(timeout=60))
+                if message.get("type") == "ack":
+                    acks[message["event_id"]] = message["status"]
+                if len(acks) == 2:
+                    break
+        assert acks == {poison["event_id"]: "rejected", follow["event_id"]: "success"}
+        # Erin's socket delivers the valid event; the poison never reached it.
+        _wait(lambda: _logged(queue, follow["event_id"]))
+        assert not _logged(queue, poison["event_id"])
+        assert queue.clock_value(NODE) < MAX_LAMPORT // 2
+    finally:
+        victim.shutdown(budget=2)
+    expected = {queue.append(trust_event("acme", 8))["event_id"]}
+    sync_all(queue, url)
+    queue.close()
+    figures.add("poison_replays")
+    check_node(url, ("erin",), expected)
+
+
+def test_a_poison_clock_from_a_server_without_the_bound_is_not_adopted(home: Path):
+    """A server that forwards the poison anyway (an older or hostile one) over a real socket:
+    the client logs the event but never adopts its clock."""
+    from specify_cli import config
+    from specify_cli.sync import auth
+    from specify_cli.sync.websocket import WebSocketClient
+
+    poison = {**_poison("acme"), "server_seq": 1}
+    with FakeServer() as fake:
+        fake.routes[("POST", "/api/v1/token/")] = token_reply()
+        fake.routes[("POST", "/api/v1/ws-token/")] = Reply(200, {"ws_token": "wstok"})
+        fake.routes[("GET", "/ws/v1/events/")] = Reply(ws_frames=[
+            ws_frame(1, json_text({"type": "event", "event": poison}))])
+        config.set_value("server.url", fake.url)
+        auth.save_credentials(auth.request_tokens(fake.url, "erin", PASSWORD))
+        queue = account_queue()
+        client = WebSocketClient(fake.url, queue, NODE)
+        client.start()
+        try:
+            _wait(lambda: _logged(queue, poison["event_id"]))
+        finally:
+            client.stop(timeout=5)
+        assert queue.clock_value(NODE) < MAX_LAMPORT // 2
+        queue.close()
+    figures.add("poison_replays")
+
+
+def json_text(message: dict) -> str:
+    import json
+
+    return json.dumps(message)

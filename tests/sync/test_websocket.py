@@ -35,7 +35,8 @@ def runtime(home, shared_server):
     queue = OfflineQueue(queue_path(auth.load_credentials().scope))
     for event in sample_events(5, node="feedfeedfeed"):
         queue.append(event)  # queued before the socket exists: drained on connect
-    rt = SyncRuntime(queue, shared_server.url, "0123456789ab", auto_start=True, interval=300)
+    rt = SyncRuntime(queue, shared_server.url, "0123456789ab", auto_start=True, interval=300,
+                     live=True)
     rt.start()
     yield rt
     rt.shutdown(budget=2)

@@ -40,12 +40,16 @@ class EventEmitter:
 
     Args:
         root: The project root; found from the current directory by default.
-        start_runtime: Start the sync runtime (background sync, WebSocket) on first emit.
+        start_runtime: Start the sync runtime (background sync) on first emit.
+        live: Also open a WebSocket, so each event leaves as it is emitted: for a program
+            that keeps running. CLI commands are one-shot and leave it off (see `runtime`).
     """
 
-    def __init__(self, root: Path | None = None, start_runtime: bool = True) -> None:
+    def __init__(self, root: Path | None = None, start_runtime: bool = True,
+                 live: bool = False) -> None:
         self._root = root
         self._start_runtime = start_runtime
+        self._live = live
         self._ready = False
         self._lock = threading.Lock()
         self.identity: Any = None
@@ -85,7 +89,7 @@ class EventEmitter:
 
             root = self._root or project_config.find_project_root()
             self.runtime = get_runtime(self.queue, self.server_url, self.identity.node_id,
-                                       project_config.auto_start(root))
+                                       project_config.auto_start(root), live=self._live)
         self._ready = True
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> dict[str, Any] | None:

@@ -2,10 +2,12 @@
 
 Created lazily by the first emit. When the user is logged in and auto-start is on
 (`sync.auto_start` in `.kittify/config.yaml`, overridden by `SPEC_KITTY_SYNC_AUTO_START`),
-it starts the background sync thread and, being authenticated, the WebSocket client.
-At exit it stops both and makes one final best-effort push, bounded by
-`EXIT_FLUSH_SECONDS`, so a command never hangs on the way out; whatever is not pushed stays
-in the offline queue for the next sync.
+it starts the background sync thread and, for a *live* runtime only, the WebSocket client.
+A CLI command is one-shot: it never opens a WebSocket (opening one costs a token exchange and
+a handshake that a command ending a moment later would throw away); a program that keeps
+running asks for one with `EventEmitter(live=True)`. At exit the runtime stops its threads and
+makes one final best-effort push, bounded by `EXIT_FLUSH_SECONDS`, so a command never hangs
+on the way out; whatever is not pushed stays in the offline queue for the next sync.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ class SyncRuntime:
         queue: The account's offline queue.
         server_url: The account's server, or None when logged out (nothing is started).
         node_id: This node.
-        auto_start: Start the background thread and the WebSocket.
+        auto_start: Start the background thread (and the WebSocket when `live`).
         interval: Seconds between background syncs; `sync.interval_seconds` by default.
+        live: Open a WebSocket: for a process that keeps running, never for a CLI command.
     """
 
     def __init__(self, queue: OfflineQueue, server_url: str | None, node_id: str | None,
-                 auto_start: bool = True, interval: float | None = None) -> None:
+                 auto_start: bool = True, interval: float | None = None,
+                 live: bool = False) -> None:
         self.queue = queue
+        self.live = live
         self.server_url = server_url
         self.node_id = node_id
         self.auto_start = auto_start
@@ -52,7 +57,8 @@ class SyncRuntime:
         return bool(self.server_url) and self.auto_start
 
     def start(self) -> None:
-        """Start the background thread and the WebSocket if `active`; register the exit hook."""
+        """Start the background thread (and the WebSocket if `live`) when `active`; register
+        the exit hook."""
         with self._lock:
             if self.started:
                 return
@@ -60,7 +66,6 @@ class SyncRuntime:
             if not self.active:
                 return
             from specify_cli.sync.background import BackgroundSync
-            from specify_cli.sync.websocket import WebSocketClient
 
             interval = self._interval
             if interval is None:
@@ -70,9 +75,12 @@ class SyncRuntime:
             self.background = BackgroundSync(self._background_sync, interval,
                                              first_delay=interval)
             self.background.start()
-            self.ws = WebSocketClient(self.server_url, self.queue, self.node_id,
-                                      drain=lambda: self.sync(wait=0.0, pull=False))
-            self.ws.start()
+            if self.live:
+                from specify_cli.sync.websocket import WebSocketClient
+
+                self.ws = WebSocketClient(self.server_url, self.queue, self.node_id,
+                                          drain=lambda: self.sync(wait=0.0, pull=False))
+                self.ws.start()
             atexit.register(self.shutdown)
 
     def sync(self, wait: float = 0.0, timeout: float | None = None,
@@ -158,19 +166,20 @@ _runtime_lock = threading.Lock()
 
 
 def get_runtime(queue: OfflineQueue, server_url: str | None, node_id: str | None,
-                auto_start: bool) -> SyncRuntime:
+                auto_start: bool, live: bool = False) -> SyncRuntime:
     """Return the process's runtime, creating and starting it on first call.
 
     Args:
         queue: The account's offline queue.
         server_url: The account's server (None when logged out).
         node_id: This node.
-        auto_start: Whether to start the background thread and the WebSocket.
+        auto_start: Whether to start the background thread.
+        live: Whether to open a WebSocket too (a process that keeps running).
     """
     global _runtime
     with _runtime_lock:
         if _runtime is None:
-            _runtime = SyncRuntime(queue, server_url, node_id, auto_start)
+            _runtime = SyncRuntime(queue, server_url, node_id, auto_start, live=live)
             _runtime.start()
         return _runtime
 
