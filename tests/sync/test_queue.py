@@ -131,3 +131,54 @@ def test_stats_report_oldest_age_and_state(queue):
     stats = queue.stats()
     assert stats.oldest_enqueued_at is not None
     assert stats.state["last_sync_result"] == "ok" and stats.state["last_sync_at"] == "1.5"
+
+
+_APPENDER = """
+import sys
+from pathlib import Path
+from specify_cli.sync.queue import OfflineQueue
+from tests._support.events import sample_events
+q = OfflineQueue(Path(sys.argv[1]), cap=10_000)
+print("ready", flush=True)
+sys.stdin.readline()  # start together
+for event in sample_events(int(sys.argv[2]), team=sys.argv[3]):
+    q.append(event)
+q.close()
+"""
+
+
+def test_two_processes_of_two_accounts_tick_one_machine_clock(tmp_path):
+    """Two accounts' queues on one machine, appended to at the same moment by two processes:
+    the node's Lamport values are unique across both (one clock per machine)."""
+    import subprocess
+    import sys
+
+    queues = tmp_path / "queues"
+    paths = [queues / "alice.sqlite3", queues / "bob.sqlite3"]
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), "400", team],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+             for path, team in zip(paths, ("acme", "other"), strict=True)]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    for proc in procs:
+        proc.communicate(timeout=300)
+        assert proc.returncode == 0
+    values: list[int] = []
+    for path in paths:
+        conn = sqlite3.connect(path)
+        try:
+            values += [int(json_value) for (json_value,) in conn.execute(
+                "SELECT json_extract(body, '$.lamport_clock') FROM queue")]
+        finally:
+            conn.close()
+    assert len(values) == 800
+    assert len(set(values)) == 800, "two processes stamped the same Lamport value"
+    q = OfflineQueue(paths[0])
+    try:
+        assert q.clock_value("0123456789ab") == max(values)
+    finally:
+        q.close()
