@@ -36,7 +36,6 @@ def ingest(conn: sqlite3.Connection,
     """
     results: list[dict[str, Any]] = []
     candidates = [c for c in checked if c.error is None]
-    stored: list[dict[str, Any]] = []
     with transaction(conn):
         existing: set[tuple[str, str]] = set()
         highest: dict[str, int] = {}
@@ -51,7 +50,8 @@ def ingest(conn: sqlite3.Connection,
             highest[team] = team_lamport(conn, team)
         received = utc_now()
         next_seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events").fetchone()[0]
-        rows = []
+        fresh: list[dict[str, Any]] = []
+        bodies: list[str] = []
         for item in checked:
             if item.error is not None:
                 results.append({"event_id": item.event_id, "status": "rejected",
@@ -71,16 +71,38 @@ def ingest(conn: sqlite3.Connection,
                 continue
             highest[team] = max(highest[team], lamport)
             existing.add((team, item.event_id))
-            rows.append((next_seq, item.event_id, team, event["event_type"],
-                         event["project_slug"], received, item.body,
-                         str(event.get("node_id", "")), lamport))
-            stored.append({**event, "server_seq": next_seq, "received_at": received})
-            next_seq += 1
+            fresh.append(event)
+            bodies.append(item.body)
             results.append({"event_id": item.event_id, "status": "success", "error": None})
-        if rows:
-            conn.executemany(
-                "INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, "
-                "received_at, body, node_id, lamport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows)
-            board.apply_batch(conn, stored)
+        stored = append(conn, fresh, bodies, next_seq, received) if fresh else []
     return results, stored
+
+
+def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[str],
+           first_seq: int, received: str) -> list[dict[str, Any]]:
+    """Store new events in the stored format and apply them to the read models.
+
+    The caller holds the write transaction and has checked the events (valid, not
+    duplicates, clocks within the bound); `ingest` does, and the bench seeds large databases
+    through here so that they hold exactly what the server would have stored.
+
+    Args:
+        conn: The writer connection, inside a transaction.
+        events: The events, in the order they get their sequence numbers.
+        bodies: Their compact JSON text (`spec_kitty_protocol.encode`), as stored.
+        first_seq: The sequence number of the first (higher than any stored).
+        received: The receive time to record (UTC ISO).
+
+    Returns:
+        The events as stored and served (with `server_seq` and `received_at`).
+    """
+    stored = [{**event, "server_seq": first_seq + i, "received_at": received}
+              for i, event in enumerate(events)]
+    conn.executemany(
+        "INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, received_at, "
+        "body, node_id, lamport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(event["server_seq"], event["event_id"], event["team_slug"], event["event_type"],
+          event["project_slug"], received, body, str(event.get("node_id", "")),
+          int(event["lamport_clock"])) for event, body in zip(stored, bodies, strict=True)])
+    board.apply_batch(conn, stored)
+    return stored
