@@ -26,7 +26,14 @@ from typing import Any
 from scripts.bench_suite import startup
 from scripts.bench_suite._context import PASSWORD, TEAM, USERNAME, Bench
 from scripts.bench_suite._env import ROOT, cli_env, log
-from scripts.bench_suite._model import Figure, Sample, value_at_least, value_at_most, value_below
+from scripts.bench_suite._model import (
+    Figure,
+    Sample,
+    at_least,
+    value_at_least,
+    value_at_most,
+    value_below,
+)
 from scripts.bench_suite._procs import run_timed
 
 BATCH_PATH = "/api/v1/events/batch/"
@@ -200,7 +207,7 @@ def run_ingest(b: Bench) -> None:
     reps = b.reps(3)
     fig = Figure("ingest", f"server ingest via the batch endpoint ({n // batch} batches of "
                  f"{batch:,})", baseline_name="JSON encode + gzip of the same events",
-                 goal=value_at_least(20_000, "events/s"), higher_is_better=True)
+                 goal=at_least(0.25), higher_is_better=True)
     mem = Figure("mem-server", f"peak RSS of the server during ingest ({n:,} events)",
                  goal=value_below(200, "MB"))
     log(f"ingest: building {n:,} events")

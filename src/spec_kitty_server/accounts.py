@@ -113,6 +113,6 @@ def list_teams(conn: sqlite3.Connection) -> list[tuple[str, int, int]]:
     """
     rows = conn.execute(
         "SELECT slug, (SELECT count(*) FROM users u WHERE u.team_slug = t.slug), "
-        "(SELECT count(*) FROM events e WHERE e.team_slug = t.slug) FROM teams t "
+        "coalesce((SELECT events FROM team_stats s WHERE s.team_slug = t.slug), 0) FROM teams t "
         "ORDER BY slug").fetchall()
     return [(r[0], r[1], r[2]) for r in rows]

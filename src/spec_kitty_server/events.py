@@ -83,7 +83,7 @@ def last_seq(conn: sqlite3.Connection, team_slug: str) -> int:
 
 
 def count_events(conn: sqlite3.Connection, team_slug: str | None = None) -> int:
-    """Count stored events.
+    """Count stored events (read from the per-team counts `ingest` keeps: one row).
 
     Args:
         conn: A connection.
@@ -93,9 +93,10 @@ def count_events(conn: sqlite3.Connection, team_slug: str | None = None) -> int:
         The count.
     """
     if team_slug is None:
-        return conn.execute("SELECT count(*) FROM events").fetchone()[0]
-    return conn.execute("SELECT count(*) FROM events WHERE team_slug = ?",
-                        (team_slug,)).fetchone()[0]
+        return conn.execute("SELECT coalesce(sum(events), 0) FROM team_stats").fetchone()[0]
+    row = conn.execute("SELECT events FROM team_stats WHERE team_slug = ?",
+                       (team_slug,)).fetchone()
+    return row[0] if row else 0
 
 
 def activity(conn: sqlite3.Connection, team_slug: str, offset: int,

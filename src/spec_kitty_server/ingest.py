@@ -4,7 +4,7 @@ An event id already stored for the same team is a `duplicate`. An event whose La
 is more than `MAX_LAMPORT_STEP` above the team's highest (counting the events before it in
 the batch) is `rejected`, so no single event can drag the team's clocks towards
 `MAX_LAMPORT`. The stored events are applied to the board (`spec_kitty_server.board`) in the
-same transaction, so the board never lags the log.
+same transaction, so the board and the per-team event counts never lag the log.
 """
 
 from __future__ import annotations
@@ -104,5 +104,11 @@ def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[
         [(event["server_seq"], event["event_id"], event["team_slug"], event["event_type"],
           event["project_slug"], received, body, str(event.get("node_id", "")),
           int(event["lamport_clock"])) for event, body in zip(stored, bodies, strict=True)])
+    counts: dict[str, int] = {}
+    for event in events:
+        counts[event["team_slug"]] = counts.get(event["team_slug"], 0) + 1
+    conn.executemany("INSERT INTO team_stats(team_slug, events) VALUES (?, ?) "
+                     "ON CONFLICT(team_slug) DO UPDATE SET events = events + excluded.events",
+                     counts.items())
     board.apply_batch(conn, stored)
     return stored

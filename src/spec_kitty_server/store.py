@@ -7,6 +7,9 @@ first open; a database written by an earlier version is brought up to date in pl
 (`_upgrade`). What is stored, and how it is read, belongs to the modules of each part:
 `accounts`, `credentials`, `events` and `ingest`, `board`.
 
+`team_stats` counts each team's events, kept by `ingest` in the same transaction, so a page
+that shows the count reads one row whatever the number of events.
+
 Event ids are unique per team (another team pushing the same id first changes nothing for
 the owner), and each event's node and Lamport clock are kept in indexed columns, so the
 activity feed orders by Lamport clock then node, and the clock bound and a node's high-water
@@ -66,6 +69,10 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_team_seq ON events(team_slug, seq);
 CREATE INDEX IF NOT EXISTS events_team_lamport ON events(team_slug, lamport, node_id);
 CREATE INDEX IF NOT EXISTS events_team_node ON events(team_slug, node_id, lamport);
+CREATE TABLE IF NOT EXISTS team_stats (
+    team_slug TEXT PRIMARY KEY,
+    events INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS projects (
     team_slug TEXT NOT NULL,
     project_slug TEXT NOT NULL,
@@ -215,6 +222,16 @@ def _upgrade(conn: sqlite3.Connection) -> None:
             "project_slug, received_at, body, coalesce(json_extract(body, '$.node_id'), ''), "
             "coalesce(json_extract(body, '$.lamport_clock'), 0) FROM events_v1; "
             "DROP TABLE events_v1; COMMIT;")
+    if _columns(conn, "events") and not _columns(conn, "team_stats"):
+        # The per-team event counts (the overview reads them instead of counting a million
+        # index entries) start from what is stored; IF NOT EXISTS and OR IGNORE let a second
+        # process that upgrades at the same time change nothing.
+        conn.executescript(
+            "BEGIN IMMEDIATE;"
+            + _SCHEMA.split("CREATE TABLE IF NOT EXISTS team_stats")[1].split(";")[0].join(
+                ("CREATE TABLE IF NOT EXISTS team_stats", ";"))
+            + "INSERT OR IGNORE INTO team_stats(team_slug, events) SELECT team_slug, count(*) "
+            "FROM events GROUP BY team_slug; COMMIT;")
     refresh = _columns(conn, "refresh_tokens")
     if refresh and "family" not in refresh:
         for column in ("family TEXT", "retired_at INTEGER", "successor TEXT"):

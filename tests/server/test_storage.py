@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from spec_kitty_server import _hub, board
+from spec_kitty_server import _hub, accounts, board
 from spec_kitty_server import events as event_log
 from spec_kitty_server.ingest import ingest as store_batch
 from spec_kitty_server.store import open_database
@@ -128,6 +128,24 @@ def test_duplicates_in_batch_and_across_batches(conn):
     assert ingest(conn, [event, event])[0] == ["success", "duplicate"]
     assert ingest(conn, [event])[0] == ["duplicate"]
     assert event_log.count_events(conn) == 1
+
+
+def test_event_counts_are_kept_per_team_by_ingest(conn):
+    accounts.add_user(conn, "alice", "acme", "x")
+    accounts.add_user(conn, "bob", "other", "x")
+    event = make_event()
+    bad = make_event(lamport_clock="7")
+    assert ingest(conn, [event, event, bad, make_event()])[0] == [
+        "success", "duplicate", "rejected", "success"]
+    assert ingest(conn, [make_event(team="other")], team="other")[0] == ["success"]
+    assert ingest(conn, [event])[0] == ["duplicate"]
+    counted = {team: event_log.count_events(conn, team) for team in ("acme", "other", "none")}
+    assert counted == {"acme": 2, "other": 1, "none": 0}
+    assert event_log.count_events(conn) == 3
+    stored = conn.execute("SELECT team_slug, count(*) FROM events GROUP BY team_slug")
+    assert dict(stored.fetchall()) == {"acme": 2, "other": 1}
+    assert board.overview(conn, "acme")["events"] == 2
+    assert accounts.list_teams(conn) == [("acme", 1, 2), ("other", 1, 1)]
 
 
 def test_paging_and_activity(conn):

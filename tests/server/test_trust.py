@@ -71,6 +71,7 @@ def test_a_database_of_the_earlier_schema_is_upgraded_in_place(tmp_path):
     conn.close()
     conn = open_database(path)
     assert event_log.team_lamport(conn, "acme", "a1b2c3d4e5f6") == 42
+    assert event_log.count_events(conn, "acme") == 1  # the counts start from what is stored
     credentials.store_refresh(conn, "j", "alice", 2**40)
     assert credentials.rotate_refresh(conn, "j", "{}", "k", 2**40, 60) == ("new", None)
 
