@@ -108,6 +108,11 @@ def at_most(limit: float) -> Goal:
     return Goal(f"≤ {limit:g}×", lambda f: f.ratio is not None and f.ratio <= limit)
 
 
+def at_least(limit: float) -> Goal:
+    """Goal on the ratio: ≥ `limit`× (a throughput against its floor)."""
+    return Goal(f"≥ {limit:g}×", lambda f: f.ratio is not None and f.ratio >= limit)
+
+
 def value_at_most(limit: float, unit: str) -> Goal:
     """Goal on the median value: ≤ `limit` `unit`."""
     return Goal(f"≤ {limit:g} {unit}", lambda f: f.value is not None and f.value.median <= limit)

@@ -26,7 +26,14 @@ from typing import Any
 from scripts.bench_suite import startup
 from scripts.bench_suite._context import PASSWORD, TEAM, USERNAME, Bench
 from scripts.bench_suite._env import ROOT, cli_env, log
-from scripts.bench_suite._model import Figure, Sample, value_at_least, value_at_most, value_below
+from scripts.bench_suite._model import (
+    Figure,
+    Sample,
+    at_least,
+    value_at_least,
+    value_at_most,
+    value_below,
+)
 from scripts.bench_suite._procs import run_timed
 
 BATCH_PATH = "/api/v1/events/batch/"
@@ -200,7 +207,7 @@ def run_ingest(b: Bench) -> None:
     reps = b.reps(3)
     fig = Figure("ingest", f"server ingest via the batch endpoint ({n // batch} batches of "
                  f"{batch:,})", baseline_name="JSON encode + gzip of the same events",
-                 goal=value_at_least(20_000, "events/s"), higher_is_better=True)
+                 goal=at_least(0.25), higher_is_better=True)
     mem = Figure("mem-server", f"peak RSS of the server during ingest ({n:,} events)",
                  goal=value_below(200, "MB"))
     log(f"ingest: building {n:,} events")
@@ -237,7 +244,8 @@ def run_ingest(b: Bench) -> None:
     b.add(mem.finish())
 
 
-def _login(client) -> None:
+def login(client) -> None:
+    """Log the bench user in through the dashboard form (the client keeps the cookie)."""
     page = client.get("/login/")
     match = re.search(r'name="csrf"\s+value="([^"]+)"', page.text) or \
         re.search(r'value="([^"]+)"\s+name="csrf"', page.text)
@@ -277,7 +285,7 @@ def run_dashboard(b: Bench) -> None:
     log(f"dashboard: {runs} renders of each page with {n:,} events stored")
     try:
         with httpx.Client(base_url=server.url, timeout=60) as client:
-            _login(client)
+            login(client)
             for name, path in PAGES:
                 fig = Figure(f"dashboard-{name}", f"dashboard {name} page, {n:,} events stored",
                              goal=value_at_most(200, "ms"))

@@ -7,32 +7,17 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from spec_kitty_server import tokens
+from spec_kitty_server._errors import RequestError
 from spec_kitty_server._hashgate import HASH_RETRY_AFTER, HashGateFull
 from spec_kitty_server._state import AppState
+from spec_kitty_server.accounts import User, get_user
 from spec_kitty_server.ratelimit import Reservation
-from spec_kitty_server.storage import Storage, User
 
 MAX_USERNAME = 150
 MAX_PASSWORD = 1024
 
 
-class ApiError(Exception):
-    """An API error answered as `{"detail": ...}`.
-
-    Attributes:
-        status: HTTP status.
-        detail: Human sentence.
-        headers: Extra response headers.
-    """
-
-    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.headers = headers or {}
-
-
-def unauthorized(detail: str) -> ApiError:
+def unauthorized(detail: str) -> RequestError:
     """A 401 with the `WWW-Authenticate: Bearer` header.
 
     Args:
@@ -41,7 +26,7 @@ def unauthorized(detail: str) -> ApiError:
     Returns:
         The error to raise.
     """
-    return ApiError(401, detail, {"WWW-Authenticate": "Bearer"})
+    return RequestError(401, detail, {"WWW-Authenticate": "Bearer"})
 
 
 @dataclass
@@ -73,18 +58,18 @@ async def check_login(st: AppState, username: str, password: str, ip: str) -> Lo
         The user, or none with the wait when rate-limited.
 
     Raises:
-        ApiError: 503 when too many password checks are waiting already.
+        RequestError: 503 when too many password checks are waiting already.
     """
     reservation = st.limiter.reserve(username, ip)
     if not isinstance(reservation, Reservation):
         return LoginResult(None, reservation)
     try:
-        user = await st.db.read(Storage.get_user, username)
+        user = await st.db.read(get_user, username)
         stored = user.password_hash if user and not user.disabled else None
         ok = await st.hashes.verify(password, stored)
     except HashGateFull:
         st.limiter.release(reservation)
-        raise ApiError(503, "Too many logins are being checked; try again shortly.",
+        raise RequestError(503, "Too many logins are being checked; try again shortly.",
                        {"Retry-After": str(HASH_RETRY_AFTER)}) from None
     except BaseException:
         st.limiter.release(reservation)
@@ -124,11 +109,11 @@ async def active_user(st: AppState, claims: tokens.Claims) -> User:
         The user.
 
     Raises:
-        ApiError: 403 when disabled or moved to another team.
+        RequestError: 403 when disabled or moved to another team.
     """
-    user = await st.db.read(Storage.get_user, claims.username)
+    user = await st.db.read(get_user, claims.username)
     if user is None or user.disabled or user.team_slug != claims.team:
-        raise ApiError(403, "This account is disabled or no longer in that team.")
+        raise RequestError(403, "This account is disabled or no longer in that team.")
     return user
 
 
@@ -143,7 +128,7 @@ async def authenticate(st: AppState, conn: HTTPConnection) -> User:
         The user.
 
     Raises:
-        ApiError: 401 for a missing, malformed, forged or expired token; 403 for a
+        RequestError: 401 for a missing, malformed, forged or expired token; 403 for a
             disabled user.
     """
     token = bearer_token(conn)

@@ -24,9 +24,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
-from spec_kitty_server.storage import Storage
+from spec_kitty_server.store import open_database, open_reader
 
 T = TypeVar("T")
 
@@ -66,21 +67,25 @@ def _identity(path: os.PathLike[str] | str) -> tuple[int, int] | None:
 
 
 class Database:
-    """The server's storage, used from threads.
+    """The server's database, used from threads.
 
     Args:
-        storage: The open database; its connection becomes the writer's.
+        path: The SQLite file; opened (and created with its schema if missing) at once.
         write_timeout: Seconds a write may wait (queued and on the lock) before it is refused.
+
+    Raises:
+        StorageError: The file cannot be opened or is not a database.
     """
 
-    def __init__(self, storage: Storage, write_timeout: float) -> None:
-        self.storage = storage
+    def __init__(self, path: Path, write_timeout: float) -> None:
+        self.path = path
         self.write_timeout = write_timeout
-        self._opened = _identity(storage.path)
+        self._conn = open_database(path)
+        self._opened = _identity(path)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sk-db-write")
         self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="sk-db-read")
         self._local = threading.local()
-        self._reader_conns: list[Storage] = []
+        self._reader_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
     def file_state(self) -> str:
@@ -89,16 +94,16 @@ class Database:
         Returns:
             `ok`, `missing` (deleted) or `replaced` (another file at the same path).
         """
-        now = _identity(self.storage.path)
+        now = _identity(self.path)
         if now is None:
             return "missing"
         return "ok" if now == self._opened else "replaced"
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(storage, *args)` on a reader thread.
+        """Run `fn(connection, *args)` on a reader thread, with its read-only connection.
 
         Args:
-            fn: A `Storage` method that only reads, e.g. `Storage.get_user`.
+            fn: A function that only reads, e.g. `accounts.get_user`.
             *args: Its arguments.
 
         Returns:
@@ -108,10 +113,10 @@ class Database:
         return await loop.run_in_executor(self._readers, self._run_read, fn, args)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(storage, *args)` on the writer thread, within the write deadline.
+        """Run `fn(connection, *args)` on the writer thread, within the write deadline.
 
         Args:
-            fn: A `Storage` method, e.g. `Storage.ingest`.
+            fn: A function given the writer connection, e.g. `ingest.ingest`.
             *args: Its arguments.
 
         Returns:
@@ -132,13 +137,13 @@ class Database:
             for reader in self._reader_conns:
                 reader.close()
             self._reader_conns.clear()
-        self.storage.close()
+        self._conn.close()
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        reader = getattr(self._local, "storage", None)
+        reader = getattr(self._local, "conn", None)
         if reader is None:
-            reader = Storage.reader(self.storage.path, READ_BUSY_TIMEOUT)
-            self._local.storage = reader
+            reader = open_reader(self.path, READ_BUSY_TIMEOUT)
+            self._local.conn = reader
             with self._lock:
                 self._reader_conns.append(reader)
         return fn(reader, *args)
@@ -149,9 +154,9 @@ class Database:
             raise DatabaseUnavailable("the database stayed locked past the write deadline",
                                       BUSY_RETRY_AFTER)
         self._check_file()
-        self.storage.conn.execute(f"PRAGMA busy_timeout={max(1, int(left * 1000))}")
+        self._conn.execute(f"PRAGMA busy_timeout={max(1, int(left * 1000))}")
         try:
-            result = fn(self.storage, *args)
+            result = fn(self._conn, *args)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise DatabaseUnavailable(f"the database is locked: {exc}",

@@ -18,7 +18,6 @@ import uvicorn
 from spec_kitty_server._protocol import protocol_class
 from spec_kitty_server.app import create_app
 from spec_kitty_server.settings import ServerSettings, SettingsError
-from spec_kitty_server.storage import Storage
 
 
 class _Server(uvicorn.Server):
@@ -79,8 +78,7 @@ def serve(settings: ServerSettings, host: str, port: int, certfile: str | None =
         SettingsError: The address, certificate or database is unusable.
     """
     configure_logging()
-    storage = Storage(settings.db_path)
-    app = create_app(settings, storage)
+    app = create_app(settings)
     _raise_open_files_limit()
     http = protocol_class(settings.header_timeout, settings.body_timeout)
     config = uvicorn.Config(app, log_config=None, access_log=False, http=http,

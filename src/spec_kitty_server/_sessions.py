@@ -15,9 +15,10 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
+from spec_kitty_server import credentials
 from spec_kitty_server._state import AppState
+from spec_kitty_server.accounts import User, get_user
 from spec_kitty_server.settings import SESSION_LIFETIME
-from spec_kitty_server.storage import Storage, User
 
 SESSION_COOKIE = "sk_session"
 """Name of the session cookie."""
@@ -120,7 +121,7 @@ async def start_session(st: AppState, response: Response, user: User) -> None:
         user: Who logged in.
     """
     value = secrets.token_urlsafe(32)
-    await st.db.write(Storage.create_session, _hash(value), user.username,
+    await st.db.write(credentials.create_session, _hash(value), user.username,
                       int(time.time()) + SESSION_LIFETIME)
     set_cookie(st, response, SESSION_COOKIE, value, SESSION_LIFETIME)
     clear_cookie(st, response, LOGIN_COOKIE)
@@ -154,8 +155,8 @@ async def current_user(st: AppState, request: Request) -> User | None:
     id_hash = session_id_hash(request)
     if id_hash is None:
         return None
-    username = await st.db.read(Storage.session_user, id_hash)
-    user = await st.db.read(Storage.get_user, username) if username else None
+    username = await st.db.read(credentials.session_user, id_hash)
+    user = await st.db.read(get_user, username) if username else None
     return user if user and not user.disabled else None
 
 
@@ -198,5 +199,5 @@ async def end_session(st: AppState, request: Request, response: Response) -> Non
     """
     id_hash = session_id_hash(request)
     if id_hash:
-        await st.db.write(Storage.delete_session, id_hash)
+        await st.db.write(credentials.delete_session, id_hash)
     clear_cookie(st, response, SESSION_COOKIE)

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
 from spec_kitty_server._db import Database
 from spec_kitty_server._hashgate import HashGate
+from spec_kitty_server._hub import Hub
 from spec_kitty_server.ratelimit import LoginLimiter
 from spec_kitty_server.settings import ServerSettings
-from spec_kitty_server.storage import Storage
-
-if TYPE_CHECKING:  # pragma: no cover - the hub module imports this one
-    from spec_kitty_server.ws import Hub
 
 
 @dataclass
@@ -23,15 +19,13 @@ class AppState:
 
     Attributes:
         settings: The instance settings.
-        storage: The database (used by handlers through `db`, off the event loop).
         limiter: Login failure counter.
-        hub: The WebSocket broadcast hub (`spec_kitty_server.ws.Hub`).
-        db: Reads and writes of `storage` on threads, with the write deadline.
+        hub: The connected WebSocket clients and the fan-out of new events.
+        db: The database, read and written on threads, with the write deadline.
         hashes: The gate that bounds concurrent password checks.
     """
 
     settings: ServerSettings
-    storage: Storage
     limiter: LoginLimiter
     hub: Hub
     db: Database

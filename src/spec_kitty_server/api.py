@@ -15,11 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from spec_kitty_protocol import MAX_PAGE_SIZE, REFRESH_GRACE_SECONDS
-from spec_kitty_server import __version__, tokens
+from spec_kitty_server import __version__, credentials, tokens
 from spec_kitty_server._auth import (
     MAX_PASSWORD,
     MAX_USERNAME,
-    ApiError,
     active_user,
     authenticate,
     bearer_token,
@@ -27,10 +26,13 @@ from spec_kitty_server._auth import (
     unauthorized,
 )
 from spec_kitty_server._db import GONE_RETRY_AFTER
+from spec_kitty_server._errors import RequestError
 from spec_kitty_server._json import JSONResponse
 from spec_kitty_server._state import AppState, client_ip, state
+from spec_kitty_server.accounts import User, get_user
+from spec_kitty_server.events import events_after, team_lamport
+from spec_kitty_server.ingest import ingest
 from spec_kitty_server.settings import WS_TOKEN_LIFETIME
-from spec_kitty_server.storage import Storage, User
 from spec_kitty_server.validation import (
     MAX_BODY_BYTES,
     BodyError,
@@ -57,20 +59,20 @@ async def read_body(request: Request, cap: int) -> bytes:
         The body.
 
     Raises:
-        ApiError: 413 when it is larger, 400 on a bad `Content-Length`.
+        RequestError: 413 when it is larger, 400 on a bad `Content-Length`.
     """
     length = request.headers.get("content-length")
     if length is not None:
         if not (length.isascii() and length.isdigit()) or len(length) > 18:
-            raise ApiError(400, "Invalid Content-Length header.")
+            raise RequestError(400, "Invalid Content-Length header.")
         if int(length) > cap:
-            raise ApiError(413, f"The body is larger than {cap} bytes.")
+            raise RequestError(413, f"The body is larger than {cap} bytes.")
     chunks = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > cap:
-            raise ApiError(413, f"The body is larger than {cap} bytes.")
+            raise RequestError(413, f"The body is larger than {cap} bytes.")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -80,20 +82,20 @@ async def _json_object(request: Request) -> dict[str, Any]:
     try:
         body = parse_json(raw)
     except BodyError as exc:
-        raise ApiError(exc.status, exc.detail) from None
+        raise RequestError(exc.status, exc.detail) from None
     if not isinstance(body, dict):
-        raise ApiError(400, "The body must be a JSON object.")
+        raise RequestError(400, "The body must be a JSON object.")
     return body
 
 
 def _string_field(body: dict[str, Any], name: str, limit: int) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value:
-        raise ApiError(400, f'"{name}" must be a non-empty string.')
+        raise RequestError(400, f'"{name}" must be a non-empty string.')
     if len(value) > limit:
-        raise ApiError(400, f'"{name}" is too long.')
+        raise RequestError(400, f'"{name}" is too long.')
     if not _is_unicode(value):
-        raise ApiError(400, f'"{name}" must be valid Unicode text (no lone surrogates).')
+        raise RequestError(400, f'"{name}" must be valid Unicode text (no lone surrogates).')
     return value
 
 
@@ -139,13 +141,13 @@ async def token(request: Request) -> Response:
     password = _string_field(body, "password", MAX_PASSWORD)
     result = await check_login(st, username, password, client_ip(request))
     if result.retry_after:
-        raise ApiError(429, "Too many failed logins; try again later.",
+        raise RequestError(429, "Too many failed logins; try again later.",
                        {"Retry-After": str(result.retry_after)})
     if result.user is None:
         raise unauthorized("Invalid username or password.")
     claims = _pair_claims(st, result.user)
     refresh = claims["refresh"]
-    await st.db.write(Storage.store_refresh, refresh["jti"], result.user.username,
+    await st.db.write(credentials.store_refresh, refresh["jti"], result.user.username,
                       refresh["exp"])
     return JSONResponse(_pair_answer(st, claims))
 
@@ -170,12 +172,12 @@ async def token_refresh(request: Request) -> Response:
         claims = tokens.verify(st.settings.secret, refresh, "refresh")
     except tokens.TokenError as exc:
         raise unauthorized(f"The refresh token is {exc.status}.") from None
-    user = await st.db.read(Storage.get_user, claims.username)
+    user = await st.db.read(get_user, claims.username)
     if user is None:
         raise unauthorized("The refresh token has already been used or revoked.")
     fresh = _pair_claims(st, user)
     outcome, previous = await st.db.write(
-        Storage.rotate_refresh, claims.jti, json.dumps(fresh), fresh["refresh"]["jti"],
+        credentials.rotate_refresh, claims.jti, json.dumps(fresh), fresh["refresh"]["jti"],
         fresh["refresh"]["exp"], REFRESH_GRACE_SECONDS)
     if outcome == "again" and previous:
         return JSONResponse(_pair_answer(st, json.loads(previous)))
@@ -253,9 +255,9 @@ async def batch(request: Request) -> Response:
     try:
         events = batch_events(decode_body(raw, request.headers.get("content-encoding")))
     except BodyError as exc:
-        raise ApiError(exc.status, exc.detail) from None
+        raise RequestError(exc.status, exc.detail) from None
     checked = [check_event(item, user.team_slug) for item in events]
-    results, stored = await st.db.write(Storage.ingest, checked)
+    results, stored = await st.db.write(ingest, checked)
     if stored:
         st.hub.publish(user.team_slug, stored)
     return JSONResponse({"results": results})
@@ -266,7 +268,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     if raw is None or raw == "":
         return default
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not low <= int(raw) <= high:
-        raise ApiError(400, f'"{name}" must be an integer from {low} to {high}.')
+        raise RequestError(400, f'"{name}" must be an integer from {low} to {high}.')
     return int(raw)
 
 
@@ -287,12 +289,12 @@ async def events_list(request: Request) -> Response:
     user = await authenticate(st, request)
     cursor = request.query_params.get("after") or "0"
     if not _CURSOR.match(cursor):
-        raise ApiError(400, '"after" must be a cursor returned as next_cursor.')
+        raise RequestError(400, '"after" must be a cursor returned as next_cursor.')
     limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     exclude = request.query_params.get("exclude_node")
     if exclude is not None and not _NODE_ID.match(exclude):
-        raise ApiError(400, '"exclude_node" must be a node id (12 hex digits).')
-    events, more, last = await st.db.read(Storage.events_after, user.team_slug, int(cursor),
+        raise RequestError(400, '"exclude_node" must be a node id (12 hex digits).')
+    events, more, last = await st.db.read(events_after, user.team_slug, int(cursor),
                                           limit, exclude)
     next_cursor = str(last) if last else cursor
     answer: dict[str, Any] = {"events": events, "next_cursor": next_cursor, "has_more": more}
@@ -300,7 +302,7 @@ async def events_list(request: Request) -> Response:
         # The excluded node's own events never come back, so tell it the highest clock it
         # holds here: a client that lost its clock resumes above it (an extension; a stock
         # 2.x client ignores the field).
-        answer["node_lamport"] = await st.db.read(Storage.team_lamport, user.team_slug,
+        answer["node_lamport"] = await st.db.read(team_lamport, user.team_slug,
                                                   exclude)
     return JSONResponse(answer)
 

@@ -20,14 +20,14 @@ from starlette.staticfiles import StaticFiles
 
 import spec_kitty_protocol as protocol
 from spec_kitty_server import api, dashboards, ws
-from spec_kitty_server._auth import ApiError
 from spec_kitty_server._db import BUSY_RETRY_AFTER, Database
+from spec_kitty_server._errors import RequestError
+from spec_kitty_server._hub import Hub
 from spec_kitty_server._json import JSONResponse
 from spec_kitty_server._middleware import AccessLogMiddleware
 from spec_kitty_server._state import AppState
 from spec_kitty_server.ratelimit import LoginLimiter
 from spec_kitty_server.settings import ServerSettings
-from spec_kitty_server.storage import Storage
 
 
 def routes() -> list[BaseRoute]:
@@ -82,14 +82,9 @@ async def _database_busy(request: Request, exc: Exception) -> Response:
                   {"Retry-After": str(wait)})
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
+async def _request_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestError)
     return _error(request, exc.status, exc.detail, exc.headers)
-
-
-async def _page_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, dashboards.PageError)
-    return _error(request, exc.status, exc.message, exc.headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -99,21 +94,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error(request, exc.status_code, detail, dict(exc.headers or {}))
 
 
-def create_app(settings: ServerSettings, storage: Storage | None = None) -> Starlette:
-    """Build the server app.
+def create_app(settings: ServerSettings) -> Starlette:
+    """Build the server app, opening its database (created on first start).
 
     Args:
         settings: The instance settings.
-        storage: An open database; opened from `settings.db_path` when omitted.
 
     Returns:
         The ASGI app.
+
+    Raises:
+        StorageError: The database cannot be opened.
     """
-    store = storage or Storage(settings.db_path)
-    sk = AppState(settings=settings, storage=store,
+    sk = AppState(settings=settings,
                   limiter=LoginLimiter(settings.login_failures_per_user,
                                        settings.login_failures_per_ip, settings.login_window),
-                  hub=ws.Hub(), db=Database(store, settings.write_timeout))
+                  hub=Hub(), db=Database(settings.db_path, settings.write_timeout))
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -123,8 +119,7 @@ def create_app(settings: ServerSettings, storage: Storage | None = None) -> Star
 
     app = Starlette(
         routes=routes(),
-        exception_handlers={ApiError: _api_error, dashboards.PageError: _page_error,
-                            HTTPException: _http_error,
+        exception_handlers={RequestError: _request_error, HTTPException: _http_error,
                             sqlite3.OperationalError: _database_busy},
         lifespan=lifespan,
     )

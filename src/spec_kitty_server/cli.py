@@ -65,14 +65,14 @@ def _db_option() -> typer.models.OptionInfo:
                         envvar="SPEC_KITTY_SERVER_DB", show_envvar=False)
 
 
-def _storage(db: str | None, create: bool = False):
+def _database(db: str | None, create: bool = False):
     from spec_kitty_server.settings import resolve_db_path
-    from spec_kitty_server.storage import Storage
+    from spec_kitty_server.store import open_database
 
     path = resolve_db_path(db)
     if not create and not path.is_file():
         raise CliError(f"no database at {path}; give --db the server's database file")
-    return Storage(path)
+    return open_database(path)
 
 
 def _read_password(password_stdin: bool, confirm: bool = True) -> str:
@@ -176,8 +176,9 @@ def user_add(
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", team):
         raise CliError("the team slug must be lowercase letters, digits and dashes")
     password = _read_password(password_stdin)
-    storage = _storage(db, create=True)
-    storage.add_user(name, team, hash_password(password))
+    from spec_kitty_server.accounts import add_user
+
+    add_user(_database(db, create=True), name, team, hash_password(password))
     typer.echo(f"Added user {name} to team {team}.")
 
 
@@ -187,7 +188,9 @@ def user_list(db: str | None = _db_option()) -> None:
 
     Example: `spec-kitty-server user list`
     """
-    users = _storage(db).list_users()
+    from spec_kitty_server.accounts import list_users
+
+    users = list_users(_database(db))
     if not users:
         typer.echo("No users.")
         return
@@ -198,7 +201,9 @@ def user_list(db: str | None = _db_option()) -> None:
 
 
 def _set_disabled(name: str, db: str | None, disabled: bool) -> None:
-    if not _storage(db).set_disabled(name, disabled):
+    from spec_kitty_server.accounts import set_disabled
+
+    if not set_disabled(_database(db), name, disabled):
         raise CliError(f"no user named {name!r}")
     typer.echo(f"User {name} {'disabled' if disabled else 'enabled'}.")
 
@@ -229,7 +234,9 @@ def team_list(db: str | None = _db_option()) -> None:
 
     Example: `spec-kitty-server team list`
     """
-    teams = _storage(db).list_teams()
+    from spec_kitty_server.accounts import list_teams
+
+    teams = list_teams(_database(db))
     if not teams:
         typer.echo("No teams.")
         return
@@ -253,21 +260,23 @@ def demo(
     Example: `spec-kitty-server demo --db demo.sqlite3`
     """
     from spec_kitty_server import demo as demo_data
+    from spec_kitty_server.accounts import add_user, get_user
     from spec_kitty_server.passwords import hash_password
+    from spec_kitty_server.settings import resolve_db_path
 
-    storage = _storage(db, create=True)
-    existing = storage.get_user("demo")
+    conn = _database(db, create=True)
+    existing = get_user(conn, "demo")
     password = None
     if existing is None:
         password = _read_password(True) if password_stdin else DEMO_PASSWORD
-        storage.add_user("demo", demo_data.TEAM, hash_password(password))
+        add_user(conn, "demo", demo_data.TEAM, hash_password(password))
     elif existing.team_slug != demo_data.TEAM:
         raise CliError(f"user 'demo' exists in team {existing.team_slug!r}; use another --db")
-    added, total = demo_data.fill(storage)
+    added, total = demo_data.fill(conn)
     if added == 0:
         typer.echo(f"The demo team is already filled ({total} events); nothing to do.")
     else:
-        typer.echo(f"Added {added} demo events to team {demo_data.TEAM} in {storage.path}.")
+        typer.echo(f"Added {added} demo events to team {demo_data.TEAM} in {resolve_db_path(db)}.")
     if existing is None and not password_stdin:
         typer.echo(f"Log in as demo / {DEMO_PASSWORD} (a public demo credential).")
     elif existing is None:
@@ -291,7 +300,7 @@ _plain_help(command)
 def main() -> None:
     """Run the command; user mistakes become one `error:` line and exit code 1."""
     from spec_kitty_server.settings import SettingsError
-    from spec_kitty_server.storage import StorageError
+    from spec_kitty_server.store import StorageError
 
     try:
         command.main(prog_name="spec-kitty-server")

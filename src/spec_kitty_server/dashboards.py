@@ -19,7 +19,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from spec_kitty_protocol import canonical_lane
 from spec_kitty_server import __version__
+from spec_kitty_server import board as board_tables
 from spec_kitty_server._auth import MAX_PASSWORD, MAX_USERNAME, check_login
+from spec_kitty_server._errors import RequestError
 from spec_kitty_server._sessions import (
     LOGIN_COOKIE,
     check_login_csrf,
@@ -33,7 +35,9 @@ from spec_kitty_server._sessions import (
     start_session,
 )
 from spec_kitty_server._state import client_ip, state
-from spec_kitty_server.storage import LANES, Storage, User
+from spec_kitty_server.accounts import User
+from spec_kitty_server.board import LANES
+from spec_kitty_server.events import activity as activity_feed
 
 PAGE_SIZE = 25
 """Events per activity page."""
@@ -49,22 +53,6 @@ LANE_TITLES = {"planned": "Planned", "claimed": "Claimed", "in_progress": "In pr
 
 BOARD_REFRESH_SECONDS = 30
 """How often an open board reloads its columns (htmx polling), in seconds."""
-
-
-class PageError(Exception):
-    """An error page.
-
-    Attributes:
-        status: HTTP status.
-        message: The sentence shown.
-        headers: Extra response headers.
-    """
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
 
 
 @lru_cache(maxsize=1)
@@ -178,24 +166,24 @@ async def _require_team(request: Request) -> tuple[User | None, Response | None]
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return None, RedirectResponse(f"/login/?next={quote(target, safe='')}", status_code=303)
     if request.path_params.get("team") != user.team_slug:
-        raise PageError(404, "There is no such page.")
+        raise RequestError(404, "There is no such page.")
     return user, None
 
 
 async def _form(request: Request) -> dict[str, str]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
-        raise PageError(400, "Send the form as application/x-www-form-urlencoded.")
+        raise RequestError(400, "Send the form as application/x-www-form-urlencoded.")
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise PageError(413, "The form is too large.")
+            raise RequestError(413, "The form is too large.")
     try:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20,
                           strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
-        raise PageError(400, "The form could not be read.") from None
+        raise RequestError(400, "The form could not be read.") from None
     return {key: values[0] for key, values in fields.items()}
 
 
@@ -224,8 +212,8 @@ def _login_form(request: Request, status: int = 200, error: str = "",
     return response
 
 
-def _form_expired() -> PageError:
-    return PageError(403, "The form expired or was not sent by this site; reload the page "
+def _form_expired() -> RequestError:
+    return RequestError(403, "The form expired or was not sent by this site; reload the page "
                           "and try again.")
 
 
@@ -300,7 +288,7 @@ async def overview(request: Request) -> Response:
     if redirect:
         return redirect
     st = state(request)
-    data = await st.db.read(Storage.overview, user.team_slug)
+    data = await st.db.read(board_tables.overview, user.team_slug)
     return render("overview.html", user=user, csrf=session_csrf(st, request),
                   active="overview", data=data)
 
@@ -308,7 +296,7 @@ async def overview(request: Request) -> Response:
 def _slug_param(request: Request, name: str) -> str:
     value = request.query_params.get(name, "")
     if value and not _SLUG.match(value):
-        raise PageError(400, f"The {name} filter is not a valid slug.")
+        raise RequestError(400, f"The {name} filter is not a valid slug.")
     return value
 
 
@@ -318,7 +306,7 @@ def _lane_param(request: Request) -> str:
         return ""
     lane = canonical_lane(value)
     if lane is None:
-        raise PageError(400, "The lane filter is not a lane of the board.")
+        raise RequestError(400, "The lane filter is not a lane of the board.")
     return lane
 
 
@@ -342,7 +330,7 @@ async def board(request: Request) -> Response:
     project = _slug_param(request, "project")
     feature = _slug_param(request, "feature")
     lane = _lane_param(request)
-    wps = await st.db.read(Storage.work_packages, user.team_slug, project or None,
+    wps = await st.db.read(board_tables.work_packages, user.team_slug, project or None,
                            feature or None)
     if lane:
         wps = [wp for wp in wps if wp["lane"] == lane]
@@ -352,8 +340,8 @@ async def board(request: Request) -> Response:
     return render("board.html", user=user, csrf=session_csrf(st, request), active="board",
                   columns=columns, project=project, feature=feature, lane=lane,
                   refresh_seconds=BOARD_REFRESH_SECONDS,
-                  projects=await st.db.read(Storage.projects, user.team_slug),
-                  features=await st.db.read(Storage.features, user.team_slug, project or None),
+                  projects=await st.db.read(board_tables.projects, user.team_slug),
+                  features=await st.db.read(board_tables.features, user.team_slug, project or None),
                   total=len(wps), query=request.url.query, headers={"Vary": "HX-Request"})
 
 
@@ -375,9 +363,9 @@ async def activity(request: Request) -> Response:
     st = state(request)
     raw = request.query_params.get("page", "1") or "1"
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 7 or not 1 <= int(raw) <= MAX_PAGE:
-        raise PageError(400, f"page must be a whole number from 1 to {MAX_PAGE}.")
+        raise RequestError(400, f"page must be a whole number from 1 to {MAX_PAGE}.")
     page = int(raw)
-    events = await st.db.read(Storage.activity, user.team_slug, (page - 1) * PAGE_SIZE,
+    events = await st.db.read(activity_feed, user.team_slug, (page - 1) * PAGE_SIZE,
                               PAGE_SIZE + 1)
     more = len(events) > PAGE_SIZE
     next_url = f"?{urlencode({'page': page + 1})}" if more else ""

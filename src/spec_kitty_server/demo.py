@@ -7,13 +7,15 @@ The same seed always gives the same event ids, so filling twice stores nothing n
 from __future__ import annotations
 
 import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import ulid
 
 from spec_kitty_protocol import build_event, iso_duration
-from spec_kitty_server.storage import Storage
+from spec_kitty_server.events import count_events
+from spec_kitty_server.ingest import ingest
 from spec_kitty_server.validation import check_event
 
 TEAM = "demo"
@@ -144,11 +146,11 @@ def build_events() -> list[dict[str, Any]]:
     return em.events
 
 
-def fill(storage: Storage) -> tuple[int, int]:
+def fill(conn: sqlite3.Connection) -> tuple[int, int]:
     """Store the demo events (the `demo` team must exist).
 
     Args:
-        storage: The database.
+        conn: The writer connection of the database.
 
     Returns:
         Events added now, and demo events stored in total.
@@ -160,6 +162,6 @@ def fill(storage: Storage) -> tuple[int, int]:
         bad = [c.error for c in checked if c.error]
         if bad:  # pragma: no cover - the generator is tested
             raise ValueError(f"demo event invalid: {bad[0]}")
-        results, _ = storage.ingest(checked)
+        results, _ = ingest(conn, checked)
         added += sum(1 for r in results if r["status"] == "success")
-    return added, storage.count_events(TEAM)
+    return added, count_events(conn, TEAM)

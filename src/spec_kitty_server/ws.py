@@ -1,26 +1,28 @@
-"""The live event WebSocket (`/ws/v1/events/`) and the hub that fans events out to it.
+"""The live event WebSocket endpoint (`/ws/v1/events/`).
 
 A client authenticates with a one-use ws-token, gets a `snapshot` of its team's board, then
 `event` messages for every new team event (from any client, HTTP or WebSocket) and a `ping`
-every interval. A client that misses two pongs, or falls too far behind, is dropped.
+every interval. A client that misses two pongs, or falls too far behind, is dropped. Who is
+connected, and which events go to whom, is the hub's (`spec_kitty_server._hub`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sqlite3
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from spec_kitty_protocol import MAX_EVENT_BYTES
-from spec_kitty_server import tokens
-from spec_kitty_server._auth import ApiError, active_user
+from spec_kitty_server import board, credentials, tokens
+from spec_kitty_server._auth import active_user
+from spec_kitty_server._errors import RequestError
+from spec_kitty_server._hub import Client, disable_if_gone, watch_user
 from spec_kitty_server._json import dumps
 from spec_kitty_server._state import AppState, state
-from spec_kitty_server.storage import Storage
+from spec_kitty_server.ingest import ingest
 from spec_kitty_server.validation import check_event
 
 CLOSE_UNAUTHORIZED = 4401
@@ -34,92 +36,6 @@ CLOSE_PONG_TIMEOUT = 4408
 
 CLOSE_TOO_SLOW = 4429
 """Close code for a client whose outgoing queue overflowed."""
-
-USER_CHECK_SECONDS = 0.5
-"""How often an open socket re-reads its user: a user disabled by any process sharing the
-database (`spec-kitty-server user disable NAME`) has their sockets closed within this time."""
-
-QUEUE_SIZE = 20_000
-"""Messages buffered per client before it is dropped as too slow."""
-
-log = logging.getLogger("spec_kitty_server.ws")
-
-
-class _Client:
-    def __init__(self, team: str, username: str = "") -> None:
-        self.team = team
-        self.username = username
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_SIZE)
-        self.overflowed = False
-        self.closed = False
-
-    def send(self, message: dict[str, Any]) -> None:
-        if self.overflowed or self.closed:
-            return
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
-            # Too slow: drop what is buffered and tell the sender to close the connection.
-            self.overflowed = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
-
-
-class Hub:
-    """Connected WebSocket clients by team, and the fan-out of new events."""
-
-    def __init__(self) -> None:
-        self._clients: dict[str, set[_Client]] = {}
-
-    def register(self, client: _Client) -> None:
-        """Add a client to its team.
-
-        Args:
-            client: The connection's client record.
-        """
-        self._clients.setdefault(client.team, set()).add(client)
-
-    def unregister(self, client: _Client) -> None:
-        """Remove a client.
-
-        Args:
-            client: The connection's client record.
-        """
-        clients = self._clients.get(client.team)
-        if clients is not None:
-            clients.discard(client)
-            if not clients:
-                del self._clients[client.team]
-
-    def count(self, team: str | None = None) -> int:
-        """Connected clients.
-
-        Args:
-            team: Only this team's, if given.
-
-        Returns:
-            The count.
-        """
-        if team is not None:
-            return len(self._clients.get(team, ()))
-        return sum(len(c) for c in self._clients.values())
-
-    def publish(self, team: str, events: list[dict[str, Any]],
-                exclude: object | None = None) -> None:
-        """Queue `event` messages for every client of a team.
-
-        Args:
-            team: The team whose clients get the events.
-            events: Newly stored events (with `server_seq`).
-            exclude: A client that should not get them (the one that pushed them).
-        """
-        for client in tuple(self._clients.get(team, ())):
-            if client is exclude:
-                continue
-            for event in events:
-                client.send({"type": "event", "event": event})
-
 
 def _ws_token(websocket: WebSocket) -> str | None:
     header = websocket.headers.get("authorization")
@@ -143,25 +59,25 @@ async def events_socket(websocket: WebSocket) -> None:
     except tokens.TokenError:
         await websocket.close(CLOSE_UNAUTHORIZED, "invalid or expired ws token")
         return
-    if not await st.db.write(Storage.use_ws_token, claims.jti, claims.exp):
+    if not await st.db.write(credentials.use_ws_token, claims.jti, claims.exp):
         await websocket.close(CLOSE_UNAUTHORIZED, "ws token already used")
         return
     try:
         user = await active_user(st, claims)
-    except ApiError:
+    except RequestError:
         await websocket.close(CLOSE_FORBIDDEN, "account disabled")
         return
-    client = _Client(user.team_slug, user.username)
+    client = Client(user.team_slug, user.username)
     st.hub.register(client)
     try:
         client.send({"type": "snapshot",
-                     "board": await st.db.read(Storage.snapshot, user.team_slug)})
+                     "board": await st.db.read(board.snapshot, user.team_slug)})
         await _run(websocket, client, st)
     finally:
         st.hub.unregister(client)
 
 
-async def _run(websocket: WebSocket, client: _Client, st: AppState) -> None:
+async def _run(websocket: WebSocket, client: Client, st: AppState) -> None:
     pong = {"missed": 0, "waiting": False}
     tasks = [asyncio.create_task(_sender(websocket, client)),
              asyncio.create_task(_receiver(websocket, client, st, pong)),
@@ -184,7 +100,7 @@ async def _run(websocket: WebSocket, client: _Client, st: AppState) -> None:
             pass
 
 
-async def _sender(websocket: WebSocket, client: _Client) -> int | None:
+async def _sender(websocket: WebSocket, client: Client) -> int | None:
     while True:
         message = await client.queue.get()
         if message is None:
@@ -201,20 +117,12 @@ MISSED_PONGS_LIMIT = 2
 """A client that has not answered this many pings in a row is disconnected."""
 
 
-async def _disabled(st: AppState, client: _Client) -> bool:
-    user = await st.db.read(Storage.get_user, client.username)
-    return user is None or user.disabled or user.team_slug != client.team
+async def _watch_user(client: Client, st: AppState) -> int | None:
+    await watch_user(st.db, client)
+    return CLOSE_FORBIDDEN
 
 
-async def _watch_user(client: _Client, st: AppState) -> int | None:
-    while True:
-        await asyncio.sleep(USER_CHECK_SECONDS)
-        if await _disabled(st, client):
-            client.closed = True
-            return CLOSE_FORBIDDEN
-
-
-async def _pinger(client: _Client, interval: float, pong: dict[str, Any]) -> int | None:
+async def _pinger(client: Client, interval: float, pong: dict[str, Any]) -> int | None:
     while True:
         await asyncio.sleep(interval)
         if pong["waiting"]:
@@ -225,7 +133,7 @@ async def _pinger(client: _Client, interval: float, pong: dict[str, Any]) -> int
         client.send({"type": "ping"})
 
 
-async def _receiver(websocket: WebSocket, client: _Client, st: AppState,
+async def _receiver(websocket: WebSocket, client: Client, st: AppState,
                     pong: dict[str, Any]) -> int | None:
     while True:
         try:
@@ -255,12 +163,11 @@ async def _receiver(websocket: WebSocket, client: _Client, st: AppState,
         elif kind == "ping":
             client.send({"type": "pong"})
         elif kind == "event":
-            if await _disabled(st, client):  # nothing a disabled user sends is stored
-                client.closed = True
+            if await disable_if_gone(st.db, client):  # nothing a disabled user sends is stored
                 return CLOSE_FORBIDDEN
             checked = check_event(message.get("event"), client.team)
             try:
-                results, stored = await st.db.write(Storage.ingest, [checked])
+                results, stored = await st.db.write(ingest, [checked])
             except sqlite3.OperationalError:
                 client.send({"type": "error", "event_id": checked.event_id,
                              "detail": "The database is busy; push this event again."})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from typing import Any
 
 from spec_kitty_protocol import build_event
 
@@ -20,3 +22,33 @@ def sample_events(n: int, team: str = "acme", node: str = "0123456789ab") -> lis
             node_id=node, team_slug=team, project_uuid=PROJECT_UUID,
             project_slug="sample", lamport_clock=i + 1))
     return out
+
+
+_clock = itertools.count(1)
+
+
+def make_event(team: str = "acme", kind: str = "WPStatusChanged", *, wp: str = "WP01",
+               feature: str = "001-login-flow", project: str = "web",
+               to_lane: str = "in_progress", from_lane: str = "planned",
+               **override: Any) -> dict[str, Any]:
+    """A valid event envelope from the shared builder (override any field by keyword).
+
+    Each call takes the next Lamport clock value of this process, so events made in order
+    are ordered causally in that order.
+    """
+    payloads = {
+        "WPStatusChanged": {"wp_id": wp, "from_lane": from_lane, "to_lane": to_lane,
+                            "actor": "alice"},
+        "WPCreated": {"wp_id": wp, "title": f"Title of {wp}", "dependencies": []},
+        "WPAssigned": {"wp_id": wp, "agent_id": "claude", "phase": "implementation",
+                       "retry_count": 0},
+        "FeatureCreated": {"feature_number": feature[:3], "target_branch": "main",
+                           "wp_count": 3},
+        "HistoryAdded": {"wp_id": wp, "entry_type": "note", "entry_content": "hello",
+                         "author": "alice"},
+    }
+    event = build_event(kind, {**payloads[kind], "feature_slug": feature},
+                        node_id="a1b2c3d4e5f6", team_slug=team, project_uuid=PROJECT_UUID,
+                        project_slug=project, lamport_clock=next(_clock))
+    event.update(override)
+    return event

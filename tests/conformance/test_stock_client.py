@@ -16,7 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from spec_kitty_server.storage import Storage
+from spec_kitty_server import board as board_tables
+from spec_kitty_server import events as event_log
+from spec_kitty_server.store import open_database
 from tests._support import stock_client, tls
 from tests._support.procs import add_user, cli_env, run_cli, start_server
 from tests._support.project import make_feature
@@ -101,9 +103,9 @@ def test_the_stock_client_logs_in_pushes_and_our_cli_pulls(stock_bin, tls_server
     pushed = _stock(stock_bin, home, cert, "sync", "now", cwd=project)
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     assert re.search(r"Synced: 8\s+Duplicates: 0\s+Errors: 0", pushed.stdout), pushed.stdout
-    storage = Storage(db)
+    conn = open_database(db)
     try:
-        stored = storage.events_after("acme", 0, 100)[0]
+        stored = event_log.events_after(conn, "acme", 0, 100)[0]
         assert sorted(e["event_type"] for e in stored) == sorted([
             "FeatureCreated", "WPCreated", "WPAssigned", "WPStatusChanged", "HistoryAdded",
             "DependencyResolved", "ErrorLogged", "FeatureCompleted"])
@@ -113,12 +115,12 @@ def test_the_stock_client_logs_in_pushes_and_our_cli_pulls(stock_bin, tls_server
         assert moved["payload"]["policy_metadata"] is None
         again = _stock(stock_bin, home, cert, "sync", "now", cwd=project)
         assert again.returncode == 0 and "nothing to sync" in again.stdout, again.stdout
-        assert storage.count_events("acme") == 8
-        wps = storage.work_packages("acme")
+        assert event_log.count_events(conn, "acme") == 8
+        wps = board_tables.work_packages(conn, "acme")
         assert [(w["feature_slug"], w["wp_id"], w["lane"], w["assignee"]) for w in wps] == [
             ("001-stock-demo", "WP01", "in_progress", "claude")]
     finally:
-        storage.close()
+        conn.close()
     sync_status = _stock(stock_bin, home, cert, "sync", "status", cwd=project)
     assert sync_status.returncode == 0, sync_status.stdout + sync_status.stderr
     assert srv.url in sync_status.stdout

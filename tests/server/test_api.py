@@ -10,8 +10,9 @@ import httpx
 import jwt
 import pytest
 
+from tests._support.events import make_event
+from tests._support.server_api import client, push, tokens_for
 from tests.conftest import PASSWORD
-from tests.server.conftest import client, make_event, push, tokens_for
 
 SECRET = "test-secret-" + "x" * 32  # what tests/_support/procs.py gives the server
 
@@ -320,7 +321,7 @@ def test_unknown_api_route_and_method(shared_server):
 
 def test_disabled_user_gets_403(tmp_path):
     from tests._support.procs import server_cmd
-    from tests.server.conftest import start_with_users
+    from tests._support.server_api import start_with_users
 
     srv = start_with_users(tmp_path, [("carol", "acme")])
     try:

@@ -15,9 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests._support.events import make_event
 from tests._support.procs import SERVER, start_server
+from tests._support.server_api import tokens_for
 from tests.conftest import PASSWORD
-from tests.server.conftest import make_event, tokens_for
 
 
 def run(*args: str, input: str | None = None, env: dict | None = None):

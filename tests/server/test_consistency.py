@@ -9,8 +9,9 @@ import time
 
 import httpx
 
+from tests._support.events import make_event
 from tests._support.procs import start_server
-from tests.server.conftest import client, make_event, push, start_with_users, tokens_for
+from tests._support.server_api import client, push, start_with_users, tokens_for
 
 
 def _all_ids(url: str, access: str) -> list[str]:

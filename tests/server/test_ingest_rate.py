@@ -11,7 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-from tests.server.conftest import client, make_event, start_with_users, tokens_for
+from tests._support.events import make_event
+from tests._support.server_api import client, start_with_users, tokens_for
 
 BATCHES = 30
 PER_BATCH = 1000

@@ -10,11 +10,14 @@ import time
 import httpx
 import pytest
 
-from spec_kitty_server.storage import Storage
+from spec_kitty_server import events as event_log
+from spec_kitty_server.ingest import ingest as store_batch
+from spec_kitty_server.store import open_database
 from spec_kitty_server.validation import Checked
+from tests._support.events import make_event
 from tests._support.procs import start_server
+from tests._support.server_api import add_users
 from tests.conftest import PASSWORD
-from tests.server.conftest import add_users, make_event
 
 KINDS = ["WPStatusChanged"] * 5 + ["HistoryAdded"] * 3 + ["WPAssigned", "WPCreated"]
 LANES = ["planned", "doing", "for_review", "done"]
@@ -25,7 +28,7 @@ def big_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("big")
     db = tmp / "big.sqlite3"
     add_users(db, [("alice", "acme")])
-    storage = Storage(db)
+    conn = open_database(db)
     templates = {}
     for project in range(4):
         for feature in range(10):
@@ -45,9 +48,9 @@ def big_server(tmp_path_factory):
             checked.append(Checked(event["event_id"], event,
                                    json.dumps(event, separators=(",", ":")), None))
             n += 1
-        storage.ingest(checked)
-    assert storage.count_events("acme") == 100_000
-    storage.close()
+        store_batch(conn, checked)
+    assert event_log.count_events(conn, "acme") == 100_000
+    conn.close()
     proc = start_server(tmp, db=db)
     yield proc
     proc.stop()

@@ -11,41 +11,45 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from spec_kitty_protocol import MAX_LAMPORT, MAX_LAMPORT_STEP
-from spec_kitty_server.storage import Storage
+from spec_kitty_server import credentials
+from spec_kitty_server import events as event_log
+from spec_kitty_server.ingest import ingest as store_batch
+from spec_kitty_server.store import open_database
 from spec_kitty_server.validation import check_event
+from tests._support.events import make_event
 from tests._support.procs import server_cmd, start_server
-from tests.server.conftest import client, make_event, push, start_with_users, tokens_for
+from tests._support.server_api import client, push, start_with_users, tokens_for
 
 
-def _ingest(storage: Storage, events):
-    return storage.ingest([check_event(e, e["team_slug"]) for e in events])[0]
+def _ingest(conn: sqlite3.Connection, events):
+    return store_batch(conn, [check_event(e, e["team_slug"]) for e in events])[0]
 
 
 def test_a_clock_far_above_the_team_is_refused_and_a_chain_within_the_bound_is_not(tmp_path):
-    storage = Storage(tmp_path / "s.sqlite3")
+    conn = open_database(tmp_path / "s.sqlite3")
     poison = make_event(lamport_clock=MAX_LAMPORT)
     first = make_event(lamport_clock=MAX_LAMPORT_STEP)
     second = make_event(lamport_clock=2 * MAX_LAMPORT_STEP)  # bound counts the batch so far
-    results = _ingest(storage, [poison, first, second])
+    results = _ingest(conn, [poison, first, second])
     assert [r["status"] for r in results] == ["rejected", "success", "success"]
     assert "lamport_clock" in results[0]["error"]
-    assert storage.team_lamport("acme") == 2 * MAX_LAMPORT_STEP
-    assert storage.team_lamport("acme", "a1b2c3d4e5f6") == 2 * MAX_LAMPORT_STEP
-    assert storage.team_lamport("other") == 0
+    assert event_log.team_lamport(conn, "acme") == 2 * MAX_LAMPORT_STEP
+    assert event_log.team_lamport(conn, "acme", "a1b2c3d4e5f6") == 2 * MAX_LAMPORT_STEP
+    assert event_log.team_lamport(conn, "other") == 0
 
 
 def test_activity_is_in_lamport_then_node_order_whatever_the_timestamps(tmp_path):
-    storage = Storage(tmp_path / "s.sqlite3")
+    conn = open_database(tmp_path / "s.sqlite3")
     # Received in this order; a fast machine's timestamps are far in the future.
     events = [make_event(lamport_clock=6, node_id="bbbbbbbbbbbb", timestamp="2020-01-01T00:00:00Z"),
               make_event(lamport_clock=5, node_id="aaaaaaaaaaaa", timestamp="9999-12-31T00:00:00Z"),
               make_event(lamport_clock=6, node_id="aaaaaaaaaaaa", timestamp="9999-12-31T00:00:00Z")]
-    _ingest(storage, events)
-    feed = storage.activity("acme", 0, 10)
+    _ingest(conn, events)
+    feed = event_log.activity(conn, "acme", 0, 10)
     assert [(e["lamport_clock"], e["node_id"]) for e in feed] == [
         (6, "bbbbbbbbbbbb"), (6, "aaaaaaaaaaaa"), (5, "aaaaaaaaaaaa")]
-    assert [(e["lamport_clock"]) for e in storage.activity("acme", 1, 1)] == [6]
-    plan = " ".join(str(r) for r in storage.conn.execute(
+    assert [(e["lamport_clock"]) for e in event_log.activity(conn, "acme", 1, 1)] == [6]
+    plan = " ".join(str(r) for r in conn.execute(
         "EXPLAIN QUERY PLAN SELECT seq FROM events WHERE team_slug = 'acme' "
         "ORDER BY lamport DESC, node_id DESC, seq DESC LIMIT 50"))
     assert "events_team_lamport" in plan and "TEMP B-TREE" not in plan
@@ -65,20 +69,22 @@ def test_a_database_of_the_earlier_schema_is_upgraded_in_place(tmp_path):
                  ('{"node_id": "a1b2c3d4e5f6", "lamport_clock": 42}',))
     conn.commit()
     conn.close()
-    storage = Storage(path)
-    assert storage.team_lamport("acme", "a1b2c3d4e5f6") == 42
-    storage.store_refresh("j", "alice", 2**40)
-    assert storage.rotate_refresh("j", "{}", "k", 2**40, 60) == ("new", None)
+    conn = open_database(path)
+    assert event_log.team_lamport(conn, "acme", "a1b2c3d4e5f6") == 42
+    assert event_log.count_events(conn, "acme") == 1  # the counts start from what is stored
+    credentials.store_refresh(conn, "j", "alice", 2**40)
+    assert credentials.rotate_refresh(conn, "j", "{}", "k", 2**40, 60) == ("new", None)
 
 
 def test_refresh_reuse_after_the_grace_window_revokes_the_whole_login(tmp_path):
-    storage = Storage(tmp_path / "s.sqlite3")
-    storage.store_refresh("a", "alice", 2**40)
-    assert storage.rotate_refresh("a", '{"n": 1}', "b", 2**40, 60) == ("new", None)
-    assert storage.rotate_refresh("a", '{"n": 2}', "c", 2**40, 60) == ("again", '{"n": 1}')
+    conn = open_database(tmp_path / "s.sqlite3")
+    credentials.store_refresh(conn, "a", "alice", 2**40)
+    assert credentials.rotate_refresh(conn, "a", '{"n": 1}', "b", 2**40, 60) == ("new", None)
+    again = credentials.rotate_refresh(conn, "a", '{"n": 2}', "c", 2**40, 60)
+    assert again == ("again", '{"n": 1}')
     # Past the window (a negative window is "already past"): theft; b dies with it.
-    assert storage.rotate_refresh("a", '{"n": 3}', "d", 2**40, -1) == ("revoked", None)
-    assert storage.rotate_refresh("b", '{"n": 4}', "e", 2**40, 60) == ("unknown", None)
+    assert credentials.rotate_refresh(conn, "a", '{"n": 3}', "d", 2**40, -1) == ("revoked", None)
+    assert credentials.rotate_refresh(conn, "b", '{"n": 4}', "e", 2**40, 60) == ("unknown", None)
 
 
 def test_node_high_water_mark_comes_with_an_excluding_pull(shared_server, alice_api):

@@ -10,7 +10,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from spec_kitty_protocol import LANES
-from tests.server.conftest import client, make_event, push, start_with_users, tokens_for
+from tests._support.events import make_event
+from tests._support.server_api import client, push, start_with_users, tokens_for
 
 
 def ws_url(http_url: str) -> str:

@@ -91,7 +91,7 @@ def test_a_poison_clock_on_the_server_stops_nobody_over_pull(home: Path, shared_
     queue = account_queue()
     # Pushing it is refused by the bound ...
     poison = _poison("acme")
-    from tests.server.conftest import client, push, tokens_for
+    from tests._support.server_api import client, push, tokens_for
 
     with client(url, tokens_for(url, "erin")["access"]) as api:
         assert push(api, [poison]).json()["results"][0]["status"] == "rejected"

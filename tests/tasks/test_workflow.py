@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from spec_kitty_server.storage import Storage
+from spec_kitty_server import board as board_tables
+from spec_kitty_server import events as event_log
+from spec_kitty_server.store import open_database
 from specify_cli.errors import UsageError
 from specify_cli.tasks import actions
 from specify_cli.tasks.model import TasksError
@@ -83,19 +85,19 @@ def refused(result: subprocess.CompletedProcess, fragment: str) -> str:
 
 
 def server_events(server) -> list[dict]:
-    storage = Storage(server.db)
+    conn = open_database(server.db)
     try:
-        return storage.events_after("acme", 0, 10_000)[0]
+        return event_log.events_after(conn, "acme", 0, 10_000)[0]
     finally:
-        storage.close()
+        conn.close()
 
 
 def board(server) -> tuple[list[dict], list[dict]]:
-    storage = Storage(server.db)
+    conn = open_database(server.db)
     try:
-        return storage.work_packages("acme"), storage.features("acme")
+        return board_tables.work_packages(conn, "acme"), board_tables.features(conn, "acme")
     finally:
-        storage.close()
+        conn.close()
 
 
 def test_init_creates_the_identity_and_specs_dir_once(tmp_path, sk_home):

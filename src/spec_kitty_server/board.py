@@ -1,4 +1,4 @@
-"""Keeps the materialized board tables (projects, features, work packages) up to date.
+"""The board: its tables (projects, features, work packages), kept up to date, and read.
 
 Each stored event is applied once, inside the ingest transaction, so the dashboards read small
 tables instead of replaying the event log. A work package is `(project, feature, WP id)`:
@@ -15,8 +15,10 @@ import sqlite3
 from typing import Any
 
 from spec_kitty_protocol import LANES, canonical_lane, work_package_of
+from spec_kitty_server.events import activity, count_events, last_seq
 
-__all__ = ["LANES", "apply_batch", "order_key"]
+__all__ = ["LANES", "apply_batch", "features", "order_key", "overview", "projects",
+           "snapshot", "work_packages"]
 
 
 def order_key(event: dict[str, Any]) -> str:
@@ -169,3 +171,113 @@ def apply_batch(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
     conn.executemany(_WP_ASSIGNED, assigned)
     conn.executemany(_FEATURE_CREATED, feature_created)
     conn.executemany(_FEATURE_COMPLETED, feature_completed)
+
+
+def overview(conn: sqlite3.Connection, team_slug: str) -> dict[str, Any]:
+    """Counts, lane breakdown and recent events of a team.
+
+    Args:
+        conn: A connection.
+        team_slug: The team.
+
+    Returns:
+        `projects`, `features`, `work_packages`, `lanes` (lane -> count), `events` and
+        `recent`.
+    """
+    one = conn.execute
+    lanes = dict.fromkeys(LANES, 0)
+    for lane, count in one("SELECT lane, count(*) FROM work_packages WHERE team_slug = ? "
+                           "GROUP BY lane", (team_slug,)):
+        lanes[lane] = count
+    return {
+        "projects": one("SELECT count(*) FROM projects WHERE team_slug = ?",
+                        (team_slug,)).fetchone()[0],
+        "features": one("SELECT count(*) FROM features WHERE team_slug = ?",
+                        (team_slug,)).fetchone()[0],
+        "work_packages": sum(lanes.values()),
+        "lanes": lanes,
+        "events": count_events(conn, team_slug),
+        "recent": activity(conn, team_slug, 0, 10),
+    }
+
+
+def projects(conn: sqlite3.Connection, team_slug: str) -> list[dict[str, Any]]:
+    """A team's projects.
+
+    Args:
+        conn: A connection.
+        team_slug: The team.
+
+    Returns:
+        `project_slug` and `project_uuid` of each, by slug.
+    """
+    rows = conn.execute("SELECT project_slug, project_uuid FROM projects WHERE team_slug = ? "
+                        "ORDER BY project_slug", (team_slug,))
+    return [{"project_slug": r[0], "project_uuid": r[1]} for r in rows]
+
+
+def features(conn: sqlite3.Connection, team_slug: str,
+             project_slug: str | None = None) -> list[dict[str, Any]]:
+    """A team's features.
+
+    Args:
+        conn: A connection.
+        team_slug: The team.
+        project_slug: Only this project's, if given.
+
+    Returns:
+        The features, by project and slug.
+    """
+    sql = ("SELECT project_slug, feature_slug, target_branch, wp_count, completed_at "
+           "FROM features WHERE team_slug = ?")
+    params: list[Any] = [team_slug]
+    if project_slug:
+        sql += " AND project_slug = ?"
+        params.append(project_slug)
+    rows = conn.execute(sql + " ORDER BY project_slug, feature_slug", params)
+    return [{"project_slug": r[0], "feature_slug": r[1], "target_branch": r[2],
+             "wp_count": r[3], "completed_at": r[4]} for r in rows]
+
+
+def work_packages(conn: sqlite3.Connection, team_slug: str, project_slug: str | None = None,
+                  feature_slug: str | None = None) -> list[dict[str, Any]]:
+    """A team's work packages with their current lanes.
+
+    Args:
+        conn: A connection.
+        team_slug: The team.
+        project_slug: Only this project's, if given.
+        feature_slug: Only this feature's, if given.
+
+    Returns:
+        The work packages, by project, feature and id.
+    """
+    sql = ("SELECT project_slug, feature_slug, wp_id, title, lane, assignee, updated_at, "
+           "updated_seq FROM work_packages WHERE team_slug = ?")
+    params: list[Any] = [team_slug]
+    if project_slug:
+        sql += " AND project_slug = ?"
+        params.append(project_slug)
+    if feature_slug:
+        sql += " AND feature_slug = ?"
+        params.append(feature_slug)
+    rows = conn.execute(sql + " ORDER BY project_slug, feature_slug, wp_id", params)
+    return [{"project_slug": r[0], "feature_slug": r[1], "wp_id": r[2], "title": r[3],
+             "lane": r[4], "assignee": r[5], "updated_at": r[6], "updated_seq": r[7]}
+            for r in rows]
+
+
+def snapshot(conn: sqlite3.Connection, team_slug: str) -> dict[str, Any]:
+    """The whole board of a team, as sent on WebSocket connect.
+
+    Args:
+        conn: A connection.
+        team_slug: The team.
+
+    Returns:
+        `team_slug`, `lanes`, `projects`, `features`, `work_packages` and `last_seq`.
+    """
+    return {"team_slug": team_slug, "lanes": list(LANES),
+            "projects": projects(conn, team_slug), "features": features(conn, team_slug),
+            "work_packages": work_packages(conn, team_slug),
+            "last_seq": last_seq(conn, team_slug)}

@@ -1,0 +1,114 @@
+"""Storing pushed events: duplicates, the Lamport bound, and the board, in one transaction.
+
+An event id already stored for the same team is a `duplicate`. An event whose Lamport clock
+is more than `MAX_LAMPORT_STEP` above the team's highest (counting the events before it in
+the batch) is `rejected`, so no single event can drag the team's clocks towards
+`MAX_LAMPORT`. The stored events are applied to the board (`spec_kitty_server.board`) in the
+same transaction, so the board and the per-team event counts never lag the log.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from spec_kitty_protocol import MAX_LAMPORT_STEP
+from spec_kitty_server import board
+from spec_kitty_server.events import team_lamport
+from spec_kitty_server.store import transaction, utc_now
+from spec_kitty_server.validation import Checked
+
+_CHUNK = 500
+"""Event ids per duplicate look-up (below SQLite's bound-parameter limit)."""
+
+
+def ingest(conn: sqlite3.Connection,
+           checked: list[Checked]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Store the valid events of a batch in one transaction.
+
+    Args:
+        conn: The writer connection.
+        checked: The batch's events after validation, in input order (all of one team).
+
+    Returns:
+        The per-event results (input order) and the newly stored events (with
+        `server_seq` and `received_at`), for broadcasting.
+    """
+    results: list[dict[str, Any]] = []
+    candidates = [c for c in checked if c.error is None]
+    with transaction(conn):
+        existing: set[tuple[str, str]] = set()
+        highest: dict[str, int] = {}
+        for team in {c.event["team_slug"] for c in candidates}:
+            ids = [c.event_id for c in candidates if c.event["team_slug"] == team]
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start:start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                existing.update((team, row[0]) for row in conn.execute(
+                    f"SELECT event_id FROM events WHERE team_slug = ? AND event_id IN "
+                    f"({marks})", (team, *chunk)))
+            highest[team] = team_lamport(conn, team)
+        received = utc_now()
+        next_seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events").fetchone()[0]
+        fresh: list[dict[str, Any]] = []
+        bodies: list[str] = []
+        for item in checked:
+            if item.error is not None:
+                results.append({"event_id": item.event_id, "status": "rejected",
+                                "error": item.error})
+                continue
+            event = item.event
+            team, lamport = event["team_slug"], int(event["lamport_clock"])
+            if (team, item.event_id) in existing:
+                results.append({"event_id": item.event_id, "status": "duplicate",
+                                "error": None})
+                continue
+            if lamport > highest[team] + MAX_LAMPORT_STEP:
+                results.append({"event_id": item.event_id, "status": "rejected",
+                                "error": f"invalid lamport_clock: {lamport} is more than "
+                                         f"{MAX_LAMPORT_STEP} above the team's highest "
+                                         f"({highest[team]})"})
+                continue
+            highest[team] = max(highest[team], lamport)
+            existing.add((team, item.event_id))
+            fresh.append(event)
+            bodies.append(item.body)
+            results.append({"event_id": item.event_id, "status": "success", "error": None})
+        stored = append(conn, fresh, bodies, next_seq, received) if fresh else []
+    return results, stored
+
+
+def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[str],
+           first_seq: int, received: str) -> list[dict[str, Any]]:
+    """Store new events in the stored format and apply them to the read models.
+
+    The caller holds the write transaction and has checked the events (valid, not
+    duplicates, clocks within the bound); `ingest` does, and the bench seeds large databases
+    through here so that they hold exactly what the server would have stored.
+
+    Args:
+        conn: The writer connection, inside a transaction.
+        events: The events, in the order they get their sequence numbers.
+        bodies: Their compact JSON text (`spec_kitty_protocol.encode`), as stored.
+        first_seq: The sequence number of the first (higher than any stored).
+        received: The receive time to record (UTC ISO).
+
+    Returns:
+        The events as stored and served (with `server_seq` and `received_at`).
+    """
+    stored = [{**event, "server_seq": first_seq + i, "received_at": received}
+              for i, event in enumerate(events)]
+    conn.executemany(
+        "INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, received_at, "
+        "body, node_id, lamport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(event["server_seq"], event["event_id"], event["team_slug"], event["event_type"],
+          event["project_slug"], received, body, str(event.get("node_id", "")),
+          int(event["lamport_clock"])) for event, body in zip(stored, bodies, strict=True)])
+    counts: dict[str, int] = {}
+    for event in events:
+        counts[event["team_slug"]] = counts.get(event["team_slug"], 0) + 1
+    conn.executemany("INSERT INTO team_stats(team_slug, events) VALUES (?, ?) "
+                     "ON CONFLICT(team_slug) DO UPDATE SET events = events + excluded.events",
+                     counts.items())
+    board.apply_batch(conn, stored)
+    return stored
