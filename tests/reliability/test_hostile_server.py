@@ -87,7 +87,7 @@ def _save_login(home: Path, url: str, *, access_expired: bool, monkeypatch) -> N
 
     The file is rewritten only when the last call changed it (a refresh or a login did).
     """
-    from specify_cli.sync import auth
+    from specify_cli.account import credentials as auth
 
     monkeypatch.setenv("SPEC_KITTY_HOME", str(home))
     path = auth.credentials_path()
@@ -257,8 +257,9 @@ class _Outcome:
 def test_in_process_calls_against_a_hostile_server(hostile_server, tmp_path, monkeypatch,
                                                    capsys):
     """The functions behind login, refresh, sync now and status --check, called directly."""
+    from specify_cli.account import credentials as auth
     from specify_cli.cli._output import info
-    from specify_cli.sync import _status, auth
+    from specify_cli.cli.commands import sync_status as _status
     from specify_cli.sync._engine import sync_once
     from specify_cli.sync.queue import OfflineQueue
 

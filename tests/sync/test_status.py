@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from specify_cli.sync import auth
+from specify_cli.account import credentials as auth
 from tests._support.fake_server import Reply, token_reply
 from tests._support.procs import run_cli
 
@@ -108,7 +108,7 @@ def test_status_text_shows_every_section_and_sends_nothing(fake, home):
 
 
 def test_status_json_shows_a_full_queue(home, tmp_path):
-    from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
+    from specify_cli.account.scope import LOCAL_SCOPE, queue_path
     from specify_cli.sync.queue import OfflineQueue, QueueFullError
     from tests._support.events import sample_events
 
@@ -155,7 +155,7 @@ def test_a_command_never_hangs_on_exit_when_the_server_stalls(fake, home, tmp_pa
     result = run_cli(home, "tasks", "move", "WP01", "--to", "doing", cwd=tmp_path / "proj",
                      env=env, timeout=120)
     assert result.returncode == 0, result.stderr
-    from specify_cli.sync._scope import queue_path
+    from specify_cli.account.scope import queue_path
     from specify_cli.sync.queue import OfflineQueue
 
     assert OfflineQueue(queue_path(auth.load_credentials().scope)).pending_count() == 1

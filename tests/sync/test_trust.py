@@ -27,8 +27,8 @@ def _event(team: str, n: int) -> dict:
 
 
 def _account_queue():
-    from specify_cli.sync import auth
-    from specify_cli.sync._scope import queue_path
+    from specify_cli.account import credentials as auth
+    from specify_cli.account.scope import queue_path
     from specify_cli.sync.queue import OfflineQueue
 
     return OfflineQueue(queue_path(auth.load_credentials().scope))
@@ -63,8 +63,8 @@ def _check_node(url: str, users: tuple[str, ...], expected: set[str]) -> None:
 
 def test_clock_survives_lost_state_and_account_switches_with_logged_out_work(
         home: Path, shared_server):
-    from specify_cli.sync import adopt
-    from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
+    from specify_cli.account import adopt
+    from specify_cli.account.scope import LOCAL_SCOPE, queue_path
     from specify_cli.sync.clock import CLOCK_FILENAME
     from specify_cli.sync.queue import OfflineQueue
 
@@ -89,7 +89,7 @@ def test_clock_survives_lost_state_and_account_switches_with_logged_out_work(
             for name in (CLOCK_FILENAME, CLOCK_FILENAME + "-wal", CLOCK_FILENAME + "-shm"):
                 (queue.path.parent / name).unlink(missing_ok=True)
         queue = _account_queue()
-        from specify_cli.sync import auth
+        from specify_cli.account import credentials as auth
 
         adopt.recover_clock(queue, auth.load_credentials(), NODE)  # what `auth login` does
         expected.add(queue.append(_event("acme", n := n + 1))["event_id"])
@@ -191,7 +191,7 @@ def test_a_broken_config_never_loses_an_event(tmp_path):
     project = make_project(tmp_path / "proj")
     result = sk(home, "tasks", "move", "WP01", "--to", "doing", cwd=project)
     assert "is not valid TOML" in result.stderr and "fix the file" in result.stderr
-    from specify_cli.sync._scope import LOCAL_SCOPE
+    from specify_cli.account.scope import LOCAL_SCOPE
     from specify_cli.sync.queue import OfflineQueue
 
     queue = OfflineQueue(home / "queues" / f"{LOCAL_SCOPE}.sqlite3", cap=10)

@@ -143,8 +143,8 @@ def sync_once(queue: OfflineQueue, server_url: str, *, node_id: str | None,
     Raises:
         NotAuthenticatedError: Not logged in, or the session expired.
     """
+    from specify_cli.account.session import Session
     from specify_cli.sync import batch, pull
-    from specify_cli.sync._session import Session
 
     report = SyncReport()
     if dry_run:

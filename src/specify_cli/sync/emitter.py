@@ -59,9 +59,9 @@ class EventEmitter:
     def _prepare(self) -> None:
         if self._ready:
             return
-        from specify_cli.sync import auth
-        from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
-        from specify_cli.sync.identity import ensure_identity
+        from specify_cli.account import credentials as auth
+        from specify_cli.account.scope import LOCAL_SCOPE, queue_path
+        from specify_cli.project.identity import ensure_identity
         from specify_cli.sync.queue import OfflineQueue
 
         self.identity = ensure_identity(self._root)
@@ -80,7 +80,7 @@ class EventEmitter:
                 if self.queue.get_state().get("account") != creds.label:
                     self.queue.set_state(account=creds.label)
         if self._start_runtime:
-            from specify_cli.sync import project_config
+            from specify_cli.project import config as project_config
             from specify_cli.sync.runtime import get_runtime
 
             root = self._root or project_config.find_project_root()

@@ -52,9 +52,9 @@ class ActionResult:
 
 def actor() -> str:
     """Return who is acting: the logged-in user, else the local user name."""
-    from specify_cli.sync import auth
+    from specify_cli.account.credentials import load_credentials
 
-    creds = auth.load_credentials()
+    creds = load_credentials()
     if creds is not None and creds.username:
         return creds.username
     try:
@@ -71,7 +71,7 @@ def _default_emit(event_type: str, payload: dict[str, Any], **kw: Any) -> Any:
 
 class _Context:
     def __init__(self, root: Path, feature_slug: str | None, emit: Emit | None) -> None:
-        from specify_cli.sync import project_config
+        from specify_cli.project import config as project_config
 
         self.root = root
         self.feature: Feature = load_feature(root, select_feature(root, feature_slug))

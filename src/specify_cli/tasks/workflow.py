@@ -72,7 +72,8 @@ def init(root: Path) -> str:
         ConfigError: The configuration exists but is not valid YAML, or cannot be written.
     """
     from specify_cli.errors import ConfigError
-    from specify_cli.sync import identity, project_config
+    from specify_cli.project import config as project_config
+    from specify_cli.project import identity
 
     root.mkdir(parents=True, exist_ok=True)
     created: list[str] = []

@@ -16,7 +16,7 @@ app = typer.Typer(help="Log in to the sync server, log out, and show the session
 
 def _pending_events(scope: str) -> int:
     """Events queued for an account scope and not yet pushed."""
-    from specify_cli.sync._scope import queue_path
+    from specify_cli.account.scope import queue_path
 
     path = queue_path(scope)
     if not path.exists():
@@ -79,14 +79,14 @@ def login(
 
     Example: `spec-kitty auth login -u alice --password-stdin < password.txt`
     """
+    from specify_cli.account import credentials
     from specify_cli.docs_links import see
     from specify_cli.errors import AuthError, UsageError
-    from specify_cli.sync import auth
 
     if password is not None and password_stdin:
         raise UsageError("give the password with --password or --password-stdin, not both")
     server_url = _server_url()
-    previous = auth.load_credentials()
+    previous = credentials.load_credentials()
     # Credentials given on the command line are always checked: "Already logged in" after
     # a wrong password would look like a successful login.
     named = username is not None or password is not None or password_stdin
@@ -106,7 +106,7 @@ def login(
     if not username:
         raise UsageError("the username is empty")
     secret = _read_password(password, password_stdin)
-    creds = auth.request_tokens(server_url, username, secret)
+    creds = credentials.request_tokens(server_url, username, secret)
     if previous and previous.scope != creds.scope:
         pending = _pending_events(previous.scope)
         if pending and not force:
@@ -119,18 +119,18 @@ def login(
             verb = "stays" if pending == 1 else "stay"
             warn(f"{plural(pending, 'unsynced event')} of {previous.username} {verb} queued "
                  f"until you log in as {previous.username} again")
-    auth.save_credentials(creds)
+    credentials.save_credentials(creds)
     info(f"Logged in as {creds.username} on {server_url} (team {creds.team_slug}).")
     _after_login(creds, adopt)
 
 
 def _after_login(creds, adopt: bool | None) -> None:
     """Recover the clock from the server, then offer to adopt and push logged-out work."""
+    from specify_cli.account import adopt as adoption
+    from specify_cli.account.scope import queue_path
     from specify_cli.errors import SpecKittyError
-    from specify_cli.sync import adopt as adoption
-    from specify_cli.sync._engine import summary, sync_lock, sync_once
-    from specify_cli.sync._scope import queue_path
-    from specify_cli.sync.identity import machine_node_id
+    from specify_cli.project.identity import machine_node_id
+    from specify_cli.sync import summary, sync_lock, sync_once
     from specify_cli.sync.queue import OfflineQueue
 
     queue = OfflineQueue(queue_path(creds.scope))
@@ -174,9 +174,9 @@ def logout() -> None:
 
     Example: `spec-kitty auth logout`
     """
-    from specify_cli.sync import auth
+    from specify_cli.account import credentials
 
-    creds = auth.clear_credentials()
+    creds = credentials.clear_credentials()
     if creds is None:
         info("Not logged in.")
         return
@@ -193,7 +193,7 @@ def logout() -> None:
 def _token_state(valid: bool, expires_at: float, expired_text: str) -> dict:
     import time
 
-    from specify_cli.sync.auth import describe_remaining
+    from specify_cli.account.credentials import describe_remaining
 
     return {
         "state": "valid" if valid else "expired",
@@ -217,10 +217,10 @@ def status(
     """
     import json
 
-    from specify_cli.sync import auth
+    from specify_cli.account import credentials
 
-    creds = auth.load_credentials()
-    path = str(auth.credentials_path())
+    creds = credentials.load_credentials()
+    path = str(credentials.credentials_path())
     if creds is None:
         if as_json:
             info(json.dumps({"logged_in": False, "usable": False, "credentials_file": path}))

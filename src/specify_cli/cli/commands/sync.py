@@ -53,14 +53,14 @@ def status(
     """
     import json
 
-    from specify_cli.sync import _status
+    from specify_cli.cli.commands import sync_status
 
-    data = _status.collect()
+    data = sync_status.collect()
     code = 0
     if check:
-        result, detail = _status.probe(data["server_url"])
+        result, detail = sync_status.probe(data["server_url"])
         data["check"] = {"result": result, "detail": detail}
-        code = _status.CHECK_EXIT_CODES[result.split(" (HTTP")[0]]
+        code = sync_status.CHECK_EXIT_CODES[result.split(" (HTTP")[0]]
     if as_json:
         info(json.dumps(data, indent=2, sort_keys=True))
     else:
@@ -72,7 +72,7 @@ def status(
 
 def _status_lines(data: dict) -> list[str]:
     from specify_cli._text import plural
-    from specify_cli.sync._status import human_age
+    from specify_cli.cli.commands.sync_status import human_age
 
     auth = data["auth"]
     if auth["state"] == "not logged in":
@@ -153,9 +153,9 @@ def now(
 
     Example: `spec-kitty sync now --report failures.json`
     """
-    from specify_cli.sync import _now
+    from specify_cli.cli.commands import sync_now
 
-    raise typer.Exit(_now.run(verbose=verbose, dry_run=dry_run, report=report,
+    raise typer.Exit(sync_now.run(verbose=verbose, dry_run=dry_run, report=report,
                                    strict=strict))
 
 
@@ -177,7 +177,7 @@ def workspace(
     """
     from pathlib import Path
 
-    from specify_cli.sync._workspace import sync_workspace
+    from specify_cli.workspace import sync_workspace
 
     result = sync_workspace(Path.cwd(), repair=repair)
     if verbose:

@@ -20,11 +20,11 @@ LOCK_WAIT_SECONDS = 120.0
 
 def _account():
     from specify_cli import config
-    from specify_cli.sync import auth
-    from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
+    from specify_cli.account import credentials
+    from specify_cli.account.scope import LOCAL_SCOPE, queue_path
     from specify_cli.sync.queue import OfflineQueue
 
-    creds = auth.load_credentials()
+    creds = credentials.load_credentials()
     if creds is None:
         local = OfflineQueue(queue_path(LOCAL_SCOPE)).pending_count()
         kept = (f" ({plural(local, 'event')} recorded while logged out stay local)"
@@ -86,9 +86,8 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
     Raises:
         SpecKittyError: Not logged in, no server, or the queue cannot be opened.
     """
-    from specify_cli.sync import batch
-    from specify_cli.sync._engine import lock_holder, sync_lock, sync_once
-    from specify_cli.sync.identity import machine_node_id
+    from specify_cli.project.identity import machine_node_id
+    from specify_cli.sync import batch, lock_holder, sync_lock, sync_once
 
     if report:
         _check_report_path(report)
@@ -99,7 +98,7 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
         info(f"Server {creds.server_url}, queue {queue.path}: {plural(pending, 'event')} "
              "waiting.")
     if dry_run:
-        from specify_cli.sync._engine import SyncReport
+        from specify_cli.sync import SyncReport
 
         result = batch.push(queue, None, dry_run=True)
         total = sum(result.would_send.values())

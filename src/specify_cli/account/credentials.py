@@ -20,9 +20,9 @@ from typing import Any
 from spec_kitty_protocol import REFRESH_PATH, TOKEN_PATH
 from specify_cli import config
 from specify_cli._files import atomic_write, file_lock
+from specify_cli.account.scope import LOCAL_SCOPE, account_scope
 from specify_cli.docs_links import see
 from specify_cli.errors import AuthError, ConfigError, NotAuthenticatedError
-from specify_cli.sync._scope import LOCAL_SCOPE, account_scope
 
 CREDENTIALS_FILENAME = "credentials.json"
 """Name of the credentials file inside the spec-kitty home."""
@@ -242,7 +242,7 @@ def current_scope() -> str:
 
 
 def _credentials_from_response(server_url: str, data: Any, username: str | None) -> Credentials:
-    from specify_cli.sync._http import unexpected_response
+    from specify_cli.http_client import unexpected_response
 
     if not isinstance(data, dict):
         raise unexpected_response(server_url)
@@ -283,7 +283,7 @@ def _lifetime(server_url: str, value: Any, default: float) -> float:
     """A token lifetime from the server: the default when absent, an error when absurd."""
     import math
 
-    from specify_cli.sync._http import unexpected_response
+    from specify_cli.http_client import unexpected_response
 
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return default
@@ -299,7 +299,7 @@ def _lifetime(server_url: str, value: Any, default: float) -> float:
 def _post_json(server_url: str, path: str, body: dict[str, str]):
     import httpx
 
-    from specify_cli.sync._http import make_client, transport_error
+    from specify_cli.http_client import make_client, transport_error
 
     try:
         with make_client(server_url) as client:
@@ -323,7 +323,7 @@ def request_tokens(server_url: str, username: str, password: str) -> Credentials
         AuthError: The credentials are wrong or login is rate-limited.
         ServerError: The server is unreachable, failing, or not a spec-kitty server.
     """
-    from specify_cli.sync._http import json_of, status_error, unexpected_response
+    from specify_cli.http_client import json_of, status_error, unexpected_response
 
     response = _post_json(server_url, TOKEN_PATH, {"username": username, "password": password})
     if response.status_code in (400, 401, 403):
@@ -349,7 +349,7 @@ def _session_expired(creds: Credentials) -> NotAuthenticatedError:
 
 def _refresh_locked(creds: Credentials) -> Credentials:
     """Refresh with the stored refresh token; caller holds the credentials lock."""
-    from specify_cli.sync._http import json_of, status_error, unexpected_response
+    from specify_cli.http_client import json_of, status_error, unexpected_response
 
     if not creds.refresh_valid():
         raise _session_expired(creds)

@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from specify_cli.sync import project_config
+from specify_cli.project import config as project_config
 
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")

@@ -89,12 +89,13 @@ def collect() -> dict[str, Any]:
         QueueError: The queue database cannot be opened.
     """
     from specify_cli import config
-    from specify_cli.sync import auth, project_config
-    from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
+    from specify_cli.account import credentials
+    from specify_cli.account.scope import LOCAL_SCOPE, queue_path
+    from specify_cli.project import config as project_config
     from specify_cli.sync.queue import OfflineQueue
 
     now = time.time()
-    creds = auth.load_credentials()
+    creds = credentials.load_credentials()
     configured = config.server_url()
     scope = creds.scope if creds else LOCAL_SCOPE
     queue = OfflineQueue(queue_path(scope))
@@ -104,7 +105,7 @@ def collect() -> dict[str, Any]:
         auth_info: dict[str, Any] = {"state": "not logged in"}
     else:
         if creds.access_valid(now):
-            token = f"valid, {auth.describe_remaining(creds.access_expires_at, now)} left"
+            token = f"valid, {credentials.describe_remaining(creds.access_expires_at, now)} left"
         elif creds.refresh_valid(now):
             token = "expired, will refresh on next use"
         else:
@@ -184,15 +185,16 @@ def probe(server_url: str | None) -> tuple[str, str]:
     """
     import httpx
 
+    from specify_cli import http_client
+    from specify_cli.account import credentials
     from specify_cli.errors import NotAuthenticatedError, ServerError
-    from specify_cli.sync import _http, auth
 
-    creds = auth.load_credentials()
+    creds = credentials.load_credentials()
     if creds is None:
         return NOT_AUTHENTICATED, "not logged in; run `spec-kitty auth login`"
     url = server_url or creds.server_url
     try:
-        token = auth.get_access_token()
+        token = credentials.get_access_token()
     except NotAuthenticatedError as exc:
         return SESSION_EXPIRED, str(exc)
     except ServerError as exc:
@@ -202,30 +204,30 @@ def probe(server_url: str | None) -> tuple[str, str]:
         return UNREACHABLE, str(exc)
     for attempt in (1, 2):
         try:
-            with _http.make_client(url) as client:
+            with http_client.make_client(url) as client:
                 response = client.get(HEALTH_PATH, headers={"Authorization": f"Bearer {token}"})
         except httpx.HTTPError as exc:
-            return UNREACHABLE, str(_http.transport_error(url, exc))
+            return UNREACHABLE, str(http_client.transport_error(url, exc))
         code = response.status_code
         if code == 403:
             return FORBIDDEN, f"the server at {url} refused your account (HTTP 403)"
         if code >= 400 and code != 401:
-            return f"{SERVER_ERROR} (HTTP {code})", str(_http.status_error(url, response))
+            return f"{SERVER_ERROR} (HTTP {code})", str(http_client.status_error(url, response))
         body: Any = None
         if code == 200:
             try:
-                body = _http.json_of(response)
+                body = http_client.json_of(response)
             except ValueError:
                 body = None
             if not isinstance(body, dict) or body.get("status") != "ok":
-                return f"{SERVER_ERROR} (HTTP {code})", str(_http.unexpected_response(url))
+                return f"{SERVER_ERROR} (HTTP {code})", str(http_client.unexpected_response(url))
             if body.get("authenticated") is True and body.get("token_status") == "valid":
                 version = body.get("version")
                 return CONNECTED, f"{url} (server {version}) as {creds.username}" \
                     f" in team {creds.team_slug}"
         if attempt == 1:
             try:
-                token = auth.refresh_after_401(token)
+                token = credentials.refresh_after_401(token)
             except NotAuthenticatedError as exc:
                 return SESSION_EXPIRED, str(exc)
             except ServerError as exc:

@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 
+from specify_cli import http_client
+from specify_cli.account import credentials
 from specify_cli.errors import NotAuthenticatedError
-from specify_cli.sync import _http, auth
 
 
 class Session:
@@ -25,7 +26,7 @@ class Session:
 
     def __init__(self, server_url: str, timeout: float | None = None) -> None:
         self.server_url = server_url
-        self.client = _http.make_client(server_url, timeout=timeout)
+        self.client = http_client.make_client(server_url, timeout=timeout)
         self._token: str | None = None
 
     def close(self) -> None:
@@ -45,7 +46,7 @@ class Session:
             NotAuthenticatedError: Not logged in, or the session expired.
         """
         if self._token is None:
-            self._token = auth.get_access_token()
+            self._token = credentials.get_access_token()
         return self._token
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -70,11 +71,11 @@ class Session:
             try:
                 response = self.client.request(method, path, headers=headers, **kwargs)
             except httpx.HTTPError as exc:
-                raise _http.transport_error(self.server_url, exc) from None
+                raise http_client.transport_error(self.server_url, exc) from None
             if response.status_code != 401:
                 return response
             if attempt == 1:
-                self._token = auth.refresh_after_401(token)
+                self._token = credentials.refresh_after_401(token)
         raise NotAuthenticatedError(
             f"the server at {self.server_url} refused your session; log in again with "
             "`spec-kitty auth login`")
@@ -91,7 +92,7 @@ def json_body(session: Session, response: httpx.Response) -> Any:
         ServerError: The body is not JSON.
     """
     try:
-        return _http.json_of(response)
+        return http_client.json_of(response)
     except ValueError:
-        raise _http.unexpected_response(session.server_url) from None
+        raise http_client.unexpected_response(session.server_url) from None
 
