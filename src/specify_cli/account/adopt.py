@@ -13,7 +13,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import httpx
+
 from spec_kitty_protocol import EVENTS_PATH, InvalidEventError, encode, validate
+from specify_cli import http_client
+from specify_cli.account.scope import open_queue, pending_events
 
 if TYPE_CHECKING:
     from specify_cli.account.credentials import Credentials
@@ -25,10 +29,7 @@ LOCAL_TEAM = "local"
 
 def local_pending() -> int:
     """Return how many events recorded while logged out wait in the `local` queue."""
-    from specify_cli.account.scope import LOCAL_SCOPE, queue_path
-    from specify_cli.sync.queue import OfflineQueue
-
-    return OfflineQueue(queue_path(LOCAL_SCOPE), cap=1).pending_count()
+    return pending_events(None)
 
 
 def adopt_local(target: OfflineQueue, team_slug: str) -> int:
@@ -41,10 +42,7 @@ def adopt_local(target: OfflineQueue, team_slug: str) -> int:
     Returns:
         How many events were adopted.
     """
-    from specify_cli.account.scope import LOCAL_SCOPE, queue_path
-    from specify_cli.sync.queue import OfflineQueue
-
-    local = OfflineQueue(queue_path(LOCAL_SCOPE), cap=1)
+    local = open_queue(None, cap=1)
     adopted = 0
     after = 0
     while True:
@@ -85,10 +83,6 @@ def recover_clock(queue: OfflineQueue, creds: Credentials, node_id: str) -> int:
     Raises:
         SpecKittyError: The server could not be asked.
     """
-    import httpx
-
-    from specify_cli import http_client
-
     # The fresh access token, without the session's refresh logic: a login must not rotate
     # the refresh token it has just received. A cursor past every event: no events come
     # back, only the node's high-water mark.

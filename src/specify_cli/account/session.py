@@ -1,12 +1,14 @@
 """Authenticated requests to the sync server, with one token refresh after a 401.
 
-Push, pull and the WebSocket token exchange all go through `Session.request`, so the rules
-are in one place: a 401 triggers exactly one refresh and one retry, transport failures
-become a one-line `ServerError`, and tokens never appear in any message.
+Push, pull, the WebSocket token exchange and `sync status --check` all go through
+`Session.request`, so the rules are in one place: a refused token triggers exactly one
+refresh and one retry, transport failures become a one-line `ServerError`, and tokens never
+appear in any message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -49,21 +51,28 @@ class Session:
             self._token = credentials.get_access_token()
         return self._token
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send an authenticated request; after a 401, refresh once and retry once.
+    def request(self, method: str, path: str, *,
+                refused: Callable[[httpx.Response], bool] | None = None,
+                **kwargs: Any) -> httpx.Response:
+        """Send an authenticated request; when the server refuses the token, refresh once and
+        retry once.
 
         Args:
             method: HTTP method.
             path: Path on the server, such as `/api/v1/events/batch/`.
+            refused: Says whether a response refuses the token; a 401 by default. (The
+                health endpoint answers 200 and names the token's state in its body.)
             **kwargs: Passed to `httpx.Client.request` (headers are merged).
 
         Returns:
-            The response (any status but a 401 that survived the refresh).
+            The response (any but a refusal that survived the refresh).
 
         Raises:
-            NotAuthenticatedError: The server refused the refreshed token too.
+            NotAuthenticatedError: Not logged in, the session expired, or the server refused
+                the refreshed token too.
             ServerError: The server could not be reached or did not answer in time.
         """
+        refused = refused or (lambda response: response.status_code == 401)
         headers = dict(kwargs.pop("headers", {}) or {})
         for attempt in (1, 2):
             token = self.token()
@@ -72,7 +81,7 @@ class Session:
                 response = self.client.request(method, path, headers=headers, **kwargs)
             except httpx.HTTPError as exc:
                 raise http_client.transport_error(self.server_url, exc) from None
-            if response.status_code != 401:
+            if not refused(response):
                 return response
             if attempt == 1:
                 self._token = credentials.refresh_after_401(token)

@@ -60,18 +60,15 @@ class EventEmitter:
         if self._ready:
             return
         from specify_cli.account import credentials as auth
-        from specify_cli.account.scope import LOCAL_SCOPE, queue_path
+        from specify_cli.account.scope import open_queue
         from specify_cli.project.identity import ensure_identity
-        from specify_cli.sync.queue import OfflineQueue
 
         self.identity = ensure_identity(self._root)
         creds = auth.load_credentials()
-        scope = LOCAL_SCOPE
         if creds is not None:
             self.team_slug = creds.team_slug
             self.server_url = creds.server_url
-            scope = creds.scope
-        self.queue = OfflineQueue(queue_path(scope))
+        self.queue = open_queue(creds)
         if creds is not None:
             # Name the account inside its queue, so `sync status` can say whose events wait
             # in a queue that is not the current account's. Best effort: a label must never

@@ -23,6 +23,7 @@ from specify_cli.tasks.model import (
     Feature,
     TasksError,
     WorkPackage,
+    branch_name,
     check_wp_id,
     load_feature,
     select_feature,
@@ -33,16 +34,6 @@ WORKTREES_DIR = ".worktrees"
 
 REVIEWED_LANES = ("for_review", "approved")
 """Lanes `accept` moves to `done`; with `done` itself, the lanes of a feature ready to accept."""
-
-
-def branch_name(feature_slug: str, wp_id: str) -> str:
-    """Return the branch (and worktree directory name) of a work package: `<feature>-<WP>`.
-
-    Args:
-        feature_slug: The feature, such as `001-login-flow`.
-        wp_id: The work package, such as `WP01`.
-    """
-    return f"{feature_slug}-{wp_id}"
 
 
 def worktree_path(root: Path, feature_slug: str, wp_id: str) -> Path:
