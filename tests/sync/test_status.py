@@ -11,7 +11,7 @@ import pytest
 
 from specify_cli.account import credentials as auth
 from tests._support.fake_server import Reply, token_reply
-from tests._support.procs import run_cli
+from tests._support.procs import cli_env, run_cli
 
 HEALTH = "/api/v1/sync/health/"
 
@@ -192,3 +192,33 @@ def test_status_names_other_accounts_queues_after_logout(tmp_path):
         assert data["other_queues"][0]["pending"] == 2
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize(("server", "usable", "state", "access"), [
+    ("http://127.0.0.1:9", False, "other server", "expired, log in again"),
+    (None, True, "logged in", "valid, 14m left"),
+])
+def test_auth_status_and_sync_status_judge_the_session_alike(home, server, usable, state,
+                                                             access):
+    """One check decides: a session issued by another server than the configured one is
+    unusable for both commands (sync status used to call it logged in)."""
+    save("http://127.0.0.1:8", access_left=899.0)
+    env = cli_env(home, **({"SPEC_KITTY_SERVER_URL": server} if server else {}))
+    who = run_cli(home, "auth", "status", "--json", env=env)
+    status = run_cli(home, "sync", "status", "--json", env=env)
+    assert who.returncode == (0 if usable else 1), who.stderr
+    assert json.loads(who.stdout)["usable"] is usable
+    assert json.loads(status.stdout)["auth"]["state"] == state
+    assert json.loads(status.stdout)["auth"]["access_token"] == access
+
+
+def test_a_server_error_carries_its_status():
+    """Callers read the HTTP status from the error, never from its message."""
+    import httpx
+
+    from specify_cli import http_client
+
+    for code in (404, 418, 503):
+        error = http_client.status_error("http://127.0.0.1:8", httpx.Response(code))
+        assert error.status == code
+    assert http_client.unexpected_response("http://127.0.0.1:8").status is None
