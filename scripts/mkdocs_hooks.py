@@ -73,14 +73,23 @@ def on_files(files: Any, config: Any) -> Any:
     return files
 
 
+API_PACKAGES = ("account", "project", "sync")
+"""Packages of `specify_cli` whose every public module has a Python API page."""
+
+
 def _check_api_pages(files: Any, project: Path) -> None:
-    """Every public module of the sync engine has its Python API page."""
-    for module in sorted((project / "src" / "specify_cli" / "sync").glob("[!_]*.py")):
-        page = f"reference/api/{module.stem}.md"
-        if files.get_file_from_path(page) is None:
-            log.warning("%s:1: public module specify_cli.sync.%s has no API page; add docs/%s "
-                        "(`::: specify_cli.sync.%s`) and list it in toc/reference/toc.yml",
-                        module.relative_to(project).as_posix(), module.stem, page, module.stem)
+    """Every public module of the account, the project and the sync engine has its API page."""
+    documented = {line[4:].strip() for file in files.documentation_pages()
+                  if file.src_uri.startswith("reference/api/")
+                  for line in file.content_string.splitlines() if line.startswith("::: ")}
+    for package in API_PACKAGES:
+        for module in sorted((project / "src" / "specify_cli" / package).glob("[!_]*.py")):
+            name = f"specify_cli.{package}.{module.stem}"
+            if name not in documented:
+                log.warning("%s:1: public module %s has no API page; add a page under "
+                            "docs/reference/api/ (`::: %s`) and list it in "
+                            "toc/reference/toc.yml", module.relative_to(project).as_posix(),
+                            name, name)
 
 
 def _publish_schema(files: Any, config: Any) -> None:

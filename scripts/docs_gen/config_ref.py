@@ -108,8 +108,8 @@ _PROJECT_KEY_CANDIDATES = ("KEYS", "CONFIG_KEYS", "PROJECT_CONFIG_KEYS")
 
 
 def render_project() -> str:
-    """The keys of `.kittify/config.yaml`, from `specify_cli.sync.project_config`."""
-    pc = importlib.import_module("specify_cli.sync.project_config")
+    """The keys of `.kittify/config.yaml`, from `specify_cli.project.config`."""
+    pc = importlib.import_module("specify_cli.project.config")
     path = f"{pc.KITTIFY_DIR}/{pc.CONFIG_NAME}"
     keys: dict[str, str] | None = None
     for name in _PROJECT_KEY_CANDIDATES:
@@ -127,7 +127,7 @@ def render_project() -> str:
     lines[0] += ". It is YAML, written atomically; comments in it are not kept."
     if keys is None:
         lines += ['!!! warning "Not generated yet"',
-                  f"    `specify_cli.sync.project_config` does not expose a model of its keys "
+                  f"    `specify_cli.project.config` does not expose a model of its keys "
                   f"yet (one of {', '.join(_PROJECT_KEY_CANDIDATES)}).", ""]
     else:
         lines += ["| Key | Meaning |", "| --- | --- |"]
@@ -161,7 +161,7 @@ def render_credentials() -> str:
     """The credentials file: where it lives, its mode and every key (values are placeholders)."""
     import json
 
-    auth = importlib.import_module("specify_cli.sync.auth")
+    auth = importlib.import_module("specify_cli.account.credentials")
     config = importlib.import_module("specify_cli.config")
     name = auth.CREDENTIALS_FILENAME
     lines = [f"`{name}` lives in the spec-kitty home (`{config.DEFAULT_HOME}/{name}`, or "

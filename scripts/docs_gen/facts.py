@@ -24,12 +24,12 @@ FACTS: dict[str, tuple[str, str]] = {
     "config.filename": ("specify_cli.config", "CONFIG_FILENAME"),
     "env.home": ("specify_cli.config", "HOME_ENV"),
     "env.server_url": ("specify_cli.config", "SERVER_URL_ENV"),
-    "queue.local_scope": ("specify_cli.sync._scope", "LOCAL_SCOPE"),
-    "credentials.filename": ("specify_cli.sync.auth", "CREDENTIALS_FILENAME"),
-    "auth.refresh_margin": ("specify_cli.sync.auth", "REFRESH_MARGIN_SECONDS"),
-    "project.dir": ("specify_cli.sync.project_config", "KITTIFY_DIR"),
-    "project.config_name": ("specify_cli.sync.project_config", "CONFIG_NAME"),
-    "env.auto_start": ("specify_cli.sync.project_config", "AUTO_START_ENV"),
+    "queue.local_scope": ("specify_cli.account.scope", "LOCAL_SCOPE"),
+    "credentials.filename": ("specify_cli.account.credentials", "CREDENTIALS_FILENAME"),
+    "auth.refresh_margin": ("specify_cli.account.credentials", "REFRESH_MARGIN_SECONDS"),
+    "project.dir": ("specify_cli.project.config", "KITTIFY_DIR"),
+    "project.config_name": ("specify_cli.project.config", "CONFIG_NAME"),
+    "env.auto_start": ("specify_cli.project.config", "AUTO_START_ENV"),
     "batch.size": ("specify_cli.sync.batch", "BATCH_SIZE"),
     "batch.max_bytes": ("specify_cli.sync.batch", "MAX_BATCH_BYTES"),
     "pull.page_size": ("specify_cli.sync.pull", "PAGE_SIZE"),
@@ -61,7 +61,7 @@ FACTS: dict[str, tuple[str, str]] = {
     "board.refresh": ("spec_kitty_server.dashboards", "BOARD_REFRESH_SECONDS"),
     "exit.failure": ("specify_cli.errors", "SpecKittyError.exit_code"),
     "exit.usage": ("specify_cli.errors", "UsageError.exit_code"),
-    "exit.unreachable": ("specify_cli.sync._status", "CHECK_EXIT_CODES.Unreachable"),
+    "exit.unreachable": ("specify_cli.cli.commands.sync_status", "CHECK_EXIT_CODES.Unreachable"),
 }
 """Short names for the facts the pages state most."""
 

@@ -1,6 +1,7 @@
 """The `sync status --check` results table: states and exit codes from the code, advice here.
 
-The states and their exit statuses come from `specify_cli.sync._status.CHECK_EXIT_CODES`.
+The states and their exit statuses come from
+`specify_cli.cli.commands.sync_status.CHECK_EXIT_CODES`.
 The meaning and advice for each are written here, keyed by the state's label; a state the
 code has and this table lacks (or the reverse) fails the build, so the table cannot drift.
 """
@@ -32,7 +33,7 @@ def render() -> str:
     Raises:
         ValueError: The code and `ADVICE` disagree on the set of states.
     """
-    status = importlib.import_module("specify_cli.sync._status")
+    status = importlib.import_module("specify_cli.cli.commands.sync_status")
     codes: dict[str, int] = status.CHECK_EXIT_CODES
     missing = [s for s in codes if s not in ADVICE]
     stale = [s for s in ADVICE if s not in codes]

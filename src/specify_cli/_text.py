@@ -1,4 +1,5 @@
-"""Text that is safe to print: control characters removed, counts with the right plural.
+"""Text that is safe to print: control characters removed, counts with the right plural,
+durations in human units.
 
 Strings from a server (an error `detail`, a team slug, a user name) or from a file the user
 did not write by hand can carry terminal escape sequences: `\\x1b[2J` clears the screen and
@@ -47,6 +48,24 @@ def plural(count: int, noun: str, nouns: str | None = None, *, grouped: bool = F
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def duration(seconds: float) -> str:
+    """Return a duration in human units: `42s`, `5m`, `3h 2m` or `2d 4h` (negative is `0s`).
+
+    Token lifetimes (`auth status`) and ages (`sync status`) are both shown this way.
+
+    Args:
+        seconds: The duration in seconds.
+    """
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    hours, minutes = divmod(seconds // 60, 60)
+    if not hours:
+        return f"{minutes}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h" if days else f"{hours}h {minutes}m"
 
 
 def without_surrogates(data: Any) -> Any:

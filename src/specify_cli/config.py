@@ -7,13 +7,18 @@ through it, and the docs render the configuration reference from `SETTINGS` and
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from specify_cli._files import atomic_write, read_config_text
+from specify_cli.docs_links import see
 from specify_cli.errors import ConfigError, UsageError
 
 HOME_ENV = "SPEC_KITTY_HOME"
@@ -133,8 +138,6 @@ def read_config() -> dict[str, Any]:
         ConfigError: The file is not valid TOML, names an unknown table or key, or a value
             has the wrong type or is out of range (NaN and infinities included).
     """
-    from specify_cli._files import read_config_text
-
     path = config_path()
     text = read_config_text(path)
     if text is None:
@@ -155,8 +158,6 @@ def read_config() -> dict[str, Any]:
 
 
 def _check_value(path: Path, setting: Setting, value: Any) -> None:
-    import math
-
     ok = isinstance(value, setting.type) or (setting.type is float and isinstance(value, int))
     if not ok or isinstance(value, bool):
         raise ConfigError(f"{path}: {setting.key} must be {setting.type.__name__}, "
@@ -193,8 +194,6 @@ def _check_names(path: Path, data: dict[str, Any]) -> None:
 
 
 def _see_config() -> str:
-    from specify_cli.docs_links import see
-
     return see("config")
 
 
@@ -251,8 +250,6 @@ def set_value(key: str, value: Any) -> Path:
         if isinstance(values, dict):
             lines.append(f"\n[{table}]")
             lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
-    from specify_cli._files import atomic_write
-
     path = config_path()
     ensure_home()
     try:
@@ -267,8 +264,6 @@ LOOPBACK_NAMES = frozenset({"localhost"})
 
 def is_loopback(host: str) -> bool:
     """Return True for `localhost`, 127.0.0.0/8 and ::1."""
-    import ipaddress
-
     host = host.strip("[]").lower()
     if host in LOOPBACK_NAMES:
         return True
@@ -293,8 +288,6 @@ def validate_server_url(url: str) -> str:
     Raises:
         UsageError: The URL is malformed, has another scheme, or uses http for a remote host.
     """
-    from urllib.parse import urlsplit
-
     raw = url.strip(" ")
     bad = next((ch for ch in raw if not ch.isprintable() or ch.isspace()), None)
     if bad is not None:

@@ -36,7 +36,20 @@ class NotAuthenticatedError(AuthError):
 
 
 class ServerError(SpecKittyError):
-    """The server could not be reached or answered something unusable."""
+    """The server could not be reached or answered something unusable.
+
+    Args:
+        message: The one line shown to the user.
+        status: The HTTP status the server answered, if that is the failure.
+
+    Attributes:
+        status: The HTTP status the server answered, or None when it did not answer (or
+            answered a body that is not the protocol's).
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class QueueError(SpecKittyError):

@@ -15,7 +15,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-from specify_cli.sync._scope import account_scope
+from specify_cli.account.credentials import account_scope
 
 PROJECT_UUID = "0b6f1e3c-1d2a-4c3b-9a8e-2f4d5c6b7a81"
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -21,8 +21,8 @@ def trust_event(team: str, n: int) -> dict:
 
 
 def account_queue():
-    from specify_cli.sync import auth
-    from specify_cli.sync._scope import queue_path
+    from specify_cli.account import credentials as auth
+    from specify_cli.account.scope import queue_path
     from specify_cli.sync.queue import OfflineQueue
 
     return OfflineQueue(queue_path(auth.load_credentials().scope))

@@ -65,7 +65,7 @@ def test_silent_refresh_rotates_the_refresh_token(tmp_path, cli, sk_home):
 def test_switching_account_with_unsynced_events(cli, server, sk_home, tmp_path, force):
     assert cli("sync", "server", server.url).returncode == 0
     assert login(cli).returncode == 0
-    from specify_cli.sync._scope import account_scope
+    from specify_cli.account.credentials import account_scope
     _queue_events_for(sk_home, account_scope(server.url, "alice", "acme"), 3)
     r = login(cli, "bob", "--force") if force else cli(
         "auth", "login", "-u", "bob", "--password-stdin", input=PASSWORD + "\n")
@@ -101,7 +101,7 @@ def _queue_events_for(sk_home, scope, n):
     import subprocess
     import sys
     code = (
-        "from specify_cli.sync._scope import queue_path\n"
+        "from specify_cli.account.scope import queue_path\n"
         "from specify_cli.sync.queue import OfflineQueue\n"
         "from tests._support.events import sample_events\n"
         f"q = OfflineQueue(queue_path({scope!r}))\n"

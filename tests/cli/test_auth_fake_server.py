@@ -213,7 +213,7 @@ def _in_process(sk_home, fake_url, code):
                           timeout=60)
 
 
-GET_TOKEN = ("from specify_cli.sync import auth\n"
+GET_TOKEN = ("from specify_cli.account import credentials as auth\n"
              "from specify_cli.errors import SpecKittyError\n"
              "try:\n    print(auth.get_access_token())\n"
              "except SpecKittyError as e:\n    print('ERR', e)\n")

@@ -139,7 +139,7 @@ def test_credential_timestamps_roundtrip_without_datetime():
     import random
     from datetime import datetime, timezone
 
-    from specify_cli.sync.auth import _iso, _parse_iso
+    from specify_cli.account.credentials import _iso, _parse_iso
     rng = random.Random(7)
     for t in [0, 951782400, 4102444799] + [rng.randint(0, 4102444800) for _ in range(2000)]:
         text = _iso(t)

@@ -271,7 +271,7 @@ def test_dashboard_counts_take_the_singular():
 
 def test_garbled_timestamps_do_not_break_status(tmp_path, monkeypatch):
     """`sync status` reads timestamps a hand edit may have made text, NaN or infinite."""
-    from specify_cli.sync import _status
+    from specify_cli.cli.commands import sync_status as _status
 
     for value in ("abc", "nan", "inf", "-inf", "", None, "1e999"):
         assert _status._time(value) is None

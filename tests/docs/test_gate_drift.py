@@ -95,7 +95,8 @@ def test_number_typed_by_hand_fails_quoted(project):
 
 
 def test_changed_exit_status_reaches_the_page(project):
-    drift(project / "src/specify_cli/sync/_status.py", "UNREACHABLE: 3,", "UNREACHABLE: 4,")
+    drift(project / "src/specify_cli/cli/commands/sync_status.py", "UNREACHABLE: 3,",
+          "UNREACHABLE: 4,")
     proc = run_gate(project, "--only", "build,quoted")
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     html = (project / "site/how-to/sync-to-server/index.html").read_text(encoding="utf-8")
@@ -103,7 +104,7 @@ def test_changed_exit_status_reaches_the_page(project):
 
 
 def test_changed_cli_message_fails_quoted(project):
-    drift(project / "src/specify_cli/sync/auth.py", '"invalid username or password"',
+    drift(project / "src/specify_cli/account/credentials.py", '"invalid username or password"',
           '"wrong username or password"')
     proc = run_gate(project, "--only", "quoted")
     _fails(proc, "docs/how-to/authenticate.md:",

@@ -8,7 +8,7 @@ the socket. Two ways in, over the same code:
   `sync status --check`, and `auth status` / `sync status` after a login that stored what
   the server said);
 - in-process calls of the functions those commands run (`auth.request_tokens`,
-  `auth.get_access_token`, `_engine.sync_once`, `_status.probe`, and the real
+  `auth.get_access_token`, `_engine.sync_once`, `sync_status.probe`, and the real
   `WebSocketClient` thread), because thousands of subprocesses would take too long.
 
 What must hold for every answer: no traceback (in-process: no exception but a
@@ -87,7 +87,7 @@ def _save_login(home: Path, url: str, *, access_expired: bool, monkeypatch) -> N
 
     The file is rewritten only when the last call changed it (a refresh or a login did).
     """
-    from specify_cli.sync import auth
+    from specify_cli.account import credentials as auth
 
     monkeypatch.setenv("SPEC_KITTY_HOME", str(home))
     path = auth.credentials_path()
@@ -257,8 +257,9 @@ class _Outcome:
 def test_in_process_calls_against_a_hostile_server(hostile_server, tmp_path, monkeypatch,
                                                    capsys):
     """The functions behind login, refresh, sync now and status --check, called directly."""
+    from specify_cli.account import credentials as auth
     from specify_cli.cli._output import info
-    from specify_cli.sync import _status, auth
+    from specify_cli.cli.commands import sync_status as _status
     from specify_cli.sync._engine import sync_once
     from specify_cli.sync.queue import OfflineQueue
 
@@ -287,8 +288,8 @@ def test_in_process_calls_against_a_hostile_server(hostile_server, tmp_path, mon
             elif endpoint == "refresh":
                 auth.get_access_token()
             elif endpoint == "status":
-                result, detail = _status.probe(srv.url)
-                info(f"Check:        {result}: {detail}")
+                check = _status.probe(srv.url)
+                info(f"Check:        {check.result}: {check.detail}")
             else:
                 queue = OfflineQueue(queue_file)
                 try:

@@ -51,7 +51,7 @@ def fast_login(home: Path, url: str, user: str = "alice") -> None:
     import os
 
     from specify_cli import config
-    from specify_cli.sync import auth
+    from specify_cli.account import credentials as auth
 
     old = os.environ.get("SPEC_KITTY_HOME")
     os.environ["SPEC_KITTY_HOME"] = str(home)

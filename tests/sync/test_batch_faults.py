@@ -8,10 +8,10 @@ import time
 
 import pytest
 
+from specify_cli.account import credentials as auth
+from specify_cli.account.scope import queue_path
 from specify_cli.errors import NotAuthenticatedError
-from specify_cli.sync import auth
 from specify_cli.sync._engine import sync_once
-from specify_cli.sync._scope import queue_path
 from specify_cli.sync.queue import OfflineQueue
 from tests._support.events import sample_events
 from tests._support.fake_server import Reply, token_reply

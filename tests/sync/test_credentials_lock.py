@@ -7,7 +7,7 @@ import threading
 import time
 
 from specify_cli._files import file_lock
-from specify_cli.sync import auth
+from specify_cli.account import credentials as auth
 
 
 def test_save_credentials_waits_for_the_credentials_lock(tmp_path, monkeypatch):

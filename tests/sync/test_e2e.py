@@ -14,7 +14,7 @@ import pytest
 
 from spec_kitty_protocol import build_event
 from spec_kitty_server.validation import TEAM_MISMATCH
-from specify_cli.sync import _now
+from specify_cli.cli.commands import sync_now as _now
 from tests._support.events import PROJECT_UUID, sample_events
 from tests._support.procs import SPEC_KITTY, run_cli
 from tests._support.project import make_feature
@@ -31,8 +31,8 @@ def sk(home: Path, *args: str, cwd: Path | None = None, **env: str):
 
 
 def open_queue(home: Path, monkeypatch):
-    from specify_cli.sync import auth
-    from specify_cli.sync._scope import queue_path
+    from specify_cli.account import credentials as auth
+    from specify_cli.account.scope import queue_path
     from specify_cli.sync.queue import OfflineQueue
 
     monkeypatch.setenv("SPEC_KITTY_HOME", str(home))

@@ -92,7 +92,7 @@ for _ in range(int(sys.argv[2])):
 
 def test_four_processes_emitting_at_once_get_unique_lamport_values_and_lose_nothing(
         project, home):
-    from specify_cli.sync.identity import ensure_identity
+    from specify_cli.project.identity import ensure_identity
 
     ensure_identity(project)
     per_process = 400

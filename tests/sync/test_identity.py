@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from specify_cli.sync import identity, project_config
+from specify_cli.project import config as project_config
+from specify_cli.project import identity
 
 
 def test_backfill_writes_uuid_slug_node_and_keeps_other_keys(tmp_path):
@@ -49,7 +50,7 @@ def test_invalid_stored_identity_is_replaced(tmp_path):
 _CONCURRENT = """
 import sys
 from pathlib import Path
-from specify_cli.sync.identity import ensure_identity
+from specify_cli.project.identity import ensure_identity
 print(ensure_identity(Path(sys.argv[1])).project_uuid)
 """
 

@@ -12,9 +12,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-from specify_cli.sync import auth
-from specify_cli.sync._scope import queue_path
-from specify_cli.sync._session import Session
+from specify_cli.account import credentials as auth
+from specify_cli.account.scope import queue_path
+from specify_cli.account.session import Session
 from specify_cli.sync.batch import push
 from specify_cli.sync.emitter import EventEmitter
 from specify_cli.sync.queue import OfflineQueue

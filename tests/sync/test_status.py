@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from specify_cli.sync import auth
+from specify_cli.account import credentials as auth
 from tests._support.fake_server import Reply, token_reply
-from tests._support.procs import run_cli
+from tests._support.procs import cli_env, run_cli
 
 HEALTH = "/api/v1/sync/health/"
 
@@ -108,7 +108,7 @@ def test_status_text_shows_every_section_and_sends_nothing(fake, home):
 
 
 def test_status_json_shows_a_full_queue(home, tmp_path):
-    from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
+    from specify_cli.account.scope import LOCAL_SCOPE, queue_path
     from specify_cli.sync.queue import OfflineQueue, QueueFullError
     from tests._support.events import sample_events
 
@@ -155,7 +155,7 @@ def test_a_command_never_hangs_on_exit_when_the_server_stalls(fake, home, tmp_pa
     result = run_cli(home, "tasks", "move", "WP01", "--to", "doing", cwd=tmp_path / "proj",
                      env=env, timeout=120)
     assert result.returncode == 0, result.stderr
-    from specify_cli.sync._scope import queue_path
+    from specify_cli.account.scope import queue_path
     from specify_cli.sync.queue import OfflineQueue
 
     assert OfflineQueue(queue_path(auth.load_credentials().scope)).pending_count() == 1
@@ -192,3 +192,33 @@ def test_status_names_other_accounts_queues_after_logout(tmp_path):
         assert data["other_queues"][0]["pending"] == 2
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize(("server", "usable", "state", "access"), [
+    ("http://127.0.0.1:9", False, "other server", "expired, log in again"),
+    (None, True, "logged in", "valid, 14m left"),
+])
+def test_auth_status_and_sync_status_judge_the_session_alike(home, server, usable, state,
+                                                             access):
+    """One check decides: a session issued by another server than the configured one is
+    unusable for both commands (sync status used to call it logged in)."""
+    save("http://127.0.0.1:8", access_left=899.0)
+    env = cli_env(home, **({"SPEC_KITTY_SERVER_URL": server} if server else {}))
+    who = run_cli(home, "auth", "status", "--json", env=env)
+    status = run_cli(home, "sync", "status", "--json", env=env)
+    assert who.returncode == (0 if usable else 1), who.stderr
+    assert json.loads(who.stdout)["usable"] is usable
+    assert json.loads(status.stdout)["auth"]["state"] == state
+    assert json.loads(status.stdout)["auth"]["access_token"] == access
+
+
+def test_a_server_error_carries_its_status():
+    """Callers read the HTTP status from the error, never from its message."""
+    import httpx
+
+    from specify_cli import http_client
+
+    for code in (404, 418, 503):
+        error = http_client.status_error("http://127.0.0.1:8", httpx.Response(code))
+        assert error.status == code
+    assert http_client.unexpected_response("http://127.0.0.1:8").status is None

@@ -23,8 +23,8 @@ from tests.sync.test_e2e import make_project, sk
 
 def test_clock_survives_lost_state_and_account_switches_with_logged_out_work(
         home: Path, shared_server):
-    from specify_cli.sync import adopt
-    from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
+    from specify_cli.account import adopt
+    from specify_cli.account.scope import LOCAL_SCOPE, queue_path
     from specify_cli.sync.clock import CLOCK_FILENAME
     from specify_cli.sync.queue import OfflineQueue
 
@@ -49,7 +49,7 @@ def test_clock_survives_lost_state_and_account_switches_with_logged_out_work(
             for name in (CLOCK_FILENAME, CLOCK_FILENAME + "-wal", CLOCK_FILENAME + "-shm"):
                 (queue.path.parent / name).unlink(missing_ok=True)
         queue = account_queue()
-        from specify_cli.sync import auth
+        from specify_cli.account import credentials as auth
 
         adopt.recover_clock(queue, auth.load_credentials(), NODE)  # what `auth login` does
         expected.add(queue.append(trust_event("acme", n := n + 1))["event_id"])
@@ -141,7 +141,7 @@ def test_a_broken_config_never_loses_an_event(tmp_path):
     project = make_project(tmp_path / "proj")
     result = sk(home, "tasks", "move", "WP01", "--to", "doing", cwd=project)
     assert "is not valid TOML" in result.stderr and "fix the file" in result.stderr
-    from specify_cli.sync._scope import LOCAL_SCOPE
+    from specify_cli.account.scope import LOCAL_SCOPE
     from specify_cli.sync.queue import OfflineQueue
 
     queue = OfflineQueue(home / "queues" / f"{LOCAL_SCOPE}.sqlite3", cap=10)
@@ -188,7 +188,7 @@ def test_a_poison_clock_sent_live_reaches_no_socket(home: Path, own_server):
     while erin's socket is open. The server refuses it; erin's socket gets carol's next,
     valid event (so it was listening), and erin's clock never jumps."""
     from specify_cli.sync.runtime import SyncRuntime
-    from tests.server.conftest import tokens_for
+    from tests._support.server_api import tokens_for
 
     url = own_server.url
     fast_login(home, url, "erin")
@@ -238,7 +238,7 @@ def test_a_poison_clock_from_a_server_without_the_bound_is_not_adopted(home: Pat
     """A server that forwards the poison anyway (an older or hostile one) over a real socket:
     the client logs the event but never adopts its clock."""
     from specify_cli import config
-    from specify_cli.sync import auth
+    from specify_cli.account import credentials as auth
     from specify_cli.sync.websocket import WebSocketClient
 
     poison = {**_poison("acme"), "server_seq": 1}

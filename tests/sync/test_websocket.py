@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from specify_cli.sync import auth
-from specify_cli.sync._scope import queue_path
+from specify_cli.account import credentials as auth
+from specify_cli.account.scope import queue_path
 from specify_cli.sync.queue import OfflineQueue
 from specify_cli.sync.runtime import SyncRuntime
 from specify_cli.sync.websocket import STATE_FALLBACK, WebSocketClient, reconnect_delay, ws_url

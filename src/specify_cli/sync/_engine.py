@@ -120,7 +120,7 @@ def summary(report: SyncReport) -> str:
 
 
 def sync_once(queue: OfflineQueue, server_url: str, *, node_id: str | None,
-              dry_run: bool = False, pull_after: bool = True,
+              pull_after: bool = True,
               on_batch: Callable[[BatchResult], None] | None = None,
               timeout: float | None = None) -> SyncReport:
     """Push the queue, then pull new team events; record the outcome in the sync state.
@@ -132,7 +132,6 @@ def sync_once(queue: OfflineQueue, server_url: str, *, node_id: str | None,
         queue: The account's scope database.
         server_url: The account's server.
         node_id: This node (its clock receives pulled values).
-        dry_run: Only count what would be pushed; send nothing, pull nothing.
         pull_after: Pull after a successful push.
         on_batch: Called after each answered push request.
         timeout: Seconds per request; the configured timeout by default.
@@ -143,13 +142,10 @@ def sync_once(queue: OfflineQueue, server_url: str, *, node_id: str | None,
     Raises:
         NotAuthenticatedError: Not logged in, or the session expired.
     """
+    from specify_cli.account.session import Session
     from specify_cli.sync import batch, pull
-    from specify_cli.sync._session import Session
 
     report = SyncReport()
-    if dry_run:
-        report.push = batch.push(queue, None, dry_run=True)
-        return report
     try:
         with Session(server_url, timeout=timeout) as session:
             report.push = batch.push(queue, session, on_batch=on_batch)

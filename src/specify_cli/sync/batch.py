@@ -22,7 +22,8 @@ from specify_cli.errors import ServerError
 from specify_cli.sync.queue import OfflineQueue
 
 if TYPE_CHECKING:
-    from specify_cli.sync._session import QueuedEvent, Session
+    from specify_cli.account.session import Session
+    from specify_cli.sync.queue import QueuedEvent
 
 BATCH_SIZE = MAX_BATCH_EVENTS
 """Most events per request (the contract's limit)."""
@@ -247,8 +248,8 @@ def push(
 def _handle(queue: OfflineQueue, session, report: PushReport, rows: list[QueuedEvent],
             response, on_batch) -> str:
     """Record one request's outcome; return `ok`, `failed` or `too large`."""
-    from specify_cli.sync import _http
-    from specify_cli.sync._session import json_body
+    from specify_cli import http_client as _http
+    from specify_cli.account.session import json_body
 
     first, last = rows[0].id, rows[-1].id
     if isinstance(response, ServerError):

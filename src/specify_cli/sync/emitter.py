@@ -63,19 +63,16 @@ class EventEmitter:
     def _prepare(self) -> None:
         if self._ready:
             return
-        from specify_cli.sync import auth
-        from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
-        from specify_cli.sync.identity import ensure_identity
-        from specify_cli.sync.queue import OfflineQueue
+        from specify_cli.account import credentials as auth
+        from specify_cli.account.scope import open_queue
+        from specify_cli.project.identity import ensure_identity
 
         self.identity = ensure_identity(self._root)
         creds = auth.load_credentials()
-        scope = LOCAL_SCOPE
         if creds is not None:
             self.team_slug = creds.team_slug
             self.server_url = creds.server_url
-            scope = creds.scope
-        self.queue = OfflineQueue(queue_path(scope))
+        self.queue = open_queue(creds)
         if creds is not None:
             # Name the account inside its queue, so `sync status` can say whose events wait
             # in a queue that is not the current account's. Best effort: a label must never
@@ -84,7 +81,7 @@ class EventEmitter:
                 if self.queue.get_state().get("account") != creds.label:
                     self.queue.set_state(account=creds.label)
         if self._start_runtime:
-            from specify_cli.sync import project_config
+            from specify_cli.project import config as project_config
             from specify_cli.sync.runtime import get_runtime
 
             root = self._root or project_config.find_project_root()

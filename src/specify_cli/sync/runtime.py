@@ -183,7 +183,3 @@ def get_runtime(queue: OfflineQueue, server_url: str | None, node_id: str | None
             _runtime.start()
         return _runtime
 
-
-def current_runtime() -> SyncRuntime | None:
-    """Return the process's runtime if one was started."""
-    return _runtime

@@ -170,9 +170,9 @@ class WebSocketClient:
             self.queue.set_state(ws_state=state, ws_detail=detail, ws_state_at=time.time())
 
     def _ws_token(self) -> str:
+        from specify_cli import http_client as _http
+        from specify_cli.account.session import Session, json_body
         from specify_cli.errors import ServerError
-        from specify_cli.sync import _http
-        from specify_cli.sync._session import Session, json_body
 
         with Session(self.server_url, timeout=5.0) as session:
             response = session.request("POST", WS_TOKEN_PATH)

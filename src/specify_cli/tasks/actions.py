@@ -21,8 +21,10 @@ from typing import Any
 
 from spec_kitty_protocol import iso_duration, utc_timestamp
 from specify_cli._files import atomic_write
+from specify_cli._git import git_value
 from specify_cli._text import plural
 from specify_cli.errors import UsageError
+from specify_cli.project import config as project_config
 from specify_cli.tasks.model import (
     LANES,
     PHASES,
@@ -32,6 +34,7 @@ from specify_cli.tasks.model import (
     check_wp_id,
     load_feature,
     select_feature,
+    split_frontmatter,
 )
 
 Emit = Callable[..., Any]
@@ -52,9 +55,9 @@ class ActionResult:
 
 def actor() -> str:
     """Return who is acting: the logged-in user, else the local user name."""
-    from specify_cli.sync import auth
+    from specify_cli.account.credentials import load_credentials
 
-    creds = auth.load_credentials()
+    creds = load_credentials()
     if creds is not None and creds.username:
         return creds.username
     try:
@@ -71,8 +74,6 @@ def _default_emit(event_type: str, payload: dict[str, Any], **kw: Any) -> Any:
 
 class _Context:
     def __init__(self, root: Path, feature_slug: str | None, emit: Emit | None) -> None:
-        from specify_cli.sync import project_config
-
         self.root = root
         self.feature: Feature = load_feature(root, select_feature(root, feature_slug))
         project_config.read(root)  # a malformed .kittify/config.yaml fails before any write
@@ -118,8 +119,6 @@ def one_action(fn):
 
 
 def _target_branch(root: Path, feature: Feature) -> str:
-    from specify_cli.tasks.model import split_frontmatter
-
     branch = feature.meta.get("target_branch")
     if isinstance(branch, str) and branch:
         return branch
@@ -130,8 +129,6 @@ def _target_branch(root: Path, feature: Feature) -> str:
             return data["target_branch"]
     except (OSError, UnicodeDecodeError, TasksError):
         pass
-    from specify_cli._git import git_value
-
     head = git_value(root, "symbolic-ref", "--short", "HEAD")
     if head:
         return head

@@ -84,6 +84,30 @@ def check_lane(lane: str) -> str:
     return found
 
 
+def branch_name(feature_slug: str, wp_id: str) -> str:
+    """Return the branch (and worktree directory name) of a work package: `<feature>-<WP>`.
+
+    Args:
+        feature_slug: The feature, such as `001-login-flow`.
+        wp_id: The work package, such as `WP01`.
+    """
+    return f"{feature_slug}-{wp_id}"
+
+
+def split_branch_name(branch: str) -> tuple[str, str] | None:
+    """Return the feature and the work package of a work-package branch, or None.
+
+    The inverse of `branch_name`: `001-login-flow-WP02` gives `("001-login-flow", "WP02")`.
+
+    Args:
+        branch: A branch name.
+    """
+    feature_slug, _, wp_id = branch.rpartition("-")
+    if FEATURE_SLUG.match(feature_slug) and WP_ID.match(wp_id):
+        return feature_slug, wp_id
+    return None
+
+
 def split_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     """Split a Markdown file into its YAML frontmatter (a dict) and its body.
 
@@ -309,12 +333,25 @@ def load_feature(root: Path, slug: str) -> Feature:
                 raise TasksError(f"{wp.path}: depends on {dep}, which does not exist")
             if dep == wp.id:
                 raise TasksError(f"{wp.path}: a work package cannot depend on itself")
-    if feature.meta_path.exists():
-        try:
-            meta = json.loads(feature.meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise TasksError(f"{feature.meta_path}: not valid JSON ({exc})") from None
-        if not isinstance(meta, dict):
-            raise TasksError(f"{feature.meta_path}: must be a JSON object")
-        feature.meta = meta
+    feature.meta = read_meta(feature.meta_path)
     return feature
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """Read a feature's `meta.json` (empty when the file does not exist).
+
+    Args:
+        path: The file, `Feature.meta_path`.
+
+    Raises:
+        TasksError: The file cannot be read, is not JSON, or is not a JSON object.
+    """
+    if not path.exists():
+        return {}
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TasksError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise TasksError(f"{path}: must be a JSON object")
+    return meta

@@ -23,6 +23,7 @@ from specify_cli.tasks.model import (
     Feature,
     TasksError,
     WorkPackage,
+    branch_name,
     check_wp_id,
     load_feature,
     select_feature,
@@ -33,16 +34,6 @@ WORKTREES_DIR = ".worktrees"
 
 REVIEWED_LANES = ("for_review", "approved")
 """Lanes `accept` moves to `done`; with `done` itself, the lanes of a feature ready to accept."""
-
-
-def branch_name(feature_slug: str, wp_id: str) -> str:
-    """Return the branch (and worktree directory name) of a work package: `<feature>-<WP>`.
-
-    Args:
-        feature_slug: The feature, such as `001-login-flow`.
-        wp_id: The work package, such as `WP01`.
-    """
-    return f"{feature_slug}-{wp_id}"
 
 
 def worktree_path(root: Path, feature_slug: str, wp_id: str) -> Path:
@@ -72,7 +63,8 @@ def init(root: Path) -> str:
         ConfigError: The configuration exists but is not valid YAML, or cannot be written.
     """
     from specify_cli.errors import ConfigError
-    from specify_cli.sync import identity, project_config
+    from specify_cli.project import config as project_config
+    from specify_cli.project import identity
 
     root.mkdir(parents=True, exist_ok=True)
     created: list[str] = []

@@ -17,7 +17,7 @@ def root() -> Path:
     around it: the lanes and `meta.json` that count are the main checkout's, not the copy
     committed on the work-package branch.
     """
-    from specify_cli.sync.project_config import find_project_root
+    from specify_cli.project.config import find_project_root
     from specify_cli.tasks.workflow import WORKTREES_DIR
 
     found = find_project_root()

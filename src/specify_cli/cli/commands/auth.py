@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
+from typing import TYPE_CHECKING
 
 import typer
 
-from specify_cli._text import plural
+from specify_cli._text import duration, plural
 from specify_cli.cli._output import info, warn
-from specify_cli.errors import SpecKittyError
+from specify_cli.docs_links import see
+from specify_cli.errors import AuthError, SpecKittyError, UsageError
+
+if TYPE_CHECKING:
+    from specify_cli.account.credentials import Credentials, SessionCheck
 
 app = typer.Typer(help="Log in to the sync server, log out, and show the session.",
                   no_args_is_help=True)
 
 
-def _pending_events(scope: str) -> int:
-    """Events queued for an account scope and not yet pushed."""
-    from specify_cli.sync._scope import queue_path
-
-    path = queue_path(scope)
-    if not path.exists():
-        return 0
-    from specify_cli.sync.queue import OfflineQueue
-
-    return OfflineQueue(path).pending_count()
-
-
 def _server_url() -> str:
     from specify_cli import config
-    from specify_cli.errors import UsageError
 
     url = config.server_url()
     if url is None:
@@ -37,8 +31,6 @@ def _server_url() -> str:
 
 
 def _read_password(password: str | None, password_stdin: bool) -> str:
-    from specify_cli.errors import UsageError
-
     if password_stdin:
         line = sys.stdin.readline()
         if not line.strip():
@@ -79,14 +71,12 @@ def login(
 
     Example: `spec-kitty auth login -u alice --password-stdin < password.txt`
     """
-    from specify_cli.docs_links import see
-    from specify_cli.errors import AuthError, UsageError
-    from specify_cli.sync import auth
+    from specify_cli.account import credentials
 
     if password is not None and password_stdin:
         raise UsageError("give the password with --password or --password-stdin, not both")
     server_url = _server_url()
-    previous = auth.load_credentials()
+    previous = credentials.load_credentials()
     # Credentials given on the command line are always checked: "Already logged in" after
     # a wrong password would look like a successful login.
     named = username is not None or password is not None or password_stdin
@@ -106,9 +96,11 @@ def login(
     if not username:
         raise UsageError("the username is empty")
     secret = _read_password(password, password_stdin)
-    creds = auth.request_tokens(server_url, username, secret)
+    creds = credentials.request_tokens(server_url, username, secret)
     if previous and previous.scope != creds.scope:
-        pending = _pending_events(previous.scope)
+        from specify_cli.account.scope import pending_events
+
+        pending = pending_events(previous)
         if pending and not force:
             raise AuthError(
                 f"{previous.username} still has {plural(pending, 'unsynced event')} on "
@@ -119,21 +111,19 @@ def login(
             verb = "stays" if pending == 1 else "stay"
             warn(f"{plural(pending, 'unsynced event')} of {previous.username} {verb} queued "
                  f"until you log in as {previous.username} again")
-    auth.save_credentials(creds)
+    credentials.save_credentials(creds)
     info(f"Logged in as {creds.username} on {server_url} (team {creds.team_slug}).")
     _after_login(creds, adopt)
 
 
 def _after_login(creds, adopt: bool | None) -> None:
     """Recover the clock from the server, then offer to adopt and push logged-out work."""
-    from specify_cli.errors import SpecKittyError
-    from specify_cli.sync import adopt as adoption
-    from specify_cli.sync._engine import summary, sync_lock, sync_once
-    from specify_cli.sync._scope import queue_path
-    from specify_cli.sync.identity import machine_node_id
-    from specify_cli.sync.queue import OfflineQueue
+    from specify_cli.account import adopt as adoption
+    from specify_cli.account.scope import open_queue
+    from specify_cli.project.identity import machine_node_id
+    from specify_cli.sync import summary, sync_lock, sync_once
 
-    queue = OfflineQueue(queue_path(creds.scope))
+    queue = open_queue(creds)
     node = machine_node_id()
     try:
         adoption.recover_clock(queue, creds, node)
@@ -174,14 +164,16 @@ def logout() -> None:
 
     Example: `spec-kitty auth logout`
     """
-    from specify_cli.sync import auth
+    from specify_cli.account import credentials
 
-    creds = auth.clear_credentials()
+    creds = credentials.clear_credentials()
     if creds is None:
         info("Not logged in.")
         return
     info(f"Logged out {creds.username} from {creds.server_url}.")
-    pending = _pending_events(creds.scope)
+    from specify_cli.account.scope import pending_events
+
+    pending = pending_events(creds)
     if pending:
         verb = "remains" if pending == 1 else "remain"
         info(f"{plural(pending, 'queued event')} {verb} unsynced until you log in as "
@@ -190,16 +182,25 @@ def logout() -> None:
         info("No queued events remain unsynced.")
 
 
-def _token_state(valid: bool, expires_at: float, expired_text: str) -> dict:
-    import time
+def access_text(creds: Credentials, check: SessionCheck, now: float) -> str:
+    """Describe the access token, as `auth status` and `sync status` both show it.
 
-    from specify_cli.sync.auth import describe_remaining
+    Args:
+        creds: The stored session.
+        check: What `credentials.check_session` said of it.
+        now: The time the check was made at.
+    """
+    if check.access_ok:
+        return f"valid, {duration(creds.access_expires_at - now)} left"
+    return "expired, will refresh on next use" if check.usable else "expired, log in again"
 
+
+def _token_state(valid: bool, expires_at: float, now: float, text: str) -> dict:
     return {
         "state": "valid" if valid else "expired",
         "expires_at": expires_at,
-        "seconds_left": max(0, int(expires_at - time.time())),
-        "text": f"valid, {describe_remaining(expires_at)} left" if valid else expired_text,
+        "seconds_left": max(0, int(expires_at - now)),
+        "text": text,
     }
 
 
@@ -215,29 +216,25 @@ def status(
 
     Example: `spec-kitty auth status --json`
     """
-    import json
+    from specify_cli.account import credentials
 
-    from specify_cli.sync import auth
-
-    creds = auth.load_credentials()
-    path = str(auth.credentials_path())
+    now = time.time()
+    creds = credentials.load_credentials()
+    path = str(credentials.credentials_path())
     if creds is None:
         if as_json:
             info(json.dumps({"logged_in": False, "usable": False, "credentials_file": path}))
         else:
             info("Not logged in. Run: spec-kitty auth login")
         raise typer.Exit(SpecKittyError.exit_code)
-    from specify_cli import config
-
-    configured = config.server_url()
-    # Credentials for another server are unusable: the refresh token goes to its issuer only.
-    elsewhere = configured is not None and configured != creds.server_url
-    refresh_ok = creds.refresh_valid() and not elsewhere
-    access_ok = creds.access_valid() and not elsewhere
-    access = _token_state(access_ok, creds.access_expires_at,
-                          "expired, will refresh on next use" if refresh_ok
-                          else "expired, log in again")
-    refresh = _token_state(refresh_ok, creds.refresh_expires_at, "expired, log in again")
+    check = credentials.check_session(creds, now)
+    configured, elsewhere = check.configured_server, check.elsewhere
+    refresh_ok, access_ok = check.usable, check.access_ok
+    access = _token_state(access_ok, creds.access_expires_at, now,
+                          access_text(creds, check, now))
+    refresh = _token_state(refresh_ok, creds.refresh_expires_at, now,
+                           f"valid, {duration(creds.refresh_expires_at - now)} left"
+                           if refresh_ok else "expired, log in again")
     if as_json:
         info(json.dumps({
             "logged_in": True, "usable": refresh_ok, "username": creds.username,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
 
+from specify_cli._text import duration, plural
 from specify_cli.cli._output import info
+from specify_cli.errors import SpecKittyError
 
 app = typer.Typer(help="Sync events with the team server, and rebase local workspaces.",
                   no_args_is_help=True)
@@ -51,16 +56,14 @@ def status(
 
     Example: `spec-kitty sync status --check`
     """
-    import json
+    from specify_cli.cli.commands import sync_status
 
-    from specify_cli.sync import _status
-
-    data = _status.collect()
+    data = sync_status.collect()
     code = 0
     if check:
-        result, detail = _status.probe(data["server_url"])
-        data["check"] = {"result": result, "detail": detail}
-        code = _status.CHECK_EXIT_CODES[result.split(" (HTTP")[0]]
+        outcome = sync_status.probe(data["server_url"])
+        data["check"] = {"result": outcome.result, "detail": outcome.detail}
+        code = outcome.exit_code
     if as_json:
         info(json.dumps(data, indent=2, sort_keys=True))
     else:
@@ -71,9 +74,6 @@ def status(
 
 
 def _status_lines(data: dict) -> list[str]:
-    from specify_cli._text import plural
-    from specify_cli.sync._status import human_age
-
     auth = data["auth"]
     if auth["state"] == "not logged in":
         who = "not logged in (run `spec-kitty auth login`)"
@@ -82,8 +82,11 @@ def _status_lines(data: dict) -> list[str]:
                f"(access token {auth['access_token']})")
         if auth["state"] == "session expired":
             who = f"session expired for {auth['username']}; log in again"
+        elif auth["state"] == "other server":
+            who = (f"{auth['username']} is logged in to {auth['server']}, not to this server; "
+                   "run `spec-kitty auth login`")
     queue = data["queue"]
-    oldest = (f", oldest {human_age(queue['oldest_age_seconds'])} old"
+    oldest = (f", oldest {duration(queue['oldest_age_seconds'])} old"
               if queue["oldest_age_seconds"] is not None else "")
     buckets = ", ".join(f"{k}: {v}" for k, v in queue["retry_buckets"].items()) or "none"
     cap = f"{queue['pending']:,} of {queue['cap']:,} ({queue['cap_used_percent']}%)"
@@ -93,7 +96,7 @@ def _status_lines(data: dict) -> list[str]:
     last = data["last_sync"]
     last_line = "never"
     if last["at"]:
-        last_line = f"{human_age(last['age_seconds'])} ago: {last['result']}"
+        last_line = f"{duration(last['age_seconds'])} ago: {last['result']}"
     bg = data["background"]
     background = (f"on, every {bg['interval_seconds']} s while a command runs ({bg['source']})"
                   if bg["auto_start"] else f"off ({bg['source']}); run `spec-kitty sync now`")
@@ -102,7 +105,7 @@ def _status_lines(data: dict) -> list[str]:
     if ws["detail"]:
         ws_line += f" ({ws['detail']})"
     if ws["age_seconds"] is not None:
-        ws_line += f", {human_age(ws['age_seconds'])} ago"
+        ws_line += f", {duration(ws['age_seconds'])} ago"
     if ws["state"] == "batch fallback":
         ws_line += "; events are sent in batches"
     lines = [
@@ -153,9 +156,9 @@ def now(
 
     Example: `spec-kitty sync now --report failures.json`
     """
-    from specify_cli.sync import _now
+    from specify_cli.cli.commands import sync_now
 
-    raise typer.Exit(_now.run(verbose=verbose, dry_run=dry_run, report=report,
+    raise typer.Exit(sync_now.run(verbose=verbose, dry_run=dry_run, report=report,
                                    strict=strict))
 
 
@@ -175,9 +178,7 @@ def workspace(
 
     Example: `spec-kitty sync workspace --verbose`
     """
-    from pathlib import Path
-
-    from specify_cli.sync._workspace import sync_workspace
+    from specify_cli.workspace import sync_workspace
 
     result = sync_workspace(Path.cwd(), repair=repair)
     if verbose:
@@ -189,6 +190,4 @@ def workspace(
     for name in result.conflicts:
         info(f"  {name}")
     if not result.ok:
-        from specify_cli.errors import SpecKittyError
-
         raise typer.Exit(SpecKittyError.exit_code)

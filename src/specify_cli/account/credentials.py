@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import re
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -20,9 +23,9 @@ from typing import Any
 from spec_kitty_protocol import REFRESH_PATH, TOKEN_PATH
 from specify_cli import config
 from specify_cli._files import atomic_write, file_lock
+from specify_cli._text import printable
 from specify_cli.docs_links import see
 from specify_cli.errors import AuthError, ConfigError, NotAuthenticatedError
-from specify_cli.sync._scope import LOCAL_SCOPE, account_scope
 
 CREDENTIALS_FILENAME = "credentials.json"
 """Name of the credentials file inside the spec-kitty home."""
@@ -50,6 +53,20 @@ CREDENTIAL_FIELDS: dict[str, str] = {
     "refresh_expires_at": "When the refresh token expires (UTC, ISO-8601).",
 }
 """Every key of the credentials file, for the configuration reference."""
+
+
+def account_scope(server_url: str, username: str, team_slug: str) -> str:
+    """Return a short stable id for one account: a hash of server, user and team.
+
+    Args:
+        server_url: The server.
+        username: The user.
+        team_slug: The team.
+    """
+    import hashlib  # lazily: start-up time of every command counts
+
+    key = "\n".join((server_url.rstrip("/"), username, team_slug)).encode()
+    return hashlib.sha256(key).hexdigest()[:16]
 
 
 @dataclass
@@ -169,10 +186,6 @@ def load_credentials() -> Credentials | None:
 
 
 def _warn(message: str) -> None:
-    import sys
-
-    from specify_cli._text import printable
-
     print(f"warning: {' '.join(printable(message).split())}", file=sys.stderr)
 
 
@@ -235,22 +248,14 @@ def clear_credentials() -> Credentials | None:
     return creds
 
 
-def current_scope() -> str:
-    """Return the account scope of the logged-in account, or `LOCAL_SCOPE` when logged out."""
-    creds = load_credentials()
-    return creds.scope if creds else LOCAL_SCOPE
-
-
 def _credentials_from_response(server_url: str, data: Any, username: str | None) -> Credentials:
-    from specify_cli.sync._http import unexpected_response
+    from specify_cli.http_client import unexpected_response
 
     if not isinstance(data, dict):
         raise unexpected_response(server_url)
     access, refresh = data.get("access"), data.get("refresh")
     if not _is_token(access) or not _is_token(refresh):
         raise unexpected_response(server_url)
-    from specify_cli._text import printable
-
     now = time.time()
     access_life = _lifetime(server_url, data.get("access_lifetime", data.get("expires_in")),
                             DEFAULT_ACCESS_LIFETIME_SECONDS)
@@ -273,17 +278,13 @@ def _credentials_from_response(server_url: str, data: Any, username: str | None)
 
 def _is_token(value: Any) -> bool:
     """A bearer token as RFC 6750 spells it: it goes into a header as it is."""
-    import re
-
     return (isinstance(value, str) and 0 < len(value) <= 16384
             and re.fullmatch(r"[A-Za-z0-9._~+/-]+=*", value) is not None)
 
 
 def _lifetime(server_url: str, value: Any, default: float) -> float:
     """A token lifetime from the server: the default when absent, an error when absurd."""
-    import math
-
-    from specify_cli.sync._http import unexpected_response
+    from specify_cli.http_client import unexpected_response
 
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return default
@@ -299,7 +300,7 @@ def _lifetime(server_url: str, value: Any, default: float) -> float:
 def _post_json(server_url: str, path: str, body: dict[str, str]):
     import httpx
 
-    from specify_cli.sync._http import make_client, transport_error
+    from specify_cli.http_client import make_client, transport_error
 
     try:
         with make_client(server_url) as client:
@@ -323,7 +324,7 @@ def request_tokens(server_url: str, username: str, password: str) -> Credentials
         AuthError: The credentials are wrong or login is rate-limited.
         ServerError: The server is unreachable, failing, or not a spec-kitty server.
     """
-    from specify_cli.sync._http import json_of, status_error, unexpected_response
+    from specify_cli.http_client import json_of, status_error, unexpected_response
 
     response = _post_json(server_url, TOKEN_PATH, {"username": username, "password": password})
     if response.status_code in (400, 401, 403):
@@ -349,7 +350,7 @@ def _session_expired(creds: Credentials) -> NotAuthenticatedError:
 
 def _refresh_locked(creds: Credentials) -> Credentials:
     """Refresh with the stored refresh token; caller holds the credentials lock."""
-    from specify_cli.sync._http import json_of, status_error, unexpected_response
+    from specify_cli.http_client import json_of, status_error, unexpected_response
 
     if not creds.refresh_valid():
         raise _session_expired(creds)
@@ -370,14 +371,47 @@ def _refresh_locked(creds: Credentials) -> Credentials:
     return fresh
 
 
+@dataclass(frozen=True)
+class SessionCheck:
+    """Whether a stored session can be used: judged here only, so that `auth status`,
+    `sync status` and every request agree.
+
+    Attributes:
+        configured_server: The configured server URL, or None when none is set.
+        elsewhere: The session was issued by another server than the configured one. It is
+            unusable: its refresh token is sent to the server that issued it and nowhere else.
+        access_ok: The access token can be sent as it is.
+        usable: The session can be used: its access token is valid, or its refresh token
+            can renew it.
+    """
+
+    configured_server: str | None
+    elsewhere: bool
+    access_ok: bool
+    usable: bool
+
+
+def check_session(creds: Credentials, now: float | None = None) -> SessionCheck:
+    """Judge whether a stored session can be used, without contacting the server.
+
+    Args:
+        creds: The stored session.
+        now: The time to judge at; the current time by default.
+    """
+    configured = config.server_url()
+    elsewhere = configured is not None and configured != creds.server_url
+    return SessionCheck(configured, elsewhere, creds.access_valid(now) and not elsewhere,
+                        creds.refresh_valid(now) and not elsewhere)
+
+
 def _require(creds: Credentials | None) -> Credentials:
     if creds is None:
         raise NotAuthenticatedError("not logged in; run `spec-kitty auth login`" + see("login"))
-    configured = config.server_url()
-    if configured and configured != creds.server_url:
+    check = check_session(creds)
+    if check.elsewhere:
         raise NotAuthenticatedError(
-            f"you are logged in to {creds.server_url}, but the server is now {configured}; "
-            "run `spec-kitty auth login` to log in there")
+            f"you are logged in to {creds.server_url}, but the server is now "
+            f"{check.configured_server}; run `spec-kitty auth login` to log in there")
     return creds
 
 
@@ -421,17 +455,3 @@ def refresh_after_401(rejected_token: str) -> str:
             return creds.access_token
         return _refresh_locked(creds).access_token
 
-
-def describe_remaining(expires_at: float, now: float | None = None) -> str:
-    """Return a remaining time in human units, such as `14m` or `6d 23h`."""
-    seconds = int(expires_at - (now or time.time()))
-    if seconds < 60:
-        return f"{max(seconds, 0)}s"
-    minutes, _ = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m"

@@ -1,18 +1,21 @@
 """Authenticated requests to the sync server, with one token refresh after a 401.
 
-Push, pull and the WebSocket token exchange all go through `Session.request`, so the rules
-are in one place: a 401 triggers exactly one refresh and one retry, transport failures
-become a one-line `ServerError`, and tokens never appear in any message.
+Push, pull, the WebSocket token exchange and `sync status --check` all go through
+`Session.request`, so the rules are in one place: a refused token triggers exactly one
+refresh and one retry, transport failures become a one-line `ServerError`, and tokens never
+appear in any message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from specify_cli import http_client
+from specify_cli.account import credentials
 from specify_cli.errors import NotAuthenticatedError
-from specify_cli.sync import _http, auth
 
 
 class Session:
@@ -25,7 +28,7 @@ class Session:
 
     def __init__(self, server_url: str, timeout: float | None = None) -> None:
         self.server_url = server_url
-        self.client = _http.make_client(server_url, timeout=timeout)
+        self.client = http_client.make_client(server_url, timeout=timeout)
         self._token: str | None = None
 
     def close(self) -> None:
@@ -45,24 +48,31 @@ class Session:
             NotAuthenticatedError: Not logged in, or the session expired.
         """
         if self._token is None:
-            self._token = auth.get_access_token()
+            self._token = credentials.get_access_token()
         return self._token
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send an authenticated request; after a 401, refresh once and retry once.
+    def request(self, method: str, path: str, *,
+                refused: Callable[[httpx.Response], bool] | None = None,
+                **kwargs: Any) -> httpx.Response:
+        """Send an authenticated request; when the server refuses the token, refresh once and
+        retry once.
 
         Args:
             method: HTTP method.
             path: Path on the server, such as `/api/v1/events/batch/`.
+            refused: Says whether a response refuses the token; a 401 by default. (The
+                health endpoint answers 200 and names the token's state in its body.)
             **kwargs: Passed to `httpx.Client.request` (headers are merged).
 
         Returns:
-            The response (any status but a 401 that survived the refresh).
+            The response (any but a refusal that survived the refresh).
 
         Raises:
-            NotAuthenticatedError: The server refused the refreshed token too.
+            NotAuthenticatedError: Not logged in, the session expired, or the server refused
+                the refreshed token too.
             ServerError: The server could not be reached or did not answer in time.
         """
+        refused = refused or (lambda response: response.status_code == 401)
         headers = dict(kwargs.pop("headers", {}) or {})
         for attempt in (1, 2):
             token = self.token()
@@ -70,11 +80,11 @@ class Session:
             try:
                 response = self.client.request(method, path, headers=headers, **kwargs)
             except httpx.HTTPError as exc:
-                raise _http.transport_error(self.server_url, exc) from None
-            if response.status_code != 401:
+                raise http_client.transport_error(self.server_url, exc) from None
+            if not refused(response):
                 return response
             if attempt == 1:
-                self._token = auth.refresh_after_401(token)
+                self._token = credentials.refresh_after_401(token)
         raise NotAuthenticatedError(
             f"the server at {self.server_url} refused your session; log in again with "
             "`spec-kitty auth login`")
@@ -91,7 +101,7 @@ def json_body(session: Session, response: httpx.Response) -> Any:
         ServerError: The body is not JSON.
     """
     try:
-        return _http.json_of(response)
+        return http_client.json_of(response)
     except ValueError:
-        raise _http.unexpected_response(session.server_url) from None
+        raise http_client.unexpected_response(session.server_url) from None
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from specify_cli._files import atomic_write
+from specify_cli._files import atomic_write, read_config_text
 from specify_cli.errors import ConfigError
 
 KITTIFY_DIR = ".kittify"
@@ -75,8 +75,6 @@ def read(root: Path) -> dict[str, Any]:
         ConfigError: The file cannot be read or is not a YAML mapping.
     """
     import yaml
-
-    from specify_cli._files import read_config_text
 
     path = config_file(root)
     text = read_config_text(path)

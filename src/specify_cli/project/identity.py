@@ -24,7 +24,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from specify_cli.sync import project_config
+from specify_cli._files import file_lock
+from specify_cli._git import git_value
+from specify_cli._text import printable
+from specify_cli.project import config as project_config
 
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -85,8 +88,6 @@ def normalise_slug(name: str) -> str:
 
 
 def _origin_name(root: Path) -> str | None:
-    from specify_cli._git import git_value
-
     url = (git_value(root, "config", "--get", "remote.origin.url") or "").rstrip("/")
     if not url:
         return None
@@ -132,8 +133,6 @@ def _warn_once(key: str, message: str) -> None:
         if key in _warned:
             return
         _warned.add(key)
-    from specify_cli._text import printable
-
     print(f"warning: {' '.join(printable(message).split())}", file=sys.stderr)
 
 
@@ -150,8 +149,6 @@ def ensure_identity(root: Path | None = None) -> ProjectIdentity:
     Raises:
         ConfigError: `.kittify/config.yaml` exists but is not valid YAML.
     """
-    from specify_cli._files import file_lock
-
     root = root or project_config.find_project_root()
     if str(root) in _in_memory:
         return _in_memory[str(root)]

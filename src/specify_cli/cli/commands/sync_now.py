@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
 
+from specify_cli import config
 from specify_cli._text import plural
+from specify_cli.account import credentials
+from specify_cli.account.scope import open_queue
 from specify_cli.cli._output import error, info, warn
-from specify_cli.errors import ConfigError, NotAuthenticatedError, SpecKittyError
+from specify_cli.errors import ConfigError, NotAuthenticatedError, SpecKittyError, UsageError
+from specify_cli.project.identity import machine_node_id
+from specify_cli.sync import SyncReport, batch, lock_holder, sync_lock, sync_once
 
 UP_TO_DATE = "Up to date: the queue is empty and the server has every event."
 """The last line of a `sync now` that pushed and pulled everything."""
@@ -19,29 +25,20 @@ LOCK_WAIT_SECONDS = 120.0
 
 
 def _account():
-    from specify_cli import config
-    from specify_cli.sync import auth
-    from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
-    from specify_cli.sync.queue import OfflineQueue
-
-    creds = auth.load_credentials()
+    creds = credentials.load_credentials()
     if creds is None:
-        local = OfflineQueue(queue_path(LOCAL_SCOPE)).pending_count()
+        local = open_queue(None).pending_count()
         kept = (f" ({plural(local, 'event')} recorded while logged out stay local)"
                 if local else "")
         if config.server_url() is None:
             raise ConfigError("no server configured; set one with `spec-kitty sync server URL`, "
                               "then run `spec-kitty auth login`" + kept)
         raise NotAuthenticatedError("not logged in; run `spec-kitty auth login` first" + kept)
-    return creds, OfflineQueue(queue_path(creds.scope))
+    return creds, open_queue(creds)
 
 
 def _check_report_path(path: str) -> None:
     """Refuse a `--report` path that cannot be written, before anything is pushed."""
-    import os
-
-    from specify_cli.errors import UsageError
-
     target = Path(path)
     folder = target.parent
     if target.is_dir():
@@ -57,8 +54,6 @@ def _check_report_path(path: str) -> None:
 
 
 def _write_report(path: str, queue, report) -> None:
-    from specify_cli.errors import UsageError
-
     data = {
         "error": report.error,
         "pushed": report.push.pushed,
@@ -86,10 +81,6 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
     Raises:
         SpecKittyError: Not logged in, no server, or the queue cannot be opened.
     """
-    from specify_cli.sync import batch
-    from specify_cli.sync._engine import lock_holder, sync_lock, sync_once
-    from specify_cli.sync.identity import machine_node_id
-
     if report:
         _check_report_path(report)
     creds, queue = _account()
@@ -99,8 +90,6 @@ def run(*, verbose: bool, dry_run: bool, report: str | None, strict: bool) -> in
         info(f"Server {creds.server_url}, queue {queue.path}: {plural(pending, 'event')} "
              "waiting.")
     if dry_run:
-        from specify_cli.sync._engine import SyncReport
-
         result = batch.push(queue, None, dry_run=True)
         total = sum(result.would_send.values())
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(result.would_send.items()))

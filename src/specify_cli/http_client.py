@@ -1,10 +1,19 @@
-"""The one place that builds HTTP clients and turns transport failures into user messages."""
+"""The one place that builds HTTP clients and turns transport failures into user messages.
+
+Credentials, the authenticated session and the sync engine all reach the server through it.
+"""
 
 from __future__ import annotations
+
+import os
+import re
+import ssl
+from urllib.parse import urlsplit
 
 import httpx
 
 from specify_cli import __version__, config
+from specify_cli._text import without_surrogates
 from specify_cli.docs_links import see
 from specify_cli.errors import ConfigError, ServerError
 
@@ -42,8 +51,6 @@ def _ssl_context():
     a command may build several clients. httpx reads `SSL_CERT_FILE` even for a plain-http
     URL, so a bad one is reported here, as one line.
     """
-    import os
-
     key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
     context = _contexts.get(key)
     if context is None:
@@ -56,9 +63,6 @@ def _ssl_context():
 
 def _certificate_file_error(exc: OSError) -> ConfigError:
     """Return the error for an `SSL_CERT_FILE` that cannot be loaded (missing, not PEM...)."""
-    import os
-    import ssl
-
     path = os.environ.get("SSL_CERT_FILE", "")
     reason = ("it holds no PEM certificate" if isinstance(exc, ssl.SSLError)
               else exc.strerror or str(exc))
@@ -83,8 +87,6 @@ def transport_error(base_url: str, exc: httpx.HTTPError) -> ServerError:
 
 
 def _is_certificate_error(exc: BaseException) -> bool:
-    import ssl
-
     seen: BaseException | None = exc
     for _ in range(5):  # the ssl error sits a few causes down inside httpx's ConnectError
         if seen is None:
@@ -96,7 +98,7 @@ def _is_certificate_error(exc: BaseException) -> bool:
 
 
 def status_error(base_url: str, response: httpx.Response) -> ServerError:
-    """Translate an unexpected HTTP status into a one-line `ServerError`.
+    """Translate an unexpected HTTP status into a one-line `ServerError` carrying the status.
 
     Args:
         base_url: The server URL, named in the message.
@@ -105,13 +107,13 @@ def status_error(base_url: str, response: httpx.Response) -> ServerError:
     code = response.status_code
     if code in _NOT_A_SYNC_API:
         return ServerError(f"the server at {base_url} has no spec-kitty sync API (HTTP {code}); "
-                           + _url_advice(base_url) + see("no-sync-api"))
-    if response.status_code >= 500:
+                           + _url_advice(base_url) + see("no-sync-api"), status=code)
+    if code >= 500:
         return ServerError(f"the server at {base_url} is temporarily unavailable "
-                           f"(HTTP {response.status_code}); try again later"
-                           + see("server-unavailable"))
-    return ServerError(f"the server at {base_url} answered HTTP {response.status_code}: "
-                       f"{_detail(response)}")
+                           f"(HTTP {code}); try again later" + see("server-unavailable"),
+                           status=code)
+    return ServerError(f"the server at {base_url} answered HTTP {code}: {_detail(response)}",
+                       status=code)
 
 
 _NOT_A_SYNC_API = frozenset({404, 405, 501})
@@ -120,8 +122,6 @@ _NOT_A_SYNC_API = frozenset({404, 405, 501})
 
 
 def _url_advice(base_url: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(base_url)
     index = parts.path.find("/api")
     if index >= 0:
@@ -137,15 +137,11 @@ def json_of(response: httpx.Response):
     Raises:
         ValueError: The body is not JSON, or is nested too deep for the parser.
     """
-    import re
-
     try:
         data = response.json()
     except RecursionError:  # a body nested thousands of levels deep
         raise ValueError("JSON nested too deep") from None
     if re.search(r"\\u[dD][89a-fA-F]", response.text):
-        from specify_cli._text import without_surrogates
-
         data = without_surrogates(data)
     return data
 

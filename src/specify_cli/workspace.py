@@ -1,4 +1,5 @@
-"""`sync workspace`: rebase a work-package worktree onto its base branch, with local git only.
+"""`spec-kitty sync workspace`: rebase a work-package worktree onto its base branch, using
+local git only.
 
 The base branch is, in order: `git config branch.<branch>.spec-kitty-base`; the
 `target_branch` in the feature's `meta.json` when the branch is named `NNN-slug-WPxx`; the
@@ -7,8 +8,6 @@ branch checked out in the repository's main worktree; `main`.
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from specify_cli import _git
 from specify_cli._git import git_reason
 from specify_cli._text import plural
 from specify_cli.errors import SpecKittyError
+from specify_cli.tasks import model
 
 
 class WorkspaceError(SpecKittyError):
@@ -128,15 +128,15 @@ def base_branch(tree: Worktree) -> str:
     configured = git(tree.top, "config", "--get", f"branch.{tree.branch}.spec-kitty-base")
     if configured.returncode == 0 and configured.stdout.strip():
         return configured.stdout.strip()
-    match = re.match(r"^([0-9]{3}-[a-z0-9-]+?)-(WP[0-9]{2,4})$", tree.branch)
-    if match:
-        meta = tree.top / "kitty-specs" / match.group(1) / "meta.json"
+    work_package = model.split_branch_name(tree.branch)
+    if work_package:
+        feature_dir = tree.top / model.SPECS_DIR / work_package[0]
         try:
-            target = json.loads(meta.read_text(encoding="utf-8")).get("target_branch")
-            if isinstance(target, str) and target:
-                return target
-        except (OSError, ValueError, AttributeError):
-            pass
+            target = model.read_meta(feature_dir / model.META_FILE).get("target_branch")
+        except model.TasksError:
+            target = None  # an unreadable meta.json: the next rule decides
+        if isinstance(target, str) and target:
+            return target
     listing = git(tree.top, "worktree", "list", "--porcelain").stdout
     for line in listing.splitlines():
         if line.startswith("branch "):

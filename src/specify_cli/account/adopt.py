@@ -13,10 +13,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import httpx
+
 from spec_kitty_protocol import EVENTS_PATH, InvalidEventError, encode, validate
+from specify_cli import http_client
+from specify_cli.account.scope import open_queue, pending_events
 
 if TYPE_CHECKING:
-    from specify_cli.sync.auth import Credentials
+    from specify_cli.account.credentials import Credentials
     from specify_cli.sync.queue import OfflineQueue
 
 LOCAL_TEAM = "local"
@@ -25,10 +29,7 @@ LOCAL_TEAM = "local"
 
 def local_pending() -> int:
     """Return how many events recorded while logged out wait in the `local` queue."""
-    from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
-    from specify_cli.sync.queue import OfflineQueue
-
-    return OfflineQueue(queue_path(LOCAL_SCOPE), cap=1).pending_count()
+    return pending_events(None)
 
 
 def adopt_local(target: OfflineQueue, team_slug: str) -> int:
@@ -41,10 +42,7 @@ def adopt_local(target: OfflineQueue, team_slug: str) -> int:
     Returns:
         How many events were adopted.
     """
-    from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
-    from specify_cli.sync.queue import OfflineQueue
-
-    local = OfflineQueue(queue_path(LOCAL_SCOPE), cap=1)
+    local = open_queue(None, cap=1)
     adopted = 0
     after = 0
     while True:
@@ -85,26 +83,22 @@ def recover_clock(queue: OfflineQueue, creds: Credentials, node_id: str) -> int:
     Raises:
         SpecKittyError: The server could not be asked.
     """
-    import httpx
-
-    from specify_cli.sync import _http
-
     # The fresh access token, without the session's refresh logic: a login must not rotate
     # the refresh token it has just received. A cursor past every event: no events come
     # back, only the node's high-water mark.
     try:
-        with _http.make_client(creds.server_url) as client:
+        with http_client.make_client(creds.server_url) as client:
             response = client.get(EVENTS_PATH, params={
                 "limit": 1, "after": "9" * 18, "exclude_node": node_id},
                 headers={"Authorization": f"Bearer {creds.access_token}"})
     except httpx.HTTPError as exc:
-        raise _http.transport_error(creds.server_url, exc) from None
+        raise http_client.transport_error(creds.server_url, exc) from None
     if response.status_code != 200:
-        raise _http.status_error(creds.server_url, response)
+        raise http_client.status_error(creds.server_url, response)
     try:
         body = response.json()
     except ValueError:
-        raise _http.unexpected_response(creds.server_url) from None
+        raise http_client.unexpected_response(creds.server_url) from None
     high = body.get("node_lamport") if isinstance(body, dict) else None
     high = high if isinstance(high, int) and high >= 0 else 0
     if high:  # nothing to adopt otherwise: leave a queue that does not exist uncreated

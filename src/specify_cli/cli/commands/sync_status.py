@@ -6,13 +6,24 @@ so it starts fast; httpx is imported only by `probe()`.
 
 from __future__ import annotations
 
+import math
 import os
-import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spec_kitty_protocol import HEALTH_PATH
+from specify_cli import config
+from specify_cli.account import credentials
+from specify_cli.account.scope import LOCAL_SCOPE, open_queue
+from specify_cli.cli.commands.auth import access_text
+from specify_cli.errors import NotAuthenticatedError, QueueError, ServerError
+from specify_cli.project import config as project_config
+from specify_cli.sync.queue import OfflineQueue
+
+if TYPE_CHECKING:
+    import httpx
 
 CONNECTED = "Connected"
 NOT_AUTHENTICATED = "Not authenticated"
@@ -32,23 +43,29 @@ CHECK_EXIT_CODES: dict[str, int] = {
 """Exit status of `sync status --check` for each result."""
 
 
-def human_age(seconds: float) -> str:
-    """Return an age such as `42s`, `5m`, `3h 2m` or `2d 4h`.
+@dataclass(frozen=True)
+class Check:
+    """The result of `sync status --check`.
 
-    Args:
-        seconds: The age in seconds.
+    Attributes:
+        label: One of the keys of `CHECK_EXIT_CODES`.
+        detail: One line of explanation.
+        status: The HTTP status of a server error; None otherwise.
     """
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h {minutes}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+
+    label: str
+    detail: str
+    status: int | None = None
+
+    @property
+    def result(self) -> str:
+        """The label as shown: a server error names its status, `Server error (HTTP 503)`."""
+        return f"{self.label} (HTTP {self.status})" if self.status is not None else self.label
+
+    @property
+    def exit_code(self) -> int:
+        """The exit status of `sync status --check`."""
+        return CHECK_EXIT_CODES[self.label]
 
 
 def other_queues(current: Path) -> list[dict[str, Any]]:
@@ -60,9 +77,6 @@ def other_queues(current: Path) -> list[dict[str, Any]]:
     Args:
         current: The queue of the account in use (left out).
     """
-    from specify_cli.errors import QueueError
-    from specify_cli.sync.queue import OfflineQueue
-
     found = []
     for path in sorted(current.parent.glob("*.sqlite3")):
         if path == current:
@@ -88,31 +102,21 @@ def collect() -> dict[str, Any]:
         ConfigError: `config.toml` is malformed.
         QueueError: The queue database cannot be opened.
     """
-    from specify_cli import config
-    from specify_cli.sync import auth, project_config
-    from specify_cli.sync._scope import LOCAL_SCOPE, queue_path
-    from specify_cli.sync.queue import OfflineQueue
-
     now = time.time()
-    creds = auth.load_credentials()
+    creds = credentials.load_credentials()
     configured = config.server_url()
-    scope = creds.scope if creds else LOCAL_SCOPE
-    queue = OfflineQueue(queue_path(scope))
+    queue = open_queue(creds)
     stats = queue.stats()
     queue.close()
     if creds is None:
         auth_info: dict[str, Any] = {"state": "not logged in"}
     else:
-        if creds.access_valid(now):
-            token = f"valid, {auth.describe_remaining(creds.access_expires_at, now)} left"
-        elif creds.refresh_valid(now):
-            token = "expired, will refresh on next use"
-        else:
-            token = "expired, log in again"
-        auth_info = {"state": "logged in" if creds.refresh_valid(now) else "session expired",
-                     "username": creds.username, "team": creds.team_slug,
-                     "server": creds.server_url, "access_token": token}
-    others = other_queues(queue_path(scope))
+        check = credentials.check_session(creds, now)
+        state = ("logged in" if check.usable else "other server" if check.elsewhere
+                 else "session expired")
+        auth_info = {"state": state, "username": creds.username, "team": creds.team_slug,
+                     "server": creds.server_url, "access_token": access_text(creds, check, now)}
+    others = other_queues(queue.path)
     state = stats.state
     last_at = _time(state.get("last_sync_at"))
     ws_at = _time(state.get("ws_state_at"))
@@ -126,7 +130,7 @@ def collect() -> dict[str, Any]:
         "auth": auth_info,
         "queue": {
             "path": str(stats.path),
-            "scope": scope,
+            "scope": creds.scope if creds else LOCAL_SCOPE,
             "pending": stats.pending,
             "oldest_age_seconds": round(now - oldest_at, 1) if oldest_at else None,
             "retry_buckets": stats.retry_buckets,
@@ -158,8 +162,6 @@ def collect() -> dict[str, Any]:
 
 def _time(value: Any) -> float | None:
     """A stored timestamp, or None when it is missing or not a finite number (hand-edited)."""
-    import math
-
     try:
         seconds = float(value)
     except (TypeError, ValueError):
@@ -167,69 +169,55 @@ def _time(value: Any) -> float | None:
     return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
-def _http_status(message: str) -> int | None:
-    match = re.search(r"HTTP (\d{3})", message)
-    return int(match.group(1)) if match else None
+def _token_refused(response: httpx.Response) -> bool:
+    """The health endpoint answers 200 whatever the token; its body says whether it was valid."""
+    from specify_cli import http_client
+
+    if response.status_code == 401:
+        return True
+    if response.status_code != 200:
+        return False
+    try:
+        body = http_client.json_of(response)
+    except ValueError:
+        return False
+    return (isinstance(body, dict) and body.get("status") == "ok"
+            and not (body.get("authenticated") is True and body.get("token_status") == "valid"))
 
 
-def probe(server_url: str | None) -> tuple[str, str]:
-    """Probe the server's health endpoint with the real token.
+def probe(server_url: str | None) -> Check:
+    """Probe the server's health endpoint with the real token (refreshed once if refused).
 
     Args:
         server_url: The configured server.
-
-    Returns:
-        (result, detail): result is one of the six labels of `CHECK_EXIT_CODES` (with
-        `(HTTP n)` appended for a server error); detail is one line of explanation.
     """
-    import httpx
+    # httpx loads here, not at import: `sync status` without `--check` sends nothing.
+    from specify_cli import http_client
+    from specify_cli.account.session import Session
 
-    from specify_cli.errors import NotAuthenticatedError, ServerError
-    from specify_cli.sync import _http, auth
-
-    creds = auth.load_credentials()
+    creds = credentials.load_credentials()
     if creds is None:
-        return NOT_AUTHENTICATED, "not logged in; run `spec-kitty auth login`"
+        return Check(NOT_AUTHENTICATED, "not logged in; run `spec-kitty auth login`")
     url = server_url or creds.server_url
     try:
-        token = auth.get_access_token()
+        with Session(url) as session:
+            response = session.request("GET", HEALTH_PATH, refused=_token_refused)
     except NotAuthenticatedError as exc:
-        return SESSION_EXPIRED, str(exc)
+        return Check(SESSION_EXPIRED, str(exc))
     except ServerError as exc:
-        code = _http_status(str(exc))
-        if code:
-            return f"{SERVER_ERROR} (HTTP {code})", str(exc)
-        return UNREACHABLE, str(exc)
-    for attempt in (1, 2):
-        try:
-            with _http.make_client(url) as client:
-                response = client.get(HEALTH_PATH, headers={"Authorization": f"Bearer {token}"})
-        except httpx.HTTPError as exc:
-            return UNREACHABLE, str(_http.transport_error(url, exc))
-        code = response.status_code
-        if code == 403:
-            return FORBIDDEN, f"the server at {url} refused your account (HTTP 403)"
-        if code >= 400 and code != 401:
-            return f"{SERVER_ERROR} (HTTP {code})", str(_http.status_error(url, response))
-        body: Any = None
-        if code == 200:
-            try:
-                body = _http.json_of(response)
-            except ValueError:
-                body = None
-            if not isinstance(body, dict) or body.get("status") != "ok":
-                return f"{SERVER_ERROR} (HTTP {code})", str(_http.unexpected_response(url))
-            if body.get("authenticated") is True and body.get("token_status") == "valid":
-                version = body.get("version")
-                return CONNECTED, f"{url} (server {version}) as {creds.username}" \
-                    f" in team {creds.team_slug}"
-        if attempt == 1:
-            try:
-                token = auth.refresh_after_401(token)
-            except NotAuthenticatedError as exc:
-                return SESSION_EXPIRED, str(exc)
-            except ServerError as exc:
-                return UNREACHABLE, str(exc)
-            continue
-    return SESSION_EXPIRED, (f"the server at {url} does not accept your session; log in "
-                             "again with `spec-kitty auth login`")
+        if exc.status is not None:
+            return Check(SERVER_ERROR, str(exc), exc.status)
+        return Check(UNREACHABLE, str(exc))
+    code = response.status_code
+    if code == 403:
+        return Check(FORBIDDEN, f"the server at {url} refused your account (HTTP 403)")
+    if code != 200:
+        return Check(SERVER_ERROR, str(http_client.status_error(url, response)), code)
+    try:
+        body = http_client.json_of(response)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or body.get("status") != "ok":
+        return Check(SERVER_ERROR, str(http_client.unexpected_response(url)), code)
+    return Check(CONNECTED, f"{url} (server {body.get('version')}) as {creds.username} in "
+                 f"team {creds.team_slug}")
