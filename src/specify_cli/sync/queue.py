@@ -17,10 +17,12 @@ event, and the number refused since the last successful push is kept and shown b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,6 +167,22 @@ class OfflineQueue:
     def _error(self, exc: sqlite3.Error) -> QueueError:
         return QueueError(f"the offline queue {self.path} failed: {exc}")
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """Hold the thread lock around the block; a SQLite error leaves as `QueueError`."""
+        with self._lock:
+            try:
+                yield self.conn
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """`_reading`, with the block in one `BEGIN IMMEDIATE` transaction (rolled back on
+        any error)."""
+        with self._reading() as conn, _db.transaction(conn):
+            yield conn
+
     # -- emitting ---------------------------------------------------------------------------
 
     def pending_count(self) -> int:
@@ -174,12 +192,8 @@ class OfflineQueue:
         """
         if self._conn is None and not self.path.exists():
             return 0
-        with self._lock:
-            try:
-                row = self.conn.execute(
-                    "SELECT value FROM counters WHERE name = 'pending'").fetchone()
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._reading() as conn:
+            row = conn.execute("SELECT value FROM counters WHERE name = 'pending'").fetchone()
         return int(row[0]) if row else 0
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -235,25 +249,16 @@ class OfflineQueue:
         Args:
             rows: (event id, event type, JSON body) of each event, in order.
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO queue(event_id, event_type, body, enqueued_at) "
-                        "VALUES (?, ?, ?, ?)", [(*row, time.time()) for row in rows])
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO queue(event_id, event_type, body, enqueued_at) "
+                "VALUES (?, ?, ?, ?)", [(*row, time.time()) for row in rows])
 
     def note_refused(self) -> int:
         """Count one event refused at the cap and return the count since the last push."""
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    return int(conn.execute(
-                        "UPDATE counters SET value = value + 1 WHERE name = 'refused' "
-                        "RETURNING value").fetchone()[0])
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            return int(conn.execute("UPDATE counters SET value = value + 1 "
+                                    "WHERE name = 'refused' RETURNING value").fetchone()[0])
 
     # -- pushing ----------------------------------------------------------------------------
 
@@ -264,13 +269,10 @@ class OfflineQueue:
             after_id: Row id to continue after (0 for the head of the queue).
             limit: Maximum number of events.
         """
-        with self._lock:
-            try:
-                rows = self.conn.execute(
-                    "SELECT id, event_id, body FROM queue WHERE id > ? ORDER BY id LIMIT ?",
-                    (after_id, limit)).fetchall()
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT id, event_id, body FROM queue WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit)).fetchall()
         return [QueuedEvent(*row) for row in rows]
 
     def record_results(self, done: list[int], rejected: list[tuple[int, str]]) -> None:
@@ -283,19 +285,14 @@ class OfflineQueue:
             done: Row ids the server stored (or already had).
             rejected: (row id, reason) of the events the server rejected.
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    if done:
-                        conn.executemany("DELETE FROM queue WHERE id = ?",
-                                         [(i,) for i in done])
-                        conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused'")
-                    if rejected:
-                        conn.executemany(
-                            "UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
-                            "WHERE id = ?", [(reason, i) for i, reason in rejected])
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            if done:
+                conn.executemany("DELETE FROM queue WHERE id = ?", [(i,) for i in done])
+                conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused'")
+            if rejected:
+                conn.executemany(
+                    "UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
+                    "WHERE id = ?", [(reason, i) for i, reason in rejected])
 
     def record_failure(self, first_id: int, last_id: int, reason: str) -> None:
         """Keep a whole batch queued after a failed push, counting one more retry for each.
@@ -305,24 +302,16 @@ class OfflineQueue:
             last_id: Row id of the batch's last event.
             reason: Why the push failed (one line, no secrets).
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    conn.execute(
-                        "UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
-                        "WHERE id BETWEEN ? AND ?", (reason, first_id, last_id))
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            conn.execute("UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
+                         "WHERE id BETWEEN ? AND ?", (reason, first_id, last_id))
 
     def failures(self) -> list[dict[str, Any]]:
         """Return every queued event that has failed at least once, with its last error."""
-        with self._lock:
-            try:
-                rows = self.conn.execute(
-                    "SELECT event_id, event_type, retry_count, last_error FROM queue "
-                    "WHERE last_error IS NOT NULL ORDER BY id").fetchall()
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT event_id, event_type, retry_count, last_error FROM queue "
+                "WHERE last_error IS NOT NULL ORDER BY id").fetchall()
         return [{"event_id": e, "event_type": t, "retry_count": r, "error": err}
                 for e, t, r, err in rows]
 
@@ -332,15 +321,10 @@ class OfflineQueue:
         Args:
             event_ids: ULIDs the server acknowledged.
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    before = conn.total_changes
-                    conn.executemany("DELETE FROM queue WHERE event_id = ?",
-                                     [(e,) for e in event_ids])
-                    return (conn.total_changes - before) // 2  # each delete also fires a trigger
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            before = conn.total_changes
+            conn.executemany("DELETE FROM queue WHERE event_id = ?", [(e,) for e in event_ids])
+            return (conn.total_changes - before) // 2  # each delete also fires a trigger
 
     def reject_event_id(self, event_id: str, reason: str) -> None:
         """Record a rejection received over the WebSocket.
@@ -349,13 +333,9 @@ class OfflineQueue:
             event_id: The rejected event.
             reason: The server's reason.
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    conn.execute("UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
-                                 "WHERE event_id = ?", (reason, event_id))
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            conn.execute("UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
+                         "WHERE event_id = ?", (reason, event_id))
 
     # -- pulling ----------------------------------------------------------------------------
 
@@ -388,29 +368,25 @@ class OfflineQueue:
             except (KeyError, TypeError, ValueError, OverflowError):
                 continue  # not an event this log can hold (see _sql_int)
             seen.append(lamport)
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    before = conn.total_changes
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO event_log(server_seq, event_id, event_type, "
-                        "lamport_clock, body, received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
-                    added = conn.total_changes - before
-                    if node_id:
-                        node_clock = LamportClock(conn, node_id)
-                        node_clock.receive(seen)
-                        node_clock.adopt_own(own_high)
-                    if cursor is not None:
-                        conn.execute("INSERT OR REPLACE INTO state(key, value) "
-                                     "VALUES ('pull_cursor', ?)", (str(cursor),))
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO event_log(server_seq, event_id, event_type, "
+                "lamport_clock, body, received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
+            added = conn.total_changes - before
+            if node_id:
+                node_clock = LamportClock(conn, node_id)
+                node_clock.receive(seen)
+                node_clock.adopt_own(own_high)
+            if cursor is not None:
+                conn.execute("INSERT OR REPLACE INTO state(key, value) "
+                             "VALUES ('pull_cursor', ?)", (str(cursor),))
         return added
 
     def log_count(self) -> int:
         """Return the number of events in the local log of pulled events."""
-        with self._lock:
-            return int(self.conn.execute("SELECT count(*) FROM event_log").fetchone()[0])
+        with self._reading() as conn:
+            return int(conn.execute("SELECT count(*) FROM event_log").fetchone()[0])
 
     def clock_value(self, node_id: str) -> int:
         """Return the Lamport value of a node (0 if it never ticked).
@@ -418,8 +394,8 @@ class OfflineQueue:
         Args:
             node_id: The node.
         """
-        with self._lock:
-            return LamportClock(self.conn, node_id).value()
+        with self._reading() as conn:
+            return LamportClock(conn, node_id).value()
 
     # -- state ------------------------------------------------------------------------------
 
@@ -427,11 +403,8 @@ class OfflineQueue:
         """Return the sync state as a dict (keys such as `last_sync_at`, `pull_cursor`)."""
         if self._conn is None and not self.path.exists():
             return {}
-        with self._lock:
-            try:
-                return dict(self.conn.execute("SELECT key, value FROM state").fetchall())
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._reading() as conn:
+            return dict(conn.execute("SELECT key, value FROM state").fetchall())
 
     def set_state(self, **values: Any) -> None:
         """Store sync-state keys (values are stored as text).
@@ -439,46 +412,38 @@ class OfflineQueue:
         Args:
             **values: Keys and values to store.
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    conn.executemany("INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)",
-                                     [(k, str(v)) for k, v in values.items()])
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            conn.executemany("INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)",
+                             [(k, str(v)) for k, v in values.items()])
 
     def stats(self) -> QueueStats:
         """Return the depth, oldest age, retry buckets, errors and state of the queue."""
         if self._conn is None and not self.path.exists():
             return QueueStats(self.path, 0, self.cap, 0, None)
-        with self._lock:
-            try:
-                conn = self.conn
-                counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
-                oldest = conn.execute(
-                    "SELECT enqueued_at FROM queue ORDER BY id LIMIT 1").fetchone()
-                # Every write of last_error also bumps retry_count, so retried rows (a
-                # partial index) hold all buckets but "0" and every error.
-                retried = conn.execute(
-                    "SELECT retry_count, last_error, count(*) FROM queue "
-                    "WHERE retry_count > 0 GROUP BY retry_count, last_error").fetchall()
-                pending = int(counters.get("pending", 0))
-                buckets = {label: 0 for label, _, _ in RETRY_BUCKETS}
-                error_counts: dict[str, int] = {}
-                for retries, last_error, n in retried:
-                    if not isinstance(retries, int):
-                        continue  # a hand-edited row; it still counts in bucket "0"
-                    for label, low, high in RETRY_BUCKETS:
-                        if retries >= low and (high is None or retries <= high):
-                            buckets[label] += n
-                    if last_error is not None:
-                        last_error = str(last_error)
-                        error_counts[last_error] = error_counts.get(last_error, 0) + n
-                buckets[RETRY_BUCKETS[0][0]] = pending - sum(buckets.values())
-                errors = dict(sorted(error_counts.items(), key=lambda kv: -kv[1])[:5])
-                state = dict(conn.execute("SELECT key, value FROM state").fetchall())
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._reading() as conn:
+            counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+            oldest = conn.execute(
+                "SELECT enqueued_at FROM queue ORDER BY id LIMIT 1").fetchone()
+            # Every write of last_error also bumps retry_count, so retried rows (a
+            # partial index) hold all buckets but "0" and every error.
+            retried = conn.execute(
+                "SELECT retry_count, last_error, count(*) FROM queue "
+                "WHERE retry_count > 0 GROUP BY retry_count, last_error").fetchall()
+            pending = int(counters.get("pending", 0))
+            buckets = {label: 0 for label, _, _ in RETRY_BUCKETS}
+            error_counts: dict[str, int] = {}
+            for retries, last_error, n in retried:
+                if not isinstance(retries, int):
+                    continue  # a hand-edited row; it still counts in bucket "0"
+                for label, low, high in RETRY_BUCKETS:
+                    if retries >= low and (high is None or retries <= high):
+                        buckets[label] += n
+                if last_error is not None:
+                    last_error = str(last_error)
+                    error_counts[last_error] = error_counts.get(last_error, 0) + n
+            buckets[RETRY_BUCKETS[0][0]] = pending - sum(buckets.values())
+            errors = dict(sorted(error_counts.items(), key=lambda kv: -kv[1])[:5])
+            state = dict(conn.execute("SELECT key, value FROM state").fetchall())
         return QueueStats(self.path, int(counters.get("pending", 0)), self.cap,
                           int(counters.get("refused", 0)), oldest[0] if oldest else None,
                           buckets, errors, state)
