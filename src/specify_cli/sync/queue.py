@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spec_kitty_protocol import encode, validate
+from spec_kitty_protocol import check_size, encode, validate
 from specify_cli.errors import QueueError
 from specify_cli.sync import _db, clock
 from specify_cli.sync.clock import LamportClock
@@ -50,6 +50,10 @@ def _sql_int(value: Any) -> int:
     if not 0 <= number <= MAX_COUNTER:
         raise ValueError(f"not a counter: {value!r}")
     return number
+
+
+_PENDING = "SELECT value FROM counters WHERE name = 'pending'"
+_INSERT = "INSERT INTO queue(event_id, event_type, body, enqueued_at) VALUES (?, ?, ?, ?)"
 
 
 class QueueFullError(QueueError):
@@ -96,10 +100,6 @@ class QueueStats:
     state: dict[str, str] = field(default_factory=dict)
 
 
-LOCKED_RETRIES = 400
-"""Retries of an append that found the queue or the clock file locked (about 30 s in all)."""
-
-
 class OfflineQueue:
     """The offline queue of one account scope, with its clock, event log and sync state.
 
@@ -114,6 +114,7 @@ class OfflineQueue:
         self.path = Path(path)
         self._cap = cap
         self._conn: sqlite3.Connection | None = None
+        self._machine: sqlite3.Connection | None = None
         self._lock = threading.RLock()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -126,15 +127,24 @@ class OfflineQueue:
             QueueError: The database cannot be opened.
         """
         if self._conn is None:
-            conn = _db.connect(self.path)
-            try:
-                clock.attach(conn, clock.clock_path(self.path))
-            except sqlite3.Error as exc:
-                conn.close()
-                raise QueueError(f"the machine clock {clock.clock_path(self.path)} cannot be used "
-                                 f"({exc}); move it aside and run the command again") from None
-            self._conn = conn
+            self._conn = _db.connect(self.path)
         return self._conn
+
+    @property
+    def machine(self) -> sqlite3.Connection:
+        """The connection to the machine clock file (opened on first use).
+
+        Raises:
+            QueueError: The clock file cannot be used.
+        """
+        if self._machine is None:
+            path = clock.clock_path(self.path)
+            try:
+                self._machine = clock.open_clock(path)
+            except sqlite3.Error as exc:
+                raise QueueError(f"the machine clock {path} cannot be used ({exc}); move it "
+                                 "aside and run the command again") from None
+        return self._machine
 
     @property
     def cap(self) -> int:
@@ -160,9 +170,10 @@ class OfflineQueue:
     def close(self) -> None:
         """Close the connection (it reopens on next use)."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            for conn in (self._conn, self._machine):
+                if conn is not None:
+                    conn.close()
+            self._conn = self._machine = None
 
     def _error(self, exc: sqlite3.Error) -> QueueError:
         return QueueError(f"the offline queue {self.path} failed: {exc}")
@@ -183,6 +194,15 @@ class OfflineQueue:
         with self._reading() as conn, _db.transaction(conn):
             yield conn
 
+    @contextlib.contextmanager
+    def _ticking(self) -> Iterator[tuple[sqlite3.Connection, sqlite3.Connection]]:
+        """`_writing` for a block that moves the clock: the machine clock file is locked
+        first and committed first (`clock.ticking`)."""
+        with self._reading() as conn:
+            machine = self.machine
+            with clock.ticking(machine, conn):
+                yield machine, conn
+
     # -- emitting ---------------------------------------------------------------------------
 
     def pending_count(self) -> int:
@@ -193,7 +213,7 @@ class OfflineQueue:
         if self._conn is None and not self.path.exists():
             return 0
         with self._reading() as conn:
-            row = conn.execute("SELECT value FROM counters WHERE name = 'pending'").fetchone()
+            row = conn.execute(_PENDING).fetchone()
         return int(row[0]) if row else 0
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -212,34 +232,18 @@ class OfflineQueue:
             QueueError: The database failed.
         """
         cap = self.cap
-        with self._lock:
-            conn = self.conn
-            # The transaction spans two files (the queue and the machine clock); SQLite answers
-            # "database is locked" at once, without its busy wait, when another process holds
-            # the other file. Nothing was written then (rolled back): try again, boundedly.
-            for attempt in range(LOCKED_RETRIES + 1):
-                try:
-                    with _db.transaction(conn):
-                        pending = conn.execute(
-                            "SELECT value FROM counters WHERE name = 'pending'").fetchone()[0]
-                        if pending >= cap:
-                            raise QueueFullError(
-                                f"the offline queue is full ({pending} of {cap} events); run "
-                                "`spec-kitty sync now` or raise sync.queue_cap")
-                        event["lamport_clock"] = LamportClock(conn, event["node_id"]).tick()
-                        validate(event)  # stamped: the clock and the size are final now
-                        body = encode(event)
-                        conn.execute(
-                            "INSERT INTO queue(event_id, event_type, body, enqueued_at) "
-                            "VALUES (?, ?, ?, ?)",
-                            (event["event_id"], event["event_type"], body, time.time()))
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or attempt == LOCKED_RETRIES:
-                        raise self._error(exc) from None
-                    time.sleep(0.005 * min(attempt + 1, 20))
-                except sqlite3.Error as exc:
-                    raise self._error(exc) from None
+        with self._ticking() as conns:
+            conn = conns[1]
+            pending = conn.execute(_PENDING).fetchone()[0]
+            if pending >= cap:
+                raise QueueFullError(f"the offline queue is full ({pending} of {cap} events); run "
+                                     "`spec-kitty sync now` or raise sync.queue_cap")
+            event["lamport_clock"] = LamportClock(*conns, event["node_id"]).tick()
+            # The one full check of the stamped event: its clock and its size are final now.
+            validate(event, check_bytes=False)
+            body = encode(event)
+            check_size(body)
+            conn.execute(_INSERT, (event["event_id"], event["event_type"], body, time.time()))
         return event
 
     def insert_stamped(self, rows: list[tuple[str, str, str]]) -> None:
@@ -368,14 +372,15 @@ class OfflineQueue:
             except (KeyError, TypeError, ValueError, OverflowError):
                 continue  # not an event this log can hold (see _sql_int)
             seen.append(lamport)
-        with self._writing() as conn:
+        with self._ticking() as conns:
+            conn = conns[1]
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO event_log(server_seq, event_id, event_type, "
                 "lamport_clock, body, received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
             added = conn.total_changes - before
             if node_id:
-                node_clock = LamportClock(conn, node_id)
+                node_clock = LamportClock(*conns, node_id)
                 node_clock.receive(seen)
                 node_clock.adopt_own(own_high)
             if cursor is not None:
@@ -395,7 +400,7 @@ class OfflineQueue:
             node_id: The node.
         """
         with self._reading() as conn:
-            return LamportClock(conn, node_id).value()
+            return LamportClock(self.machine, conn, node_id).value()
 
     # -- state ------------------------------------------------------------------------------
 
