@@ -2,17 +2,18 @@
 
 The clock lives in `clock.sqlite3` beside the queues (`queues/` in the spec-kitty home: the
 *machine* copy) and in the `clock` table of each account's queue (the *queue* copy). A tick
-(`ticking` + `LamportClock.tick`) holds the machine file's write lock, then the queue's,
+(`ticking` + `LamportClock.tick`) takes the machine file's write lock, then the queue's,
 always in that order, reads both copies, takes the larger, adds one and writes both; the
-machine file commits first, then the queue with the stamped event. So two processes, of one
-account or of two, never get the same value, and values of one queue rise in queue order
-(the next tick waits for the queue's lock before it can commit its event). A process killed
-between the two commits leaves only an unused value (a gap), never a value handed out twice.
-The clock survives an account switch (the machine copy is shared), a queue moved aside (the
-machine copy remains) and a deleted or damaged clock file (the queue copy remains; a damaged
-file is moved aside). When both are lost, the server's high-water mark for this node
-(`adopt_own`, after login and after every pull) puts it back above every value the server
-holds for the node.
+queue commits first, with the stamped event, then the machine file. So two processes, of one
+account or of two, never get the same value, and the values in one queue rise in queue
+order (the next tick cannot start before this one's machine commit, which follows its queue
+commit). A process killed between the two commits leaves the machine copy one behind its
+queue's copy; the next tick through that queue starts from the larger, so the queue still
+holds 1..N with no gap and no repeat. The clock survives an account switch (the machine
+copy is shared), a queue moved aside (the machine copy remains) and a deleted or damaged
+clock file (the queue copy remains; a damaged file is moved aside). When both are lost, the
+server's high-water mark for this node (`adopt_own`, after login and after every pull) puts
+it back above every value the server holds for the node.
 
 Values received from other nodes are adopted only along a chain of steps of at most
 `MAX_LAMPORT_STEP` from what is already trusted (`receive`), the same bound the server
@@ -83,11 +84,11 @@ def open_clock(path: Path) -> sqlite3.Connection:
 
 @contextlib.contextmanager
 def ticking(machine: sqlite3.Connection, queue: sqlite3.Connection) -> Iterator[None]:
-    """Hold the write lock of the machine clock, then of the queue; commit in that order.
+    """Hold the write lock of the machine clock, then of the queue; commit the queue first.
 
     Every transaction that moves the clock runs in this block, so the two files are always
-    locked in one order (SQLite's busy wait then resolves every conflict) and a crash between
-    the two commits leaves at worst an unused value.
+    locked in one order (SQLite's busy wait then resolves every conflict, no retry loop), and
+    the machine lock is held until the queue has committed, so the next tick sees it.
 
     Args:
         machine: The clock file's connection (`open_clock`).
@@ -98,14 +99,17 @@ def ticking(machine: sqlite3.Connection, queue: sqlite3.Connection) -> Iterator[
         queue.execute("BEGIN IMMEDIATE")
         try:
             yield
-            machine.execute("COMMIT")
             queue.execute("COMMIT")
         except BaseException:
             _db.rollback(queue)
             raise
     except BaseException:
-        _db.rollback(machine)  # nothing to undo once it committed: then a gap, no more
+        _db.rollback(machine)
         raise
+    try:
+        machine.execute("COMMIT")
+    except sqlite3.Error:
+        _db.rollback(machine)  # the event is stored; the queue's copy is one ahead (see above)
 
 
 class LamportClock:
