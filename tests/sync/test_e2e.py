@@ -252,3 +252,21 @@ def test_event_built_for_another_team_is_rejected_by_the_real_server(alice, shar
     queue.append(event)
     result = sk(alice, "sync", "now", "--no-strict")
     assert "rejected 1: invalid team_slug: team mismatch" in result.stdout
+
+
+def test_a_flush_pushes_everything_unless_another_flush_holds_the_lock(alice, shared_server,
+                                                                       monkeypatch):
+    from specify_cli._files import file_lock
+    from specify_cli.sync import _flush
+
+    queue = open_queue(alice, monkeypatch)
+    events = sample_events(3, node="0123456789ab")
+    for event in events:
+        queue.append(event)
+    with file_lock(_flush.lock_path(queue.path)):  # another flush is running
+        _flush.flush(queue.path, shared_server.url, "0123456789ab")
+        assert queue.pending_count() == 3
+    _flush.flush(queue.path, shared_server.url, "0123456789ab")
+    assert queue.pending_count() == 0
+    stored = {e["event_id"] for e in server_events(shared_server.url)}
+    assert {e["event_id"] for e in events} <= stored
