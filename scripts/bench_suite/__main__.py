@@ -1,7 +1,8 @@
 """`python -m scripts.bench_suite [--quick] [--scale] [--only GROUP[,GROUP]] [--json PATH]`.
 
 Groups run in this order: startup, emit, push (seeds 100k events, `sync now`, memory),
-ingest (batch endpoint, server memory), dashboard, docs (gate, build, links, scale, serve).
+pull (`sync now` pulling 1M events, memory), ingest (batch endpoint, server memory),
+dashboard, docs (gate, build, links, scale, serve).
 Prints the markdown table on stdout, progress on stderr, and writes bench-results.json.
 Exit status 0 even when goals are missed (a benchmark, not a test); 1 when a figure could
 not be measured; 2 on a usage error.
@@ -20,7 +21,7 @@ from scripts.bench_suite import _report
 from scripts.bench_suite._context import Bench, Options
 from scripts.bench_suite._env import ROOT, log
 
-GROUPS = ("startup", "emit", "push", "ingest", "dashboard", "docs")
+GROUPS = ("startup", "emit", "push", "pull", "ingest", "dashboard", "docs")
 
 
 def _parse(argv: list[str]) -> Options:
@@ -48,9 +49,9 @@ def _parse(argv: list[str]) -> Options:
 
 
 def _runners():
-    from scripts.bench_suite import docs, emit, server, startup
+    from scripts.bench_suite import docs, emit, pull, server, startup
 
-    return {"startup": startup.run, "emit": emit.run, "push": server.run_push,
+    return {"startup": startup.run, "emit": emit.run, "push": server.run_push, "pull": pull.run,
             "ingest": server.run_ingest, "dashboard": server.run_dashboard, "docs": docs.run}
 
 
