@@ -1,8 +1,9 @@
 """`python -m scripts.bench_suite [--quick] [--scale] [--only GROUP[,GROUP]] [--json PATH]`.
 
 Groups run in this order: startup, emit, push (seeds 100k events, `sync now`, memory),
-ingest (batch endpoint, server memory), dashboard, scale (the dashboards with a million events
-stored), docs (gate, build, links, scale, serve).
+pull (`sync now` pulling 1M events, memory), ingest (batch endpoint, server memory),
+dashboard, scale (the dashboards with a million events stored), docs (gate, build, links,
+scale, serve).
 Prints the markdown table on stdout, progress on stderr, and writes bench-results.json.
 Exit status 0 even when goals are missed (a benchmark, not a test); 1 when a figure could
 not be measured; 2 on a usage error.
@@ -21,7 +22,7 @@ from scripts.bench_suite import _report
 from scripts.bench_suite._context import Bench, Options
 from scripts.bench_suite._env import ROOT, log
 
-GROUPS = ("startup", "emit", "push", "ingest", "dashboard", "scale", "docs")
+GROUPS = ("startup", "emit", "push", "pull", "ingest", "dashboard", "scale", "docs")
 
 
 def _parse(argv: list[str]) -> Options:
@@ -49,9 +50,9 @@ def _parse(argv: list[str]) -> Options:
 
 
 def _runners():
-    from scripts.bench_suite import docs, emit, scale, server, startup
+    from scripts.bench_suite import docs, emit, pull, scale, server, startup
 
-    return {"startup": startup.run, "emit": emit.run, "push": server.run_push,
+    return {"startup": startup.run, "emit": emit.run, "push": server.run_push, "pull": pull.run,
             "ingest": server.run_ingest, "dashboard": server.run_dashboard, "scale": scale.run,
             "docs": docs.run}
 

@@ -38,7 +38,7 @@ FACTS: dict[str, tuple[str, str]] = {
     "ws.reconnect_start": ("specify_cli.sync.websocket", "RECONNECT_START_SECONDS"),
     "ws.reconnect_max": ("specify_cli.sync.websocket", "RECONNECT_MAX_SECONDS"),
     "ws.max_failures": ("specify_cli.sync.websocket", "MAX_FAILURES"),
-    "runtime.exit_flush": ("specify_cli.sync.runtime", "EXIT_FLUSH_SECONDS"),
+    "flush.wait": ("specify_cli.sync.flush", "FLUSH_WAIT_SECONDS"),
     "event.max_bytes": ("spec_kitty_protocol", "MAX_EVENT_BYTES"),
     "event.schema_version": ("spec_kitty_protocol", "CURRENT_SCHEMA_VERSION"),
     "event.types": ("spec_kitty_protocol", "EVENT_TYPES"),

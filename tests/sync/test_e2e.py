@@ -175,19 +175,65 @@ def test_not_logged_in_and_no_server_are_one_line_errors(tmp_path):
     assert result.returncode == 1 and result.stderr.startswith("error: not logged in")
 
 
-def test_a_command_with_auto_start_pushes_its_event_before_exiting(tmp_path, alice,
-                                                                  shared_server):
+def _project_events(url: str, project: Path) -> list[dict]:
+    import yaml
+
+    uuid = yaml.safe_load((project / ".kittify" / "config.yaml").read_text())["project"]["uuid"]
+    return [e for e in server_events(url) if e["project_uuid"] == uuid]
+
+
+def _wait_until(predicate, seconds: float = 90.0) -> bool:
+    """Poll (bounded): a busy machine is slow, not wrong."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_a_command_with_auto_start_hands_its_event_to_a_detached_flush(tmp_path, alice,
+                                                                      shared_server):
     project = make_project(tmp_path / "proj")
     result = sk(alice, "tasks", "move", "WP01", "--to", "doing", cwd=project,
                 SPEC_KITTY_SYNC_AUTO_START="1")
     assert result.returncode == 0, result.stderr
-    import yaml
+    assert _wait_until(lambda: len(_project_events(shared_server.url, project)) == 1)
+    assert _wait_until(lambda: json.loads(sk(alice, "sync", "status", "--json").stdout)
+                       ["queue"]["pending"] == 0)
 
-    uuid = yaml.safe_load((project / ".kittify" / "config.yaml").read_text())["project"]["uuid"]
-    moved = [e for e in server_events(shared_server.url) if e["project_uuid"] == uuid]
-    assert len(moved) == 1
-    status = json.loads(sk(alice, "sync", "status", "--json").stdout)
-    assert status["queue"]["pending"] == 0
+
+def test_the_exit_push_runs_after_the_command_has_exited(tmp_path, alice, shared_server,
+                                                         monkeypatch):
+    """The command does not push on its way out: a detached flush does, once it may."""
+    from specify_cli.sync._engine import sync_lock
+
+    project = make_project(tmp_path / "proj")
+    queue = open_queue(alice, monkeypatch)
+    with sync_lock(queue.path) as held:  # as if a `sync now` were running
+        assert held
+        result = sk(alice, "tasks", "move", "WP01", "--to", "doing", cwd=project,
+                    SPEC_KITTY_SYNC_AUTO_START="1")
+        assert result.returncode == 0, result.stderr
+        # The command has exited; its event is queued and not on the server yet.
+        assert queue.pending_count() == 1
+        assert _project_events(shared_server.url, project) == []
+    # The flush was waiting for the lock: now it pushes.
+    assert _wait_until(lambda: len(_project_events(shared_server.url, project)) == 1)
+    assert _wait_until(lambda: queue.pending_count() == 0)
+
+
+def test_no_second_flush_starts_while_one_holds_the_flush_lock(tmp_path, alice, monkeypatch):
+    from specify_cli._files import file_lock
+    from specify_cli.sync import flush
+
+    queue = open_queue(alice, monkeypatch)
+    queue.append(sample_events(1, node="0123456789ab")[0])
+    with file_lock(flush.lock_path(queue.path)):
+        assert flush.running(queue.path)
+        assert not flush.spawn(queue.path, "http://127.0.0.1:9", "0123456789ab")
+    assert not flush.running(queue.path)
+    assert queue.pending_count() == 1
 
 
 def test_status_check_is_connected_against_the_real_server(alice):
@@ -206,3 +252,21 @@ def test_event_built_for_another_team_is_rejected_by_the_real_server(alice, shar
     queue.append(event)
     result = sk(alice, "sync", "now", "--no-strict")
     assert "rejected 1: invalid team_slug: team mismatch" in result.stdout
+
+
+def test_a_flush_pushes_everything_unless_another_flush_holds_the_lock(alice, shared_server,
+                                                                       monkeypatch):
+    from specify_cli._files import file_lock
+    from specify_cli.sync import flush
+
+    queue = open_queue(alice, monkeypatch)
+    events = sample_events(3, node="0123456789ab")
+    for event in events:
+        queue.append(event)
+    with file_lock(flush.lock_path(queue.path)):  # another flush is running
+        flush.flush(queue.path, shared_server.url, "0123456789ab")
+        assert queue.pending_count() == 3
+    flush.flush(queue.path, shared_server.url, "0123456789ab")
+    assert queue.pending_count() == 0
+    stored = {e["event_id"] for e in server_events(shared_server.url)}
+    assert {e["event_id"] for e in events} <= stored

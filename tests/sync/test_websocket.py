@@ -119,9 +119,11 @@ def test_reconnects_after_the_server_restarts_and_drains_what_queued_meanwhile(
     try:
         fast_login(home, server.url, "alice")
         queue = OfflineQueue(queue_path(auth.load_credentials().scope))
+        # A failure budget that outlasts a server restart on a busy machine (5 failures are
+        # ~8 s of backoff): falling back is another test's subject.
         client = WebSocketClient(server.url, queue, "0123456789ab",
                                  drain=lambda: SyncRuntime(queue, server.url, None).sync(
-                                     pull=False))
+                                     pull=False), max_failures=1000)
         client.start()
         wait(lambda: client.connected)
         server.kill()

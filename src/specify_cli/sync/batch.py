@@ -11,11 +11,15 @@ is finished by the next one, and the server's duplicate detection keeps it store
 
 from __future__ import annotations
 
+import enum
 import gzip
-from collections import Counter
+import json
+import queue as queue_mod
+import threading
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from spec_kitty_protocol import BATCH_PATH, MAX_BATCH_EVENTS, MAX_BODY_BYTES
 from specify_cli.errors import ServerError
@@ -131,6 +135,69 @@ PIPELINE_DEPTH = 2
 stores the previous one, and answers are recorded while the next request is sent."""
 
 
+class _Outcome(enum.Enum):
+    """What one answered request means for the rest of the push."""
+
+    OK = "ok"
+    FAILED = "failed"  # the batch stays queued; send nothing more
+    TOO_LARGE = "too large"  # HTTP 413: send the same events again in smaller batches
+
+
+@dataclass
+class _Request:
+    """One batch on its way: its rows, its body and, once `done` is set, the answer."""
+
+    rows: list[QueuedEvent]
+    body: bytes
+    done: threading.Event = field(default_factory=threading.Event)
+    response: Any = None  # an httpx.Response, a ServerError, or any other exception
+
+    def answer(self) -> Any:
+        """Wait for the answer: a response or a `ServerError`; anything else is raised."""
+        self.done.wait()
+        if isinstance(self.response, BaseException) and not isinstance(self.response,
+                                                                        ServerError):
+            raise self.response  # NotAuthenticatedError and bugs reach the caller
+        return self.response
+
+
+class _Sender:
+    """A thread that sends requests one after another, in the order they were submitted.
+
+    A plain thread rather than a ThreadPoolExecutor: executors refuse work once the
+    interpreter is shutting down, and a push may run exactly then.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._requests: queue_mod.Queue[_Request | None] = queue_mod.Queue()
+        self._thread = threading.Thread(target=self._run, name="spec-kitty-push", daemon=True)
+        self._thread.start()
+
+    def submit(self, rows: list[QueuedEvent]) -> _Request:
+        """Compress `rows` and queue their request."""
+        request = _Request(rows, encode_batch(rows))
+        self._requests.put(request)
+        return request
+
+    def close(self, wait: bool) -> None:
+        """Let the thread end after the requests already submitted (wait briefly if asked)."""
+        self._requests.put(None)
+        if wait:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while (request := self._requests.get()) is not None:
+            try:
+                request.response = self._session.request(
+                    "POST", BATCH_PATH, content=request.body,
+                    headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+            except BaseException as exc:  # noqa: BLE001 - handed to the pushing thread
+                request.response = exc
+            finally:
+                request.done.set()
+
+
 def push(
     queue: OfflineQueue,
     session: Session | None,
@@ -159,61 +226,18 @@ def push(
     Raises:
         NotAuthenticatedError: The server refused the session even after a refresh.
     """
-    import queue as queue_mod
-    import threading
-    from collections import deque
-
     report = PushReport()
     if dry_run:
-        import json
-
         after = 0
         while rows := queue.read_batch(after, batch_size):
             for row in rows:
                 report.would_send[json.loads(row.body).get("event_type", "?")] += 1
             after = rows[-1].id
         return report
-
-    def send(body: bytes):
-        try:
-            return session.request(
-                "POST", BATCH_PATH, content=body,
-                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
-        except ServerError as exc:
-            return exc
-
-    # A plain thread rather than a ThreadPoolExecutor: executors refuse work once the
-    # interpreter is shutting down, and the exit flush pushes exactly then.
-    jobs: queue_mod.Queue = queue_mod.Queue()
-
-    def sender() -> None:
-        while (job := jobs.get()) is not None:
-            try:
-                job["response"] = send(job["body"])
-            except BaseException as exc:  # noqa: BLE001 - handed to the pushing thread
-                job["response"] = exc
-            finally:
-                job["done"].set()
-
-    thread = threading.Thread(target=sender, name="spec-kitty-push", daemon=True)
-    thread.start()
-    after = 0
-    size = batch_size
-    stopped = False
-    inflight: deque = deque()
-
-    def submit(rows: list[QueuedEvent]) -> None:
-        job = {"body": encode_batch(rows), "done": threading.Event(), "response": None}
-        jobs.put(job)
-        inflight.append((rows, job))
-
-    def answer(job: dict):
-        job["done"].wait()
-        response = job["response"]
-        if isinstance(response, BaseException) and not isinstance(response, ServerError):
-            raise response  # NotAuthenticatedError and bugs reach the caller
-        return response
-
+    assert session is not None
+    sender = _Sender(session)
+    inflight: deque[_Request] = deque()
+    after, size, stopped = 0, batch_size, False
     try:
         while True:
             while len(inflight) < PIPELINE_DEPTH and not stopped:
@@ -222,52 +246,50 @@ def push(
                     break
                 rows = _cut(rows)
                 after = rows[-1].id
-                submit(rows)
+                inflight.append(sender.submit(rows))
             if not inflight:
                 return report
-            rows, job = inflight.popleft()
-            outcome = _handle(queue, session, report, rows, answer(job), on_batch)
-            if outcome == "too large":
+            request = inflight.popleft()
+            outcome = _handle(queue, session, report, request, on_batch)
+            if outcome is _Outcome.TOO_LARGE:
                 # Answers of requests already sent are still recorded; then the push
                 # restarts from this batch with half the size.
                 while inflight:
-                    later_rows, later = inflight.popleft()
-                    _handle(queue, session, report, later_rows, answer(later), on_batch)
-                size = max(1, len(rows) // 2)
-                after = rows[0].id - 1
+                    _handle(queue, session, report, inflight.popleft(), on_batch)
+                size = max(1, len(request.rows) // 2)
+                after = request.rows[0].id - 1
                 report.error = None
                 stopped = False
-            elif outcome == "failed":
+            elif outcome is _Outcome.FAILED:
                 stopped = True
     finally:
-        jobs.put(None)
-        if not inflight:
-            thread.join(timeout=5)
+        sender.close(wait=not inflight)
 
 
-def _handle(queue: OfflineQueue, session, report: PushReport, rows: list[QueuedEvent],
-            response, on_batch) -> str:
-    """Record one request's outcome; return `ok`, `failed` or `too large`."""
+def _handle(queue: OfflineQueue, session: Session, report: PushReport, request: _Request,
+            on_batch: Callable[[BatchResult], None] | None) -> _Outcome:
+    """Wait for one request's answer and record it in the queue and the report."""
     from specify_cli import http_client as _http
     from specify_cli.account.session import json_body
 
+    rows, response = request.rows, request.answer()
     first, last = rows[0].id, rows[-1].id
     if isinstance(response, ServerError):
         queue.record_failure(first, last, _reason(str(response)))
         report.error = report.error or str(response)
-        return "failed"
+        return _Outcome.FAILED
     if response.status_code == 413 and len(rows) > 1:
-        return "too large"
+        return _Outcome.TOO_LARGE
     if response.status_code != 200:
         queue.record_failure(first, last, f"HTTP {response.status_code}")
         report.error = report.error or str(_http.status_error(session.server_url, response))
-        return "failed"
+        return _Outcome.FAILED
     try:
         answers = _parse_results(json_body(session, response), rows)
     except (ServerError, ValueError):
         queue.record_failure(first, last, "unexpected response")
         report.error = report.error or str(_http.unexpected_response(session.server_url))
-        return "failed"
+        return _Outcome.FAILED
     result = BatchResult(len(report.batches) + 1, len(rows))
     done: list[int] = []
     rejected: list[tuple[int, str]] = []
@@ -296,7 +318,7 @@ def _handle(queue: OfflineQueue, session, report: PushReport, rows: list[QueuedE
     report.batches.append(result)
     if on_batch is not None:
         on_batch(result)
-    return "ok"
+    return _Outcome.OK
 
 
 def _reason(message: str) -> str:

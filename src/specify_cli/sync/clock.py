@@ -1,14 +1,19 @@
 """The Lamport clock: one per machine, shared by every account, kept in two places.
 
 The clock lives in `clock.sqlite3` beside the queues (`queues/` in the spec-kitty home: the
-*machine* copy, attached to every queue database as `machine`) and in the `clock` table of
-each account's queue (the *queue* copy). `tick()` reads both, takes the larger, adds one and
-writes both, inside the caller's `BEGIN IMMEDIATE` transaction, which locks both files: two
-processes, of one account or of two, never get the same value. So the clock survives an
-account switch (the machine copy is shared), a queue moved aside (the machine copy remains)
-and a deleted or damaged clock file (the queue copy remains; a damaged file is moved aside).
-When both are lost, the server's high-water mark for this node (`adopt_own`, after login and
-after every pull) puts it back above every value the server holds for the node.
+*machine* copy) and in the `clock` table of each account's queue (the *queue* copy). A tick
+(`ticking` + `LamportClock.tick`) takes the machine file's write lock, then the queue's,
+always in that order, reads both copies, takes the larger, adds one and writes both; the
+queue commits first, with the stamped event, then the machine file. So two processes, of one
+account or of two, never get the same value, and the values in one queue rise in queue
+order (the next tick cannot start before this one's machine commit, which follows its queue
+commit). A process killed between the two commits leaves the machine copy one behind its
+queue's copy; the next tick through that queue starts from the larger, so the queue still
+holds 1..N with no gap and no repeat. The clock survives an account switch (the machine
+copy is shared), a queue moved aside (the machine copy remains) and a deleted or damaged
+clock file (the queue copy remains; a damaged file is moved aside). When both are lost, the
+server's high-water mark for this node (`adopt_own`, after login and after every pull) puts
+it back above every value the server holds for the node.
 
 Values received from other nodes are adopted only along a chain of steps of at most
 `MAX_LAMPORT_STEP` from what is already trusted (`receive`), the same bound the server
@@ -18,21 +23,22 @@ enforces on push: one hostile event with a huge clock is ignored, not adopted.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from spec_kitty_protocol import MAX_LAMPORT_STEP
+from specify_cli.sync import _db
 
 CLOCK_FILENAME = "clock.sqlite3"
 """The machine's clock file, in the directory of the queues."""
 
-_READ = ("SELECT max(coalesce((SELECT value FROM machine.clock WHERE node_id = ?1), 0), "
-         "coalesce((SELECT value FROM main.clock WHERE node_id = ?1), 0))")
-_WRITE = ("INSERT INTO {schema}.clock(node_id, value) VALUES (?, ?) "
+_READ = "SELECT value FROM clock WHERE node_id = ?"
+_WRITE = ("INSERT INTO clock(node_id, value) VALUES (?, ?) "
           "ON CONFLICT(node_id) DO UPDATE SET value = max(value, excluded.value)")
+_TICK = ("INSERT INTO clock(node_id, value) VALUES (?1, ?2 + 1) "
+         "ON CONFLICT(node_id) DO UPDATE SET value = max(value, ?2) + 1 RETURNING value")
 
 
 def clock_path(queue_file: Path) -> Path:
@@ -44,29 +50,28 @@ def clock_path(queue_file: Path) -> Path:
     return queue_file.parent / CLOCK_FILENAME
 
 
-def attach(conn: sqlite3.Connection, path: Path) -> None:
-    """Attach the machine clock to a queue connection as `machine`, creating it if needed.
+def open_clock(path: Path) -> sqlite3.Connection:
+    """Open the machine clock file (`clock_path`), creating it if needed.
 
     A clock file that is not a usable database is moved aside (`clock.sqlite3.damaged-<time>`)
     and started afresh; the queue copy and the server's high-water mark restore the value.
 
     Args:
-        conn: A queue connection (`_db.connect`), outside any transaction.
-        path: The clock file (`clock_path`).
+        path: The clock file.
+
+    Raises:
+        QueueError: The file cannot be created.
+        sqlite3.DatabaseError: The file is unusable even after being moved aside.
     """
     for attempt in range(2):
+        conn = _db.open_file(path)
         try:
-            if not path.exists():  # private like the queues: SQLite's -wal/-shm copy the mode
-                os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-            conn.execute("ATTACH DATABASE ? AS machine", (str(path),))
-            conn.execute("PRAGMA machine.journal_mode = WAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS machine.clock "
+            conn.execute("CREATE TABLE IF NOT EXISTS clock "
                          "(node_id TEXT PRIMARY KEY, value INTEGER NOT NULL)")
-            conn.execute("SELECT count(*) FROM machine.clock").fetchone()
-            return
+            conn.execute("SELECT count(*) FROM clock").fetchone()
+            return conn
         except sqlite3.DatabaseError:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("DETACH DATABASE machine")
+            conn.close()
             if attempt:
                 raise
             with contextlib.suppress(OSError):
@@ -74,35 +79,73 @@ def attach(conn: sqlite3.Connection, path: Path) -> None:
             for suffix in ("-wal", "-shm"):
                 with contextlib.suppress(OSError):
                     path.with_name(path.name + suffix).unlink()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextlib.contextmanager
+def ticking(machine: sqlite3.Connection, queue: sqlite3.Connection) -> Iterator[None]:
+    """Hold the write lock of the machine clock, then of the queue; commit the queue first.
+
+    Every transaction that moves the clock runs in this block, so the two files are always
+    locked in one order (SQLite's busy wait then resolves every conflict, no retry loop), and
+    the machine lock is held until the queue has committed, so the next tick sees it.
+
+    Args:
+        machine: The clock file's connection (`open_clock`).
+        queue: The queue's connection (`_db.connect`).
+    """
+    machine.execute("BEGIN IMMEDIATE")
+    try:
+        queue.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            queue.execute("COMMIT")
+        except BaseException:
+            _db.rollback(queue)
+            raise
+    except BaseException:
+        _db.rollback(machine)
+        raise
+    try:
+        machine.execute("COMMIT")
+    except sqlite3.Error:
+        _db.rollback(machine)  # the event is stored; the queue's copy is one ahead (see above)
 
 
 class LamportClock:
-    """The Lamport clock of one node, through a queue connection with the machine attached.
+    """The Lamport clock of one node, over the machine copy and one queue's copy.
 
     Args:
-        conn: A connection from the scope database, with `attach()` done.
+        machine: The clock file's connection (`open_clock`).
+        queue: The queue's connection.
         node_id: The node whose clock this is.
     """
 
-    def __init__(self, conn: sqlite3.Connection, node_id: str) -> None:
-        self._conn = conn
+    def __init__(self, machine: sqlite3.Connection, queue: sqlite3.Connection,
+                 node_id: str) -> None:
+        self._conns = (machine, queue)
         self.node_id = node_id
 
     def value(self) -> int:
         """Return the current value (0 when the node has never ticked)."""
-        return int(self._conn.execute(_READ, (self.node_id,)).fetchone()[0])
+        key = (self.node_id,)
+        return max((row[0] for conn in self._conns
+                    for row in conn.execute(_READ, key).fetchall()), default=0)
 
     def _set(self, value: int) -> None:
-        for schema in ("machine", "main"):
-            self._conn.execute(_WRITE.format(schema=schema), (self.node_id, value))
+        for conn in self._conns:
+            conn.execute(_WRITE, (self.node_id, value))
 
     def tick(self) -> int:
         """Advance the clock by one and return the new value.
 
-        Call it inside a transaction; the value is only handed out when that commits.
+        Call it inside `ticking`; the value is only handed out when that commits.
         """
-        value = self.value() + 1
-        self._set(value)
+        machine, queue = self._conns
+        row = queue.execute(_READ, (self.node_id,)).fetchone()
+        # One statement on the machine copy: max(machine, queue copy) + 1, written and read.
+        value = int(machine.execute(_TICK, (self.node_id, row[0] if row else 0)).fetchone()[0])
+        queue.execute(_WRITE, (self.node_id, value))
         return value
 
     def receive(self, remote: Iterable[int]) -> int:
@@ -110,6 +153,7 @@ class LamportClock:
 
         Values are taken in increasing order; each is adopted only when it is at most
         `MAX_LAMPORT_STEP` above the clock so far, the rule the server enforces on push.
+        Call it inside `ticking`.
 
         Args:
             remote: Lamport values of received events.
@@ -132,6 +176,8 @@ class LamportClock:
 
     def adopt_own(self, high: int) -> None:
         """Move the clock to at least `high`, the server's highest value for this node.
+
+        Call it inside `ticking`.
 
         Args:
             high: The node's high-water mark on the server (`node_lamport`).

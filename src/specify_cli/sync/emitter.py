@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from spec_kitty_protocol import InvalidEventError, build_event, new_event_id, validate
+from spec_kitty_protocol import InvalidEventError, build_event, new_event_id
 
 _causation: contextvars.ContextVar[str | None] = contextvars.ContextVar("spec_kitty_causation",
                                                                          default=None)
@@ -109,13 +109,7 @@ class EventEmitter:
                     event_type, payload, node_id=self.identity.node_id,
                     team_slug=self.team_slug, project_uuid=self.identity.project_uuid,
                     project_slug=self.identity.project_slug, causation_id=_causation.get())
-                try:
-                    validate(event, check_bytes=False)  # append() checks the size
-                except InvalidEventError as exc:
-                    self.dropped += 1
-                    _warn(f"dropped an invalid {event_type} event: {exc}")
-                    return None
-                return self._store(event)
+                return self._store(event)  # append() validates the stamped event
         except Exception as exc:  # noqa: BLE001 - the emitter must never break a command
             self.dropped += 1
             _warn(f"could not record a {event_type} event: {exc}")

@@ -17,15 +17,17 @@ event, and the number refused since the last successful push is kept and shown b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spec_kitty_protocol import encode, validate
+from spec_kitty_protocol import check_size, encode, validate
 from specify_cli.errors import QueueError
 from specify_cli.sync import _db, clock
 from specify_cli.sync.clock import LamportClock
@@ -48,6 +50,10 @@ def _sql_int(value: Any) -> int:
     if not 0 <= number <= MAX_COUNTER:
         raise ValueError(f"not a counter: {value!r}")
     return number
+
+
+_PENDING = "SELECT value FROM counters WHERE name = 'pending'"
+_INSERT = "INSERT INTO queue(event_id, event_type, body, enqueued_at) VALUES (?, ?, ?, ?)"
 
 
 class QueueFullError(QueueError):
@@ -94,10 +100,6 @@ class QueueStats:
     state: dict[str, str] = field(default_factory=dict)
 
 
-LOCKED_RETRIES = 400
-"""Retries of an append that found the queue or the clock file locked (about 30 s in all)."""
-
-
 class OfflineQueue:
     """The offline queue of one account scope, with its clock, event log and sync state.
 
@@ -112,6 +114,7 @@ class OfflineQueue:
         self.path = Path(path)
         self._cap = cap
         self._conn: sqlite3.Connection | None = None
+        self._machine: sqlite3.Connection | None = None
         self._lock = threading.RLock()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -124,15 +127,24 @@ class OfflineQueue:
             QueueError: The database cannot be opened.
         """
         if self._conn is None:
-            conn = _db.connect(self.path)
-            try:
-                clock.attach(conn, clock.clock_path(self.path))
-            except sqlite3.Error as exc:
-                conn.close()
-                raise QueueError(f"the machine clock {clock.clock_path(self.path)} cannot be used "
-                                 f"({exc}); move it aside and run the command again") from None
-            self._conn = conn
+            self._conn = _db.connect(self.path)
         return self._conn
+
+    @property
+    def machine(self) -> sqlite3.Connection:
+        """The connection to the machine clock file (opened on first use).
+
+        Raises:
+            QueueError: The clock file cannot be used.
+        """
+        if self._machine is None:
+            path = clock.clock_path(self.path)
+            try:
+                self._machine = clock.open_clock(path)
+            except sqlite3.Error as exc:
+                raise QueueError(f"the machine clock {path} cannot be used ({exc}); move it "
+                                 "aside and run the command again") from None
+        return self._machine
 
     @property
     def cap(self) -> int:
@@ -158,12 +170,38 @@ class OfflineQueue:
     def close(self) -> None:
         """Close the connection (it reopens on next use)."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            for conn in (self._conn, self._machine):
+                if conn is not None:
+                    conn.close()
+            self._conn = self._machine = None
 
     def _error(self, exc: sqlite3.Error) -> QueueError:
         return QueueError(f"the offline queue {self.path} failed: {exc}")
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """Hold the thread lock around the block; a SQLite error leaves as `QueueError`."""
+        with self._lock:
+            try:
+                yield self.conn
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """`_reading`, with the block in one `BEGIN IMMEDIATE` transaction (rolled back on
+        any error)."""
+        with self._reading() as conn, _db.transaction(conn):
+            yield conn
+
+    @contextlib.contextmanager
+    def _ticking(self) -> Iterator[tuple[sqlite3.Connection, sqlite3.Connection]]:
+        """`_writing` for a block that moves the clock: the machine clock file is locked
+        first and committed first (`clock.ticking`)."""
+        with self._reading() as conn:
+            machine = self.machine
+            with clock.ticking(machine, conn):
+                yield machine, conn
 
     # -- emitting ---------------------------------------------------------------------------
 
@@ -174,12 +212,8 @@ class OfflineQueue:
         """
         if self._conn is None and not self.path.exists():
             return 0
-        with self._lock:
-            try:
-                row = self.conn.execute(
-                    "SELECT value FROM counters WHERE name = 'pending'").fetchone()
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._reading() as conn:
+            row = conn.execute(_PENDING).fetchone()
         return int(row[0]) if row else 0
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -198,34 +232,18 @@ class OfflineQueue:
             QueueError: The database failed.
         """
         cap = self.cap
-        with self._lock:
-            conn = self.conn
-            # The transaction spans two files (the queue and the machine clock); SQLite answers
-            # "database is locked" at once, without its busy wait, when another process holds
-            # the other file. Nothing was written then (rolled back): try again, boundedly.
-            for attempt in range(LOCKED_RETRIES + 1):
-                try:
-                    with _db.transaction(conn):
-                        pending = conn.execute(
-                            "SELECT value FROM counters WHERE name = 'pending'").fetchone()[0]
-                        if pending >= cap:
-                            raise QueueFullError(
-                                f"the offline queue is full ({pending} of {cap} events); run "
-                                "`spec-kitty sync now` or raise sync.queue_cap")
-                        event["lamport_clock"] = LamportClock(conn, event["node_id"]).tick()
-                        validate(event)  # stamped: the clock and the size are final now
-                        body = encode(event)
-                        conn.execute(
-                            "INSERT INTO queue(event_id, event_type, body, enqueued_at) "
-                            "VALUES (?, ?, ?, ?)",
-                            (event["event_id"], event["event_type"], body, time.time()))
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or attempt == LOCKED_RETRIES:
-                        raise self._error(exc) from None
-                    time.sleep(0.005 * min(attempt + 1, 20))
-                except sqlite3.Error as exc:
-                    raise self._error(exc) from None
+        with self._ticking() as conns:
+            conn = conns[1]
+            pending = conn.execute(_PENDING).fetchone()[0]
+            if pending >= cap:
+                raise QueueFullError(f"the offline queue is full ({pending} of {cap} events); run "
+                                     "`spec-kitty sync now` or raise sync.queue_cap")
+            event["lamport_clock"] = LamportClock(*conns, event["node_id"]).tick()
+            # The one full check of the stamped event: its clock and its size are final now.
+            validate(event, check_bytes=False)
+            body = encode(event)
+            check_size(body)
+            conn.execute(_INSERT, (event["event_id"], event["event_type"], body, time.time()))
         return event
 
     def insert_stamped(self, rows: list[tuple[str, str, str]]) -> None:
@@ -235,25 +253,16 @@ class OfflineQueue:
         Args:
             rows: (event id, event type, JSON body) of each event, in order.
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO queue(event_id, event_type, body, enqueued_at) "
-                        "VALUES (?, ?, ?, ?)", [(*row, time.time()) for row in rows])
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO queue(event_id, event_type, body, enqueued_at) "
+                "VALUES (?, ?, ?, ?)", [(*row, time.time()) for row in rows])
 
     def note_refused(self) -> int:
         """Count one event refused at the cap and return the count since the last push."""
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    return int(conn.execute(
-                        "UPDATE counters SET value = value + 1 WHERE name = 'refused' "
-                        "RETURNING value").fetchone()[0])
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            return int(conn.execute("UPDATE counters SET value = value + 1 "
+                                    "WHERE name = 'refused' RETURNING value").fetchone()[0])
 
     # -- pushing ----------------------------------------------------------------------------
 
@@ -264,13 +273,10 @@ class OfflineQueue:
             after_id: Row id to continue after (0 for the head of the queue).
             limit: Maximum number of events.
         """
-        with self._lock:
-            try:
-                rows = self.conn.execute(
-                    "SELECT id, event_id, body FROM queue WHERE id > ? ORDER BY id LIMIT ?",
-                    (after_id, limit)).fetchall()
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT id, event_id, body FROM queue WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit)).fetchall()
         return [QueuedEvent(*row) for row in rows]
 
     def record_results(self, done: list[int], rejected: list[tuple[int, str]]) -> None:
@@ -283,19 +289,14 @@ class OfflineQueue:
             done: Row ids the server stored (or already had).
             rejected: (row id, reason) of the events the server rejected.
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    if done:
-                        conn.executemany("DELETE FROM queue WHERE id = ?",
-                                         [(i,) for i in done])
-                        conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused'")
-                    if rejected:
-                        conn.executemany(
-                            "UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
-                            "WHERE id = ?", [(reason, i) for i, reason in rejected])
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            if done:
+                conn.executemany("DELETE FROM queue WHERE id = ?", [(i,) for i in done])
+                conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused'")
+            if rejected:
+                conn.executemany(
+                    "UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
+                    "WHERE id = ?", [(reason, i) for i, reason in rejected])
 
     def record_failure(self, first_id: int, last_id: int, reason: str) -> None:
         """Keep a whole batch queued after a failed push, counting one more retry for each.
@@ -305,24 +306,16 @@ class OfflineQueue:
             last_id: Row id of the batch's last event.
             reason: Why the push failed (one line, no secrets).
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    conn.execute(
-                        "UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
-                        "WHERE id BETWEEN ? AND ?", (reason, first_id, last_id))
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            conn.execute("UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
+                         "WHERE id BETWEEN ? AND ?", (reason, first_id, last_id))
 
     def failures(self) -> list[dict[str, Any]]:
         """Return every queued event that has failed at least once, with its last error."""
-        with self._lock:
-            try:
-                rows = self.conn.execute(
-                    "SELECT event_id, event_type, retry_count, last_error FROM queue "
-                    "WHERE last_error IS NOT NULL ORDER BY id").fetchall()
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT event_id, event_type, retry_count, last_error FROM queue "
+                "WHERE last_error IS NOT NULL ORDER BY id").fetchall()
         return [{"event_id": e, "event_type": t, "retry_count": r, "error": err}
                 for e, t, r, err in rows]
 
@@ -332,15 +325,10 @@ class OfflineQueue:
         Args:
             event_ids: ULIDs the server acknowledged.
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    before = conn.total_changes
-                    conn.executemany("DELETE FROM queue WHERE event_id = ?",
-                                     [(e,) for e in event_ids])
-                    return (conn.total_changes - before) // 2  # each delete also fires a trigger
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            before = conn.total_changes
+            conn.executemany("DELETE FROM queue WHERE event_id = ?", [(e,) for e in event_ids])
+            return (conn.total_changes - before) // 2  # each delete also fires a trigger
 
     def reject_event_id(self, event_id: str, reason: str) -> None:
         """Record a rejection received over the WebSocket.
@@ -349,13 +337,9 @@ class OfflineQueue:
             event_id: The rejected event.
             reason: The server's reason.
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    conn.execute("UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
-                                 "WHERE event_id = ?", (reason, event_id))
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            conn.execute("UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
+                         "WHERE event_id = ?", (reason, event_id))
 
     # -- pulling ----------------------------------------------------------------------------
 
@@ -388,29 +372,26 @@ class OfflineQueue:
             except (KeyError, TypeError, ValueError, OverflowError):
                 continue  # not an event this log can hold (see _sql_int)
             seen.append(lamport)
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    before = conn.total_changes
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO event_log(server_seq, event_id, event_type, "
-                        "lamport_clock, body, received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
-                    added = conn.total_changes - before
-                    if node_id:
-                        node_clock = LamportClock(conn, node_id)
-                        node_clock.receive(seen)
-                        node_clock.adopt_own(own_high)
-                    if cursor is not None:
-                        conn.execute("INSERT OR REPLACE INTO state(key, value) "
-                                     "VALUES ('pull_cursor', ?)", (str(cursor),))
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._ticking() as conns:
+            conn = conns[1]
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO event_log(server_seq, event_id, event_type, "
+                "lamport_clock, body, received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
+            added = conn.total_changes - before
+            if node_id:
+                node_clock = LamportClock(*conns, node_id)
+                node_clock.receive(seen)
+                node_clock.adopt_own(own_high)
+            if cursor is not None:
+                conn.execute("INSERT OR REPLACE INTO state(key, value) "
+                             "VALUES ('pull_cursor', ?)", (str(cursor),))
         return added
 
     def log_count(self) -> int:
         """Return the number of events in the local log of pulled events."""
-        with self._lock:
-            return int(self.conn.execute("SELECT count(*) FROM event_log").fetchone()[0])
+        with self._reading() as conn:
+            return int(conn.execute("SELECT count(*) FROM event_log").fetchone()[0])
 
     def clock_value(self, node_id: str) -> int:
         """Return the Lamport value of a node (0 if it never ticked).
@@ -418,8 +399,8 @@ class OfflineQueue:
         Args:
             node_id: The node.
         """
-        with self._lock:
-            return LamportClock(self.conn, node_id).value()
+        with self._reading() as conn:
+            return LamportClock(self.machine, conn, node_id).value()
 
     # -- state ------------------------------------------------------------------------------
 
@@ -427,11 +408,8 @@ class OfflineQueue:
         """Return the sync state as a dict (keys such as `last_sync_at`, `pull_cursor`)."""
         if self._conn is None and not self.path.exists():
             return {}
-        with self._lock:
-            try:
-                return dict(self.conn.execute("SELECT key, value FROM state").fetchall())
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._reading() as conn:
+            return dict(conn.execute("SELECT key, value FROM state").fetchall())
 
     def set_state(self, **values: Any) -> None:
         """Store sync-state keys (values are stored as text).
@@ -439,46 +417,38 @@ class OfflineQueue:
         Args:
             **values: Keys and values to store.
         """
-        with self._lock:
-            try:
-                with _db.transaction(self.conn) as conn:
-                    conn.executemany("INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)",
-                                     [(k, str(v)) for k, v in values.items()])
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._writing() as conn:
+            conn.executemany("INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)",
+                             [(k, str(v)) for k, v in values.items()])
 
     def stats(self) -> QueueStats:
         """Return the depth, oldest age, retry buckets, errors and state of the queue."""
         if self._conn is None and not self.path.exists():
             return QueueStats(self.path, 0, self.cap, 0, None)
-        with self._lock:
-            try:
-                conn = self.conn
-                counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
-                oldest = conn.execute(
-                    "SELECT enqueued_at FROM queue ORDER BY id LIMIT 1").fetchone()
-                # Every write of last_error also bumps retry_count, so retried rows (a
-                # partial index) hold all buckets but "0" and every error.
-                retried = conn.execute(
-                    "SELECT retry_count, last_error, count(*) FROM queue "
-                    "WHERE retry_count > 0 GROUP BY retry_count, last_error").fetchall()
-                pending = int(counters.get("pending", 0))
-                buckets = {label: 0 for label, _, _ in RETRY_BUCKETS}
-                error_counts: dict[str, int] = {}
-                for retries, last_error, n in retried:
-                    if not isinstance(retries, int):
-                        continue  # a hand-edited row; it still counts in bucket "0"
-                    for label, low, high in RETRY_BUCKETS:
-                        if retries >= low and (high is None or retries <= high):
-                            buckets[label] += n
-                    if last_error is not None:
-                        last_error = str(last_error)
-                        error_counts[last_error] = error_counts.get(last_error, 0) + n
-                buckets[RETRY_BUCKETS[0][0]] = pending - sum(buckets.values())
-                errors = dict(sorted(error_counts.items(), key=lambda kv: -kv[1])[:5])
-                state = dict(conn.execute("SELECT key, value FROM state").fetchall())
-            except sqlite3.Error as exc:
-                raise self._error(exc) from None
+        with self._reading() as conn:
+            counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+            oldest = conn.execute(
+                "SELECT enqueued_at FROM queue ORDER BY id LIMIT 1").fetchone()
+            # Every write of last_error also bumps retry_count, so retried rows (a
+            # partial index) hold all buckets but "0" and every error.
+            retried = conn.execute(
+                "SELECT retry_count, last_error, count(*) FROM queue "
+                "WHERE retry_count > 0 GROUP BY retry_count, last_error").fetchall()
+            pending = int(counters.get("pending", 0))
+            buckets = {label: 0 for label, _, _ in RETRY_BUCKETS}
+            error_counts: dict[str, int] = {}
+            for retries, last_error, n in retried:
+                if not isinstance(retries, int):
+                    continue  # a hand-edited row; it still counts in bucket "0"
+                for label, low, high in RETRY_BUCKETS:
+                    if retries >= low and (high is None or retries <= high):
+                        buckets[label] += n
+                if last_error is not None:
+                    last_error = str(last_error)
+                    error_counts[last_error] = error_counts.get(last_error, 0) + n
+            buckets[RETRY_BUCKETS[0][0]] = pending - sum(buckets.values())
+            errors = dict(sorted(error_counts.items(), key=lambda kv: -kv[1])[:5])
+            state = dict(conn.execute("SELECT key, value FROM state").fetchall())
         return QueueStats(self.path, int(counters.get("pending", 0)), self.cap,
                           int(counters.get("refused", 0)), oldest[0] if oldest else None,
                           buckets, errors, state)

@@ -3,11 +3,12 @@
 Created lazily by the first emit. When the user is logged in and auto-start is on
 (`sync.auto_start` in `.kittify/config.yaml`, overridden by `SPEC_KITTY_SYNC_AUTO_START`),
 it starts the background sync thread and, for a *live* runtime only, the WebSocket client.
-A CLI command is one-shot: it never opens a WebSocket (opening one costs a token exchange and
-a handshake that a command ending a moment later would throw away); a program that keeps
-running asks for one with `EventEmitter(live=True)`. At exit the runtime stops its threads and
-makes one final best-effort push, bounded by `EXIT_FLUSH_SECONDS`, so a command never hangs
-on the way out; whatever is not pushed stays in the offline queue for the next sync.
+A CLI command is one-shot: it never opens a WebSocket (a token exchange and a handshake that a
+command ending a moment later would throw away); a program that keeps running asks for one
+with `EventEmitter(live=True)`. At exit the runtime stops its threads (waiting at most
+`EXIT_WAIT_SECONDS`) and, when events are still queued, starts a detached flush (`flush`)
+that pushes them after the command has exited. The queue is durable: whatever no push sends
+waits there for the next sync.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any
 
 from specify_cli.sync.queue import OfflineQueue
 
-EXIT_FLUSH_SECONDS = 3.0
-"""Longest time the CLI spends pushing queued events when it exits."""
+EXIT_WAIT_SECONDS = 1.0
+"""Longest time a command waits at exit for its WebSocket's acknowledgements and threads;
+the push of what is still queued runs after it, in a detached flush."""
 
 
 class SyncRuntime:
@@ -119,46 +121,29 @@ class SyncRuntime:
         if self.ws is not None and self.ws.connected:
             self.ws.send_event(event)
 
-    def shutdown(self, budget: float = EXIT_FLUSH_SECONDS) -> None:
-        """Stop the threads and push what is queued, all within `budget` seconds.
+    def shutdown(self, budget: float = EXIT_WAIT_SECONDS) -> None:
+        """Stop the threads within `budget` seconds; leave what is queued to a detached flush.
 
         Args:
-            budget: Seconds the whole shutdown may take.
+            budget: Seconds the wait for acknowledgements and threads may take.
         """
-        if self._stopped:
-            return
-        self._stopped = True
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
         deadline = time.monotonic() + budget
         if self.ws is not None:
-            self.ws.wait_for_acks(min(1.0, budget / 3))
-            self.ws.stop(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+            self.ws.wait_for_acks(budget / 2)
+            self.ws.stop(timeout=max(0.1, deadline - time.monotonic()))
         if self.background is not None:
-            self.background.stop(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+            self.background.stop(timeout=max(0.1, deadline - time.monotonic()))
         if not self.active:
             return
         with contextlib.suppress(Exception):
-            if self.queue.pending_count() == 0:
-                return
-        left = deadline - time.monotonic()
-        if left <= 0.2:
-            return
-        flusher = threading.Thread(target=self._flush, args=(deadline,), daemon=True,
-                                   name="spec-kitty-exit-flush")
-        flusher.start()
-        flusher.join(left)
+            if self.queue.pending_count() > 0:
+                from specify_cli.sync import flush
 
-    def _flush(self, deadline: float) -> None:
-        """Push what is queued before `deadline`, waiting for a sync in progress if needed."""
-        from specify_cli.sync._engine import sync_lock, sync_once
-
-        with contextlib.suppress(Exception):
-            wait = max(0.0, deadline - time.monotonic() - 0.5)
-            with sync_lock(self.queue.path, wait_seconds=wait) as held:
-                if not held or self.queue.pending_count() == 0:
-                    return  # another process is pushing, or a WebSocket drain did it
-                timeout = max(0.3, deadline - time.monotonic() - 0.1)
-                sync_once(self.queue, self.server_url, node_id=self.node_id, timeout=timeout,
-                          pull_after=False)
+                flush.spawn(self.queue.path, self.server_url, self.node_id)
 
 
 _runtime: SyncRuntime | None = None
