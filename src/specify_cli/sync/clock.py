@@ -4,12 +4,13 @@ The clock lives in `clock.sqlite3` beside the queues (`queues/` in the spec-kitt
 *machine* copy) and in the `clock` table of each account's queue (the *queue* copy). A tick
 (`ticking` + `LamportClock.tick`) takes the machine file's write lock, then the queue's,
 always in that order, reads both copies, takes the larger, adds one and writes both; the
-queue commits first, with the stamped event, then the machine file. So two processes, of one
+machine file commits first, then the queue with the stamped event. So two processes, of one
 account or of two, never get the same value, and the values in one queue rise in queue
-order (the next tick cannot start before this one's machine commit, which follows its queue
-commit). A process killed between the two commits leaves the machine copy one behind its
-queue's copy; the next tick through that queue starts from the larger, so the queue still
-holds 1..N with no gap and no repeat. The clock survives an account switch (the machine
+order (the next tick through a queue waits for this one's queue commit). A process killed
+between the two commits leaves the machine copy ahead: that value is skipped (a gap), never
+handed out twice, which is all a Lamport clock needs; committing the queue first would
+instead leave the machine copy behind, and a process of *another* account could then reuse
+the value. The clock survives an account switch (the machine
 copy is shared), a queue moved aside (the machine copy remains) and a deleted or damaged
 clock file (the queue copy remains; a damaged file is moved aside). When both are lost, the
 server's high-water mark for this node (`adopt_own`, after login and after every pull) puts
@@ -84,11 +85,12 @@ def open_clock(path: Path) -> sqlite3.Connection:
 
 @contextlib.contextmanager
 def ticking(machine: sqlite3.Connection, queue: sqlite3.Connection) -> Iterator[None]:
-    """Hold the write lock of the machine clock, then of the queue; commit the queue first.
+    """Hold the write lock of the machine clock, then of the queue; commit the machine first.
 
     Every transaction that moves the clock runs in this block, so the two files are always
-    locked in one order (SQLite's busy wait then resolves every conflict, no retry loop), and
-    the machine lock is held until the queue has committed, so the next tick sees it.
+    locked in one order (SQLite's busy wait then resolves every conflict, no retry loop).
+    The machine copy commits before the queue: a failure or a kill between the two leaves a
+    skipped value, never a repeated one.
 
     Args:
         machine: The clock file's connection (`open_clock`).
@@ -99,7 +101,7 @@ def ticking(machine: sqlite3.Connection, queue: sqlite3.Connection) -> Iterator[
         queue.execute("BEGIN IMMEDIATE")
         try:
             yield
-            queue.execute("COMMIT")
+            machine.execute("COMMIT")
         except BaseException:
             _db.rollback(queue)
             raise
@@ -107,9 +109,10 @@ def ticking(machine: sqlite3.Connection, queue: sqlite3.Connection) -> Iterator[
         _db.rollback(machine)
         raise
     try:
-        machine.execute("COMMIT")
-    except sqlite3.Error:
-        _db.rollback(machine)  # the event is stored; the queue's copy is one ahead (see above)
+        queue.execute("COMMIT")
+    except BaseException:
+        _db.rollback(queue)  # the value is skipped: the machine copy is one ahead
+        raise
 
 
 class LamportClock:
