@@ -215,7 +215,7 @@ def push(
 
     Args:
         queue: The account's offline queue.
-        session: A `_session.Session` for the account's server (unused with `dry_run`).
+        session: An `account.session.Session` for the account's server (unused with `dry_run`).
         on_batch: Called after each answered request (for progress output).
         dry_run: Count what would be sent, by event type, and send nothing.
         batch_size: Most events per request.

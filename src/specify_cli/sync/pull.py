@@ -49,7 +49,7 @@ def pull(queue: OfflineQueue, session: Session, node_id: str | None, *,
 
     Args:
         queue: The account's scope database.
-        session: A `_session.Session` for the account's server.
+        session: An `account.session.Session` for the account's server.
         node_id: This node, whose Lamport clock receives the pulled values.
         max_pages: Stop after this many pages (the next pull continues).
 

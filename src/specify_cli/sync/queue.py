@@ -1,6 +1,6 @@
 """The durable offline queue: events wait here, in order, until the server acknowledges them.
 
-One SQLite database per account scope (see `_scope.queue_path`) holds the queue (FIFO by
+One SQLite database per account scope (see `account.scope.queue_path`) holds the queue (FIFO by
 row id), a copy of the machine's Lamport clock (see `clock`), the log of pulled events and
 the sync state. An event is appended in one `BEGIN IMMEDIATE` transaction that also ticks the
 clock and validates the stamped event again (a clock past `MAX_LAMPORT` or an event over the
@@ -106,7 +106,7 @@ class OfflineQueue:
     The database is opened on first use. One instance may be shared by threads.
 
     Args:
-        path: The scope database (`_scope.queue_path(scope)`).
+        path: The scope database (`account.scope.queue_path(scope)`).
         cap: Maximum number of queued events; `sync.queue_cap` from the config by default.
     """
 
