@@ -77,7 +77,9 @@ def run(options: Options) -> Result:
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     config = re.sub(r"^site_dir:.*$", "", config, flags=re.M) + "\nsite_dir: site\n"
     (work / "mkdocs.yml").write_text(config, encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), NO_MKDOCS_2_WARNING="1")
+    # The project root too: mkdocs.yml loads `scripts.docs_gen.cli_intros`.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+               NO_MKDOCS_2_WARNING="1")
     try:
         proc = subprocess.run([str(VENV / "bin" / "zensical"), "build", "--strict", "--clean",
                                "-f", "mkdocs.yml"], cwd=work, env=env, capture_output=True,
