@@ -98,13 +98,13 @@ def test_update_rewrites_expected_output_and_skip_needs_a_reason(tmp_path: Path)
     assert "1 blocks skipped with a reason" in again.stdout
 
 
-def test_link_check_catches_broken_links_in_content(gate_run, tmp_path: Path):
+def test_link_check_catches_broken_links_in_content(built_site, tmp_path: Path):
     import shutil
 
     from scripts.docs_gate import links
     from scripts.docs_gate._common import Options
 
-    _proc, site = gate_run
+    site, _problems = built_site
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
     page = copy / "how-to" / "sync-to-server" / "index.html"
@@ -113,22 +113,16 @@ def test_link_check_catches_broken_links_in_content(gate_run, tmp_path: Path):
     assert marker in html
     page.write_text(html.replace(marker, '<p><a href="../authenticate/#no-such-heading">x</a>'
                                  '<a href="#no-such-anchor">y</a>'
-                                 '<a href="../no-such-page/">z</a></p>' + marker, 1),
+                                 '<a href="../no-such-page/">z</a><img src="nope.png">'
+                                 '<code>&lt;a href="../quoted-only/"&gt;</code></p>' + marker, 1),
                     encoding="utf-8")
     result = links.run(Options(site_dir=copy))
     text = "\n".join(p.render() for p in result.problems)
     assert "no-such-heading" in text and "site/how-to/sync-to-server/index.html" in text
     assert "#no-such-anchor: no such anchor on the same page" in text
-    assert "no-such-page" in text
-
-
-def test_site_nav_is_stripped_for_the_link_checker_only():
-    from scripts.docs_gate._serve import strip_site_nav
-
-    page = (b'<body><nav class="md-tabs"><a href="x/">X</a></nav>'
-            b'<nav class="md-nav md-nav--primary"><nav class="md-nav"><a href="y/">Y</a></nav>'
-            b'</nav><article><a href="z/">Z</a></article></body>')
-    assert strip_site_nav(page) == b'<body><article><a href="z/">Z</a></article></body>'
+    assert "no-such-page" in text and "nope.png" in text
+    assert "quoted-only" not in text  # a link shown in code is text, not a link
+    assert len(result.problems) == 4, text
 
 
 def test_disguised_console_examples_are_flagged(tmp_path: Path):
