@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from scripts.docs_gate._common import CACHE_DIR, ROOT, Options, Problem, Result, rel
+from scripts.docs_gate._site import page_file
 
 _BASE = "http://site.invalid/"
 """Where the site's files are taken to live while resolving relative links."""
@@ -58,17 +59,6 @@ def _where(site: Path, page: Path, line: int) -> str:
     built = f"site/{page.relative_to(site).as_posix()}"
     source = source_hint(built)
     return f"{built}:{line}" + (f" (from {source})" if source else "")
-
-
-def _target(site: Path, path: str) -> Path | None:
-    """The file a site path names: `a/` is `a/index.html`, `a` may be a file or a folder."""
-    path = unquote(path).lstrip("/")
-    candidate = site / path
-    if path == "" or path.endswith("/"):
-        candidate = candidate / "index.html"
-    elif candidate.is_dir():
-        candidate = candidate / "index.html"
-    return candidate if candidate.is_file() else None
 
 
 def _parse(page: Path) -> _Page:
@@ -121,7 +111,7 @@ def run(options: Options) -> Result:
             else:
                 external.setdefault(url.split("#", 1)[0], where)
             continue
-        target = _target(site, parts.path[len(urlsplit(_BASE).path):])
+        target = page_file(site, unquote(parts.path))
         if link.startswith("#"):
             same_page += 1
         else:
