@@ -1,18 +1,20 @@
 """Check 2: every link of the built site leads somewhere, anchors included.
 
-Reads the files of site/ directly: each page is parsed once (Python's HTML parser, so a link
-quoted in a code block is text, not a link), which gives its ids and every `href` / `src` /
-`srcset`. A link into the site must name a built file (`page/` is `page/index.html`) and, with
-`#anchor` on an HTML page, one of that page's ids; stylesheets' `url(...)` must name files too.
-Every page is read, also those no other page links to. External links are listed and
-syntax-checked only, unless `--external` (then fetched, which needs a network).
+Reads the files of site/ directly, each page once: its tags give its ids and every `href` /
+`src` / `srcset` (script and style bodies and comments are not markup, and a link quoted in a
+code block is escaped text, so neither counts). A link into the site must name a built file
+(`page/` is `page/index.html`) and, with `#anchor` on an HTML page, one of that page's ids;
+stylesheets' `url(...)` must name files too. Every page is read, also those no other page
+links to; each distinct target is resolved once, so the work grows with the site's size.
+External links are listed and syntax-checked only, unless `--external` (then fetched).
 """
 
 from __future__ import annotations
 
+import html
 import re
 from concurrent.futures import ThreadPoolExecutor
-from html.parser import HTMLParser
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -22,30 +24,41 @@ from scripts.docs_gate._site import page_file
 _BASE = "http://site.invalid/"
 """Where the site's files are taken to live while resolving relative links."""
 
+_NOT_MARKUP = re.compile(r"<!--.*?-->|(?<=<script)\b[^>]*>.*?(?=</script>)|"
+                         r"(?<=<style)\b[^>]*>.*?(?=</style>)", re.S | re.I)
+_TAG = re.compile(r"""<[a-zA-Z](?:"[^"]*"|'[^']*'|[^'">])*>""")
+_ATTR = re.compile(r"""\s(id|name|href|src|srcset)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""",
+                   re.I)
 _CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
 _SKIPPED_SCHEMES = {"data", "javascript", "mailto", "tel", "blob"}
 
 
-class _Page(HTMLParser):
-    """The ids and links of one HTML page (with line numbers)."""
+def _blank(match: re.Match[str]) -> str:
+    """Comments and script/style bodies as spaces (a script tag keeps its attributes)."""
+    text = match.group(0)
+    if text.startswith("<!--"):
+        return " " * len(text)
+    head, _, body = text.partition(">")
+    return head + ">" + " " * len(body)
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.ids: set[str] = set()
-        self.links: list[tuple[int, str]] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        line = self.getpos()[0]
-        for name, value in attrs:
-            if value is None:
-                continue
+def _scan(markup: str) -> tuple[set[str], list[tuple[int, str]]]:
+    """The ids of a page and its links as (offset, link)."""
+    markup = _NOT_MARKUP.sub(_blank, markup)
+    ids: set[str] = set()
+    links: list[tuple[int, str]] = []
+    for tag in _TAG.finditer(markup):
+        for attr in _ATTR.finditer(tag.group(0)):
+            name = attr.group(1).lower()
+            value = html.unescape(next(v for v in attr.groups()[1:] if v is not None))
             if name in ("id", "name"):
-                self.ids.add(value)
-            elif name in ("href", "src"):
-                self.links.append((line, value.strip()))
+                ids.add(value)
             elif name == "srcset":
-                self.links += [(line, part.split()[0]) for part in value.split(",")
-                               if part.strip()]
+                links += [(tag.start(), part.split()[0]) for part in value.split(",")
+                          if part.strip()]
+            else:
+                links.append((tag.start(), value.strip()))
+    return ids, links
 
 
 def source_hint(built: str) -> str:
@@ -53,19 +66,6 @@ def source_hint(built: str) -> str:
     page = re.sub(r"(^|/)index\.html$", "", built.removeprefix("site/")).strip("/")
     candidates = [f"docs/{page}.md", f"docs/{page}/index.md"] if page else ["docs/index.md"]
     return next((c for c in candidates if (ROOT / c).is_file()), "")
-
-
-def _where(site: Path, page: Path, line: int) -> str:
-    built = f"site/{page.relative_to(site).as_posix()}"
-    source = source_hint(built)
-    return f"{built}:{line}" + (f" (from {source})" if source else "")
-
-
-def _parse(page: Path) -> _Page:
-    parsed = _Page()
-    parsed.feed(page.read_text(encoding="utf-8", errors="replace"))
-    parsed.close()
-    return parsed
 
 
 def _check_external(urls: list[str]) -> dict[str, str]:
@@ -90,45 +90,53 @@ def run(options: Options) -> Result:
     if not (site / "index.html").is_file():
         result.problems.append(Problem("site/", "no built site; run the build check first"))
         return result
-    pages = {page: _parse(page) for page in sorted(site.rglob("*.html"))}
-    links = [(page, line, link) for page, parsed in pages.items() for line, link in parsed.links]
-    for sheet in sorted(site.rglob("*.css")):
-        text = sheet.read_text(encoding="utf-8", errors="replace")
-        links += [(sheet, text.count("\n", 0, m.start()) + 1, m.group(1).strip())
-                  for m in _CSS_URL.finditer(text)]
-    external: dict[str, str] = {}
+    texts = {page: page.read_text(encoding="utf-8", errors="replace")
+             for page in sorted(site.rglob("*.html")) + sorted(site.rglob("*.css"))}
+    ids: dict[Path, set[str]] = {}
+    links: list[tuple[Path, int, str]] = []
+    for page, text in texts.items():
+        if page.suffix == ".css":
+            links += [(page, m.start(), m.group(1).strip()) for m in _CSS_URL.finditer(text)]
+        else:
+            ids[page], found = _scan(text)
+            links += [(page, offset, link) for offset, link in found]
+    target_of = lru_cache(maxsize=None)(lambda path: page_file(site, unquote(path)))
+
+    def where(page: Path, offset: int) -> str:
+        built = f"site/{page.relative_to(site).as_posix()}"
+        source = source_hint(built)
+        line = texts[page].count("\n", 0, offset) + 1
+        return f"{built}:{line}" + (f" (from {source})" if source else "")
+
+    external: dict[str, tuple[Path, int]] = {}
     internal = same_page = 0
-    for page, line, link in links:
-        base = _BASE + page.relative_to(site).as_posix()
-        url = urljoin(base, link)
+    for page, offset, link in links:
+        url = urljoin(_BASE + page.relative_to(site).as_posix(), link)
         parts = urlsplit(url)
         if parts.scheme in _SKIPPED_SCHEMES or link == "":
             continue
-        where = _where(site, page, line)
         if not url.startswith(_BASE):
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                result.problems.append(Problem(where, f"link {link}: not a valid URL"))
+                result.problems.append(Problem(where(page, offset), f"link {link}: not a URL"))
             else:
-                external.setdefault(url.split("#", 1)[0], where)
+                external.setdefault(url.split("#", 1)[0], (page, offset))
             continue
-        target = page_file(site, unquote(parts.path))
-        if link.startswith("#"):
-            same_page += 1
-        else:
-            internal += 1
+        same_page += link.startswith("#")
+        internal += not link.startswith("#")
+        target = target_of(parts.path)
         if target is None:
-            result.problems.append(Problem(where, f"link {link}: no such file in the built "
-                                           "site; fix the link or the target"))
-        elif parts.fragment and target.suffix == ".html":
+            result.problems.append(Problem(where(page, offset), f"link {link}: no such file in "
+                                           "the built site; fix the link or the target"))
+        elif parts.fragment and target.suffix == ".html" and target in ids \
+                and unquote(parts.fragment) not in ids[target]:
             anchor = unquote(parts.fragment)
-            if anchor not in (pages.get(target) or _parse(target)).ids:
-                what = ("no such anchor on the same page" if link.startswith("#")
-                        else f"{target.relative_to(site).as_posix()} has no anchor #{anchor}")
-                result.problems.append(Problem(where, f"link {link}: {what}; fix the link or "
-                                               "the heading"))
+            what = ("no such anchor on the same page" if link.startswith("#") else
+                    f"{target.relative_to(site).as_posix()} has no anchor #{anchor}")
+            result.problems.append(Problem(where(page, offset), f"link {link}: {what}; fix the "
+                                           "link or the heading"))
     if options.external:
         for url, why in sorted(_check_external(sorted(external)).items()):
-            result.problems.append(Problem(external[url], f"link {url}: {why}"))
+            result.problems.append(Problem(where(*external[url]), f"link {url}: {why}"))
     listing = CACHE_DIR / "external-links.txt"
     listing.parent.mkdir(parents=True, exist_ok=True)
     listing.write_text("".join(f"{url}\n" for url in sorted(external)), encoding="utf-8")
@@ -140,6 +148,6 @@ def run(options: Options) -> Result:
                         + ", ".join(f"{host} x{n}" for host, n in sorted(hosts.items())))
     result.count = internal + same_page
     result.summary = (f"{internal} links and cross-page anchors, {same_page} same-page anchors "
-                      f"on {len(pages)} pages, {len(external)} external "
+                      f"on {len(ids)} pages, {len(external)} external "
                       f"{'checked' if options.external else 'listed'}")
     return result
