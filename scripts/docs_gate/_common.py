@@ -74,9 +74,11 @@ def rel(path: Path | str) -> str:
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    """Environment for child processes: the checked tree's `src` first on the import path."""
+    """Environment for child processes: the checked tree's `src` and root (its `scripts`, which
+    mkdocs.yml loads a Markdown extension from) first on the import path."""
     env = dict(os.environ)
-    paths = [str(SRC_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [str(SRC_DIR), str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+                                         if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     env["NO_MKDOCS_2_WARNING"] = "1"
     env.update(extra)
