@@ -150,7 +150,8 @@ def run(b: Bench) -> None:
     if builds and links:
         fig.value, fig.baseline = Sample(links, "s"), Sample(builds, "s")
         fig.notes.append("`python -m scripts.docs_gate --only links` (strict build, then "
-                         "every link and anchor of site/'s files), per-check times")
+                         "linkchecker over loopback HTTP with AnchorCheck; same-page anchors "
+                         "are checked by the gate itself), per-check times")
         if isolated_note:
             fig.notes.append(isolated_note)
         b.add(fig.finish())

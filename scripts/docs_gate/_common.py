@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 """The project being checked: the tree that holds this copy of the gate."""
 
 BIN = Path(sys.executable).parent
-"""Directory of the running interpreter's console scripts (mkdocs, spec-kitty, uv)."""
+"""Directory of the running interpreter's console scripts (mkdocs, linkchecker, spec-kitty, uv)."""
 
 DOCS_DIR = ROOT / "docs"
 SRC_DIR = ROOT / "src"

@@ -1,7 +1,9 @@
 """A small threaded HTTP server for site/ on a free 127.0.0.1 port.
 
-For the browser tests: it applies the `[[headers]]` and `[[redirects]]` rules of
-`netlify.toml` and answers unknown paths with `404.html` and status 404, as Netlify does.
+It sends a `LinkChecker` response header (so linkchecker applies `maxrequestspersecond`
+instead of its per-host throttle), can apply the `[[headers]]` and `[[redirects]]` rules of
+`netlify.toml` (for the browser test), and answers unknown paths with `404.html` and status 404,
+as Netlify does.
 """
 
 from __future__ import annotations
@@ -34,14 +36,49 @@ def netlify_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(out) + "$")
 
 
+SAME_PAGE_HREF = re.compile(rb"""(\s)href=(["'])#""")
+"""A link to an anchor of the same page (`href="#x"`)."""
+
+
+_NAV_TAG = re.compile(rb"<nav\b[^>]*>|</nav>")
+_SITE_NAV = re.compile(rb"""<nav class=["'](?:md-nav md-nav--primary|md-tabs)\b""")
+
+
+def strip_site_nav(markup: bytes) -> bytes:
+    """Remove the theme's site navigation (primary nav and tabs) from a page.
+
+    The site nav is the same list of pages on every page, so a link checker that reads it
+    on every page does pages x nav-size work; served this way it reads it once, on the home
+    page. The strict build validates the nav itself. The nav's lines stay as blank lines, so
+    the line numbers linkchecker reports are those of the file in site/.
+    """
+    out, pos = [], 0
+    for start in _SITE_NAV.finditer(markup):
+        if start.start() < pos:
+            continue
+        depth, end = 0, len(markup)
+        for tag in _NAV_TAG.finditer(markup, start.start()):
+            depth += -1 if tag.group(0) == b"</nav>" else 1
+            if depth == 0:
+                end = tag.end()
+                break
+        out.append(markup[pos:start.start()])
+        out.append(b"\n" * markup.count(b"\n", start.start(), end))
+        pos = end
+    out.append(markup[pos:])
+    return b"".join(out)
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     headers_rules: list[tuple[re.Pattern[str], dict[str, str]]] = []
     redirect_rules: list[tuple[re.Pattern[str], str, int]] = []
+    hide_same_page_anchors = False
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         pass
 
     def end_headers(self) -> None:
+        self.send_header("LinkChecker", "allowed")
         path = urlsplit(self.path).path
         for pattern, values in self.headers_rules:
             if pattern.match(path):
@@ -81,24 +118,42 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 return io.BytesIO(body)
+        if self.hide_same_page_anchors:
+            page = local / "index.html" if local.is_dir() else local
+            if page.suffix == ".html" and page.is_file() and (self.path.endswith("/")
+                                                              or not local.is_dir()):
+                body = SAME_PAGE_HREF.sub(rb"\1data-gate-href=\2#", page.read_bytes())
+                if page != Path(self.directory) / "index.html":
+                    body = strip_site_nav(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                return io.BytesIO(body)
         return super().send_head()
 
 
 @contextmanager
-def serve(site: Path, headers: list[dict] | None = None,
-          redirects: list[dict] | None = None) -> Iterator[str]:
+def serve(site: Path, headers: list[dict] | None = None, redirects: list[dict] | None = None,
+          hide_same_page_anchors: bool = False) -> Iterator[str]:
     """Serve `site` on a free 127.0.0.1 port; yields the base URL such as `http://127.0.0.1:PORT/`.
 
     Args:
         site: The directory to serve.
         headers: `[[headers]]` tables of netlify.toml (`for`, `values`) to apply.
         redirects: `[[redirects]]` tables of netlify.toml (`from`, `to`, `status`) to apply.
+        hide_same_page_anchors: For linkchecker: serve every page but the home page without the
+            site nav (see `strip_site_nav`), and turn `href="#x"` into `data-gate-href="#x"`
+            (not a link): the gate checks same-page anchors
+            itself in one pass per page, instead of linkchecker refetching and reparsing the
+            whole page once per anchor.
     """
     handler = type("Handler", (_Handler,), {
         "headers_rules": [(netlify_pattern(h["for"]), dict(h.get("values", {})))
                           for h in headers or []],
         "redirect_rules": [(netlify_pattern(r["from"]), r["to"], int(r.get("status", 301)))
                            for r in redirects or []],
+        "hide_same_page_anchors": hide_same_page_anchors,
     })
     httpd = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(handler, directory=str(site)))

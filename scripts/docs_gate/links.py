@@ -1,153 +1,229 @@
-"""Check 2: every link of the built site leads somewhere, anchors included.
+"""Check 2: linkchecker over the built site, served on loopback, with anchors checked.
 
-Reads the files of site/ directly, each page once: its tags give its ids and every `href` /
-`src` / `srcset` (script and style bodies and comments are not markup, and a link quoted in a
-code block is escaped text, so neither counts). A link into the site must name a built file
-(`page/` is `page/index.html`) and, with `#anchor` on an HTML page, one of that page's ids;
-stylesheets' `url(...)` must name files too. Every page is read, also those no other page
-links to; each distinct target is resolved once, so the work grows with the site's size.
-External links are listed and syntax-checked only, unless `--external` (then fetched).
+linkchecker is the link checker; the gate only serves the site and reads its report. It runs
+as `nobody` when started as root and then silently drops output files it cannot write, so the
+site is served over HTTP (no file permissions involved), the config file is world-readable,
+and the report is read from stdout (CSV, every URL logged). The server sends a `LinkChecker`
+header so `maxrequestspersecond` applies instead of the per-host throttle. Every built page is
+a start URL, so a page no other page links to is checked too. Same-page anchors (`href="#x"`)
+are checked here, in one pass per page, and hidden from linkchecker, which would refetch the
+page once per anchor. Any error or warning fails the check. External links are listed and
+syntax-checked only, unless `--external`.
 """
 
 from __future__ import annotations
 
-import html
+import csv
+import io
+import os
 import re
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+import subprocess
+import tempfile
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from scripts.docs_gate._common import CACHE_DIR, ROOT, Options, Problem, Result, rel
-from scripts.docs_gate._site import page_file
+from scripts.docs_gate._common import (
+    BIN,
+    CACHE_DIR,
+    ROOT,
+    Options,
+    Problem,
+    Result,
+    rel,
+    subprocess_env,
+)
+from scripts.docs_gate._serve import serve
 
-_BASE = "http://site.invalid/"
-"""Where the site's files are taken to live while resolving relative links."""
+_CONFIG = """\
+[checking]
+threads={threads}
+maxrequestspersecond=1000
+recursionlevel=-1
+timeout=20
+robotstxt=0
+[filtering]
+checkextern={extern}
+# The docs' example server (http://127.0.0.1:8000/, the reader's own): syntax only, always.
+ignore=
+  ^https?://(127\\.0\\.0\\.1|localhost):8000(/|$)
+[output]
+status=0
+warnings=1
+[csv]
+separator=;
+[AnchorCheck]
+"""
 
-_NOT_MARKUP = re.compile(r"<!--.*?-->|(?<=<script)\b[^>]*>.*?(?=</script>)|"
-                         r"(?<=<style)\b[^>]*>.*?(?=</style>)", re.S | re.I)
-_TAG = re.compile(r"""<[a-zA-Z](?:"[^"]*"|'[^']*'|[^'">])*>""")
-_ATTR = re.compile(r"""\s(id|name|href|src|srcset)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""",
-                   re.I)
-_CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
-_SKIPPED_SCHEMES = {"data", "javascript", "mailto", "tel", "blob"}
+
+def _write_config(threads: int, external: bool) -> Path:
+    """Write the linkchecker config where `nobody` can read it."""
+    fd, name = tempfile.mkstemp(prefix="docs-gate-linkcheckerrc-", suffix=".ini")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(_CONFIG.format(threads=threads, extern=int(external)))
+    os.chmod(name, 0o644)
+    return Path(name)
 
 
-def _blank(match: re.Match[str]) -> str:
-    """Comments and script/style bodies as spaces (a script tag keeps its attributes)."""
-    text = match.group(0)
-    if text.startswith("<!--"):
-        return " " * len(text)
-    head, _, body = text.partition(">")
-    return head + ">" + " " * len(body)
+def _rows(stdout: str) -> list[dict[str, str]]:
+    lines = [line for line in stdout.splitlines() if line and not line.startswith("#")]
+    return list(csv.DictReader(io.StringIO("\n".join(lines)), delimiter=";"))
 
 
-def _scan(markup: str) -> tuple[set[str], list[tuple[int, str]]]:
-    """The ids of a page and its links as (offset, link)."""
-    markup = _NOT_MARKUP.sub(_blank, markup)
-    ids: set[str] = set()
-    links: list[tuple[int, str]] = []
-    for tag in _TAG.finditer(markup):
-        for attr in _ATTR.finditer(tag.group(0)):
-            name = attr.group(1).lower()
-            value = html.unescape(next(v for v in attr.groups()[1:] if v is not None))
-            if name in ("id", "name"):
-                ids.add(value)
-            elif name == "srcset":
-                links += [(tag.start(), part.split()[0]) for part in value.split(",")
-                          if part.strip()]
-            else:
-                links.append((tag.start(), value.strip()))
-    return ids, links
+def _url_path(page: Path, site: Path) -> str:
+    """The URL path that serves a built file, as the site's own links name it (`x/` for
+    `x/index.html`): linkchecker caches by URL, so a start URL spelled as the links spell it
+    is fetched once."""
+    path = page.relative_to(site).as_posix()
+    return path.removesuffix("index.html") if path.rsplit("/", 1)[-1] == "index.html" else path
+
+
+def _page_of(url: str, base: str) -> str:
+    """Map a served URL back to its file in site/ for messages."""
+    if not url.startswith(base):
+        return url
+    path = unquote(urlsplit(url).path).lstrip("/")
+    return f"site/{path}index.html" if path == "" or path.endswith("/") else f"site/{path}"
 
 
 def source_hint(built: str) -> str:
-    """Name the Markdown source of a built page (`site/x/index.html`) when there is one."""
+    """Name the Markdown source of a built page (`site/x/index.html`) when there is one.
+
+    Args:
+        built: The built page, as `site/<path>`.
+
+    Returns:
+        The source as `docs/<path>.md` (or `.../index.md`), or "" when there is none.
+    """
     page = re.sub(r"(^|/)index\.html$", "", built.removeprefix("site/")).strip("/")
     candidates = [f"docs/{page}.md", f"docs/{page}/index.md"] if page else ["docs/index.md"]
     return next((c for c in candidates if (ROOT / c).is_file()), "")
 
 
-def _check_external(urls: list[str]) -> dict[str, str]:
-    """Fetch external URLs (only with `--external`); returns url -> what failed."""
-    import httpx
+def _where(built: str, line: str | int) -> str:
+    """`site/page:line (from docs/page.md)`."""
+    source = source_hint(built) if built.startswith("site/") else ""
+    where = f"{built}:{line}" if built and line else built
+    return where + (f" (from {source})" if source else "")
 
-    def fetch(url: str) -> tuple[str, str]:
-        try:
-            with httpx.Client(follow_redirects=True, timeout=20) as client:
-                status = client.get(url).status_code
-            return url, "" if status < 400 else f"HTTP {status}"
-        except httpx.HTTPError as exc:
-            return url, type(exc).__name__
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return {url: why for url, why in pool.map(fetch, urls) if why}
+
+_SAME_PAGE = re.compile(r"""\shref=["']#([^"']*)["']""")
+_IDS = re.compile(r"""\s(?:id|name)=["']([^"']+)["']""")
+
+
+def same_page_anchors(site: Path) -> tuple[int, list[Problem]]:
+    """Check every `href="#x"` against the ids of its own page, one parse per page.
+
+    Args:
+        site: The built site.
+
+    Returns:
+        How many same-page anchors were checked, and a problem for each that names no id.
+    """
+    count, problems = 0, []
+    for page in sorted(site.rglob("*.html")):
+        markup = page.read_text(encoding="utf-8", errors="replace")
+        targets = set(_IDS.findall(markup))
+        for match in _SAME_PAGE.finditer(markup):
+            anchor = unquote(match.group(1))
+            count += 1
+            if anchor and anchor not in targets:
+                line = markup.count("\n", 0, match.start()) + 1
+                problems.append(Problem(
+                    _where(f"site/{page.relative_to(site).as_posix()}", line),
+                    f"link #{anchor}: no such anchor on the same page; fix the link or the "
+                    "heading"))
+    return count, problems
+
+
+def _linkchecker(site: Path, external: bool) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run linkchecker over the served site from every built page; returns its run and the
+    base URL it checked."""
+    config = _write_config(threads=int(os.environ.get("DOCS_GATE_LINK_THREADS", "8")),
+                           external=external)
+    try:
+        with serve(site, hide_same_page_anchors=True) as base:
+            starts = [base + _url_path(page, site) for page in sorted(site.rglob("*.html"))]
+            cmd = [str(BIN / "linkchecker"), "-f", str(config), "--no-status", "-o", "csv",
+                   "--verbose", "--timeout", "20", *starts]
+            proc = subprocess.run(cmd, cwd=tempfile.gettempdir(), env=subprocess_env(),
+                                  capture_output=True, text=True, timeout=1200)
+    finally:
+        config.unlink(missing_ok=True)
+    return proc, base
+
+
+def _message(row: dict[str, str], valid: bool) -> str:
+    """What linkchecker found wrong with one URL, on one line.
+
+    A missing anchor's warning lists every anchor of the target page; that list is dropped
+    (the page's headings are the place to look), so the message is whole, never cut.
+    """
+    text = row.get("result", "") if not valid else row.get("warningstring") or ""
+    text = " ".join(text.split())
+    text = re.sub(r"\s*Available anchors:.*", "", text).rstrip(".")
+    return f"link {row.get('urlname') or row.get('url', '')}: {text}"
 
 
 def run(options: Options) -> Result:
-    """Check every link and anchor of the built site against its files."""
+    """Run linkchecker over the served site and fail on any error or warning.
+
+    Args:
+        options: The gate's options (`site_dir`; `external` to fetch external links).
+
+    Returns:
+        The check's result: one problem per broken link or anchor.
+    """
     result = Result("links", unit="urls")
     site = options.site_dir
     if not (site / "index.html").is_file():
         result.problems.append(Problem("site/", "no built site; run the build check first"))
         return result
-    texts = {page: page.read_text(encoding="utf-8", errors="replace")
-             for page in sorted(site.rglob("*.html")) + sorted(site.rglob("*.css"))}
-    ids: dict[Path, set[str]] = {}
-    links: list[tuple[Path, int, str]] = []
-    for page, text in texts.items():
-        if page.suffix == ".css":
-            links += [(page, m.start(), m.group(1).strip()) for m in _CSS_URL.finditer(text)]
+    same_page, result.problems = same_page_anchors(site)
+    proc, base = _linkchecker(site, options.external)
+    rows = _rows(proc.stdout)
+    if not rows:
+        result.problems.append(Problem("", f"linkchecker produced no report (exit "
+                                       f"{proc.returncode})", proc.stderr[-2000:]))
+        return result
+    external: set[str] = set()
+    internal = 0
+    for row in rows:
+        url = row.get("url") or row.get("urlname", "")
+        valid = row.get("valid", "True") == "True"
+        warning = (row.get("warningstring") or "").strip()
+        info = (row.get("infostring") or "").strip()
+        is_external = not url.startswith(base) and urlsplit(url).scheme in ("http", "https",
+                                                                                "mailto", "ftp")
+        if is_external:
+            external.add(url)
         else:
-            ids[page], found = _scan(text)
-            links += [(page, offset, link) for offset, link in found]
-    target_of = lru_cache(maxsize=None)(lambda path: page_file(site, unquote(path)))
-
-    def where(page: Path, offset: int) -> str:
-        built = f"site/{page.relative_to(site).as_posix()}"
-        source = source_hint(built)
-        line = texts[page].count("\n", 0, offset) + 1
-        return f"{built}:{line}" + (f" (from {source})" if source else "")
-
-    external: dict[str, tuple[Path, int]] = {}
-    internal = same_page = 0
-    for page, offset, link in links:
-        url = urljoin(_BASE + page.relative_to(site).as_posix(), link)
-        parts = urlsplit(url)
-        if parts.scheme in _SKIPPED_SCHEMES or link == "":
+            internal += 1
+        if (valid and not warning) or (is_external and valid and not options.external):
             continue
-        if not url.startswith(_BASE):
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                result.problems.append(Problem(where(page, offset), f"link {link}: not a URL"))
-            else:
-                external.setdefault(url.split("#", 1)[0], (page, offset))
-            continue
-        same_page += link.startswith("#")
-        internal += not link.startswith("#")
-        target = target_of(parts.path)
-        if target is None:
-            result.problems.append(Problem(where(page, offset), f"link {link}: no such file in "
-                                           "the built site; fix the link or the target"))
-        elif parts.fragment and target.suffix == ".html" and target in ids \
-                and unquote(parts.fragment) not in ids[target]:
-            anchor = unquote(parts.fragment)
-            what = ("no such anchor on the same page" if link.startswith("#") else
-                    f"{target.relative_to(site).as_posix()} has no anchor #{anchor}")
-            result.problems.append(Problem(where(page, offset), f"link {link}: {what}; fix the "
-                                           "link or the heading"))
-    if options.external:
-        for url, why in sorted(_check_external(sorted(external)).items()):
-            result.problems.append(Problem(where(*external[url]), f"link {url}: {why}"))
+        parent = row.get("parentname", "")
+        built = _page_of(parent, base) if parent else ""
+        # linkchecker counts a stylesheet's lines after removing its comments: name the file.
+        where = _where(built, "" if built.endswith(".css") else row.get("line", ""))
+        result.problems.append(Problem(where, _message(row, valid) + "; fix the link or the "
+                                       "target", info if info and not valid else ""))
+    result.count = internal + same_page
+    mode = "checked" if options.external else "syntax-checked only"
     listing = CACHE_DIR / "external-links.txt"
     listing.parent.mkdir(parents=True, exist_ok=True)
     listing.write_text("".join(f"{url}\n" for url in sorted(external)), encoding="utf-8")
     hosts: dict[str, int] = {}
     for url in external:
-        hosts[urlsplit(url).netloc] = hosts.get(urlsplit(url).netloc, 0) + 1
-    mode = "checked" if options.external else "syntax-checked only"
+        host = urlsplit(url).netloc or urlsplit(url).scheme
+        hosts[host] = hosts.get(host, 0) + 1
     result.notes.append(f"external links ({mode}), full list in {rel(listing)}: "
                         + ", ".join(f"{host} x{n}" for host, n in sorted(hosts.items())))
-    result.count = internal + same_page
-    result.summary = (f"{internal} links and cross-page anchors, {same_page} same-page anchors "
-                      f"on {len(ids)} pages, {len(external)} external "
+    result.summary = (f"{internal} internal urls and cross-page anchors (linkchecker), "
+                      f"{same_page} same-page anchors, {len(external)} external "
                       f"{'checked' if options.external else 'listed'}")
+    if proc.returncode not in (0, 1):
+        result.problems.append(Problem("", f"linkchecker exited {proc.returncode}",
+                                       proc.stderr[-2000:]))
+    elif proc.returncode == 1 and not result.problems:
+        result.problems.append(Problem("", "linkchecker reported a failure that the report does not"
+                                       " show", proc.stderr[-2000:]))
     return result
