@@ -1,6 +1,7 @@
 """MkDocs hooks: navigation from toc/, facts and references from the code, fresh CLI imports.
 
-- on_config: put the project's `src/` and root on sys.path; add the CLI-intro extension.
+- on_config: put the project's `src/` and root first on sys.path (a copy of the project, as the
+  tests and the bench build, imports its own code, not the venv's editable install).
 - on_pre_build: drop cached `specify_cli` / `spec_kitty_server` / `scripts.docs_gen` modules,
   so `mkdocs serve` re-imports the CLI after a source edit (mkdocs-click imports it once).
 - on_files: read toc/ into the nav; a broken href, a duplicate entry or a docs page missing
@@ -38,10 +39,15 @@ def _project_dir(config: Any) -> Path:
 def on_config(config: Any) -> Any:
     project = _project_dir(config)
     for path in (project / "src", project):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
-    cli_intros = importlib.import_module("scripts.docs_gen.cli_intros")
-    config.markdown_extensions.append(cli_intros.CliIntroExtension())
+        if str(path) in sys.path:
+            sys.path.remove(str(path))
+        sys.path.insert(0, str(path))
+    # mkdocs.yml's `scripts.docs_gen.cli_intros` was loaded while the config was read, maybe
+    # from the venv's install of another tree: let pages import this project's copy.
+    loaded = getattr(sys.modules.get("scripts"), "__file__", None)
+    if loaded and Path(loaded).resolve().parent != project / "scripts":
+        for name in [n for n in sys.modules if n == "scripts" or n.startswith("scripts.docs_gen")]:
+            del sys.modules[name]
     return config
 
 
@@ -65,6 +71,7 @@ def on_files(files: Any, config: Any) -> Any:
         log.warning("%s", problem)
     for file in files.documentation_pages():
         if file.src_uri not in toc.pages:
+            # The one message for an orphan page (mkdocs.yml sets `omitted_files: ignore`).
             log.warning("docs/%s:1: page is not listed in toc/; add `- name: ...` with "
                         "`href: %s` to the toc file of its section", file.src_uri, file.src_uri)
     config.nav = toc.nav

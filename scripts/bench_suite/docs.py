@@ -122,13 +122,13 @@ def run(b: Bench) -> None:
                 checks.setdefault(name, []).append(seconds)
         fig.extra = {"checks_seconds": checks}
         if checks:
-            fig.notes.append("median per check (the gate runs `examples` alongside build and "
-                             "links): " + ", ".join(
+            fig.notes.append("median per check (`examples` and `portability` run beside "
+                             "the build: the times overlap): " + ", ".join(
                 f"{k} {sorted(v)[len(v) // 2]:.1f}s" for k, v in checks.items()))
         b.add(fig.finish())
     else:
         b.add(fig.fail(bare_error))
-    # The full gate runs its `examples` check alongside the build and the link check, so
+    # The full gate runs its `examples` and `portability` checks beside the build, so
     # their times there include that contention: time them in isolation, as the scale
     # figures do (`--only links` = the strict build, then the link check).
     builds, links, isolated_note = [], [], ""

@@ -1,8 +1,12 @@
 """`python -m scripts.docs_gate [--update] [--external] [--only CHECK[,CHECK]]`.
 
-Runs the checks in order, prints one line per check (status, count, time), then every problem
-as `file:line: what is wrong; what to do`, and a final summary line that says where the site is.
-Exits 1 when any blocking check fails, 2 on a usage error.
+Runs the checks, prints one line per check (status, count, time) in a fixed order, then every
+problem as `file:line: what is wrong; what to do`, and a final summary line that says where
+the site is. Exits 1 when any blocking check fails, 2 on a usage error.
+
+The checks that need no site start at once beside the build: the executed examples and the
+Zensical build spend most of their time in subprocesses, so on two cores they overlap the
+strict build instead of following it. The site checks run once the build has written site/.
 """
 
 from __future__ import annotations
@@ -11,43 +15,12 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
+import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
+from scripts.docs_gate import NAMES, NEEDS_SITE, check
 from scripts.docs_gate._common import ROOT, Options, Problem, Result, ensure_src_on_path, rel
-
-
-def _checks() -> dict[str, tuple[Callable[[Options], Result], bool]]:
-    """Check name -> (function, needs the built site). Imported lazily: fast `--help`."""
-    from scripts.docs_gate import (
-        build,
-        cli_links,
-        completeness,
-        examples,
-        links,
-        llms,
-        mentions,
-        netlify,
-        portability,
-        quoted,
-    )
-
-    return {
-        "build": (build.run, False),
-        "links": (links.run, True),
-        "examples": (examples.run, False),
-        "mentions": (mentions.run, False),
-        "cli-links": (cli_links.run, True),
-        "completeness": (completeness.run, True),
-        "quoted": (quoted.run, False),
-        "llms": (llms.run, True),
-        "netlify": (netlify.run, True),
-        "portability": (portability.run, False),
-    }
-
-
-NAMES = ("build", "links", "examples", "mentions", "cli-links", "completeness", "quoted",
-         "llms", "netlify", "portability")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -84,14 +57,12 @@ def _line(result: Result) -> str:
     return f"{status:<4} {result.name:<13} {what} ({result.seconds:.1f}s)"
 
 
-def _timed(name: str, func: Callable[[Options], Result], options: Options) -> Result:
+def _timed(name: str, options: Options) -> Result:
     """Run one check; a crash becomes a failed result with its reason."""
     begin = time.perf_counter()
     try:
-        result = func(options)
+        result = check(name)(options)
     except Exception as exc:  # a crashed check is a failed check, with its reason
-        import traceback
-
         result = Result(name, problems=[Problem(
             "scripts/docs_gate", f"the {name} check crashed: {exc!r}",
             traceback.format_exc(limit=6))])
@@ -99,57 +70,67 @@ def _timed(name: str, func: Callable[[Options], Result], options: Options) -> Re
     return result
 
 
+def _names(arg: str) -> list[str]:
+    return [n.strip() for n in arg.split(",") if n.strip()]
+
+
+def _run_all(selected: list[str], options: Options) -> list[Future[Result]]:
+    """Start every selected check; the site checks wait for the build to finish.
+
+    With `--update` the examples rewrite pages that the other checks read: one at a time.
+    """
+    if options.update:
+        return [_done(_timed(n, options)) for n in selected]
+    pool = ThreadPoolExecutor(max_workers=len(selected))
+    futures = {n: pool.submit(_timed, n, options) for n in selected
+               if n not in NEEDS_SITE and n != "build"}
+    if "build" in selected:
+        futures["build"] = pool.submit(_timed, "build", options)
+        futures["build"].result()
+    # A strict build that fails on warnings still writes the site: keep checking it, so one
+    # run names every problem. No site at all: the site checks are skipped.
+    site_ok = (options.site_dir / "index.html").is_file()
+    for name in selected:
+        if name in NEEDS_SITE:
+            futures[name] = pool.submit(_timed, name, options) if site_ok else _done(
+                Result(name, skipped="the build produced no site; fix it first"))
+    pool.shutdown(wait=False)
+    return [futures[n] for n in selected]
+
+
+def _done(result: Result) -> Future[Result]:
+    future: Future[Result] = Future()
+    future.set_result(result)
+    return future
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected checks and return the exit status."""
     args = _parse(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     ensure_src_on_path()
-    only = [n.strip() for n in args.only.split(",") if n.strip()]
-    skip = [n.strip() for n in args.skip.split(",") if n.strip()]
+    only, skip = _names(args.only), _names(args.skip)
     unknown = [n for n in only + skip if n not in NAMES]
     if unknown:
         print(f"error: unknown check {unknown[0]!r}; choose from {', '.join(NAMES)}",
               file=sys.stderr)
         return 2
-    checks = _checks()
     selected = [n for n in NAMES if (not only or n in only) and n not in skip]
-    if any(checks[n][1] for n in selected) and "build" not in selected and "build" not in skip:
+    if NEEDS_SITE.intersection(selected) and "build" not in selected and "build" not in skip:
         selected.insert(0, "build")
     options = Options(update=args.update, external=args.external)
     if args.site_dir:
-        from pathlib import Path
-
         options.site_dir = Path(args.site_dir).resolve()
     started = time.perf_counter()
     results: list[Result] = []
-    site_ok = True
-    # The executed examples need no site and spend much of their time waiting on the CLI and
-    # server subprocesses: run them alongside the build and the link check; their line still
-    # prints in order. (The non-blocking Zensical build stays last: it would only slow the
-    # blocking checks down on a 2-core machine.)
-    early: dict[str, Future[Result]] = {}
-    pool = ThreadPoolExecutor(max_workers=1)
-    if "examples" in selected and len(selected) > 1 and not options.update:
-        early["examples"] = pool.submit(_timed, "examples", checks["examples"][0], options)
-    for name in selected:
-        func, needs_site = checks[name]
-        if name in early:
-            result = early[name].result()
-        elif needs_site and not site_ok:
-            result = Result(name, skipped="the build produced no site; fix it first")
-        else:
-            result = _timed(name, func, options)
-        if name == "build":
-            # A strict build that fails on warnings still writes the site: keep checking it,
-            # so one run names every problem. No site at all: the site checks are skipped.
-            site_ok = (options.site_dir / "index.html").is_file()
+    for future in _run_all(selected, options):
+        result = future.result()
         results.append(result)
         print(_line(result), flush=True)
         for note in result.notes:
             print(f"       {note}", flush=True)
         for problem in result.problems:
             print("    " + problem.render().replace("\n", "\n    "), flush=True)
-    pool.shutdown()
     failed = [r.name for r in results if r.failed and r.blocking and not r.skipped]
     skipped = [r.name for r in results if r.skipped and r.blocking]
     total = time.perf_counter() - started

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 """The project being checked: the tree that holds this copy of the gate."""
 
 BIN = Path(sys.executable).parent
-"""Directory of the running interpreter's console scripts (mkdocs, linkchecker, spec-kitty)."""
+"""Directory of the running interpreter's console scripts (mkdocs, linkchecker, spec-kitty, uv)."""
 
 DOCS_DIR = ROOT / "docs"
 SRC_DIR = ROOT / "src"
@@ -74,9 +74,11 @@ def rel(path: Path | str) -> str:
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    """Environment for child processes: the checked tree's `src` first on the import path."""
+    """Environment for child processes: the checked tree's `src` and root (its `scripts`, which
+    mkdocs.yml loads a Markdown extension from) first on the import path."""
     env = dict(os.environ)
-    paths = [str(SRC_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [str(SRC_DIR), str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+                                         if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     env["NO_MKDOCS_2_WARNING"] = "1"
     env.update(extra)

@@ -56,17 +56,6 @@ def _count_pages(site: Path) -> int:
     return sum(1 for _ in site.rglob("*.html")) if site.is_dir() else 0
 
 
-def _make_readable(site: Path) -> None:
-    """linkchecker drops to `nobody` when run as root: keep the site world-readable."""
-    if not site.is_dir():
-        return
-    for path in [site, *site.rglob("*")]:
-        mode = path.stat().st_mode
-        want = mode | 0o444 | (0o111 if path.is_dir() else 0)
-        if want != mode:
-            path.chmod(want)
-
-
 def run(options: Options) -> Result:
     """Build the site strictly and turn every warning into a problem."""
     result = Result("build", unit="pages")
@@ -92,6 +81,5 @@ def run(options: Options) -> Result:
                                        f"{proc.returncode}", tail))
     if proc.returncode != 0 and result.problems:
         result.problems[-1].message += "  (fix the docs; `mkdocs build --strict` must be clean)"
-    _make_readable(options.site_dir)
     result.count = _count_pages(options.site_dir)
     return result

@@ -39,10 +39,10 @@ _HEADING = re.compile(r"<h[1-6][^>]*\sid=\"(spec-kitty[^\"]*)\"", re.I)
 
 def _where(site: Path, page: Path) -> str:
     """Name a built page by its Markdown source (the file to fix or regenerate)."""
-    from scripts.docs_gate.links import _source_hint
+    from scripts.docs_gate.links import source_hint
 
     built = f"site/{page.relative_to(site)}"
-    source = _source_hint(built, site)
+    source = source_hint(built)
     return f"{source} (built {built})" if source else built
 
 

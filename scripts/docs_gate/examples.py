@@ -474,11 +474,16 @@ def run(options: Options) -> Result:
     plans = [plan(page) for page in pages]
     plans = [p for p in plans if p.steps or p.problems or p.skipped]
     runnable = [p for p in plans if p.steps]
-    workers = max(1, min(int(os.environ.get("DOCS_GATE_EXAMPLE_WORKERS", "4")), len(runnable)))
+    # Every page at once by default: a page is a chain of short subprocesses, and the slowest
+    # page bounds the check, so none should wait for a slot (longest first when capped).
+    workers = max(1, min(int(os.environ.get("DOCS_GATE_EXAMPLE_WORKERS", "8")), len(runnable)))
     all_outcomes: list[Outcome] = []
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for _item, outcomes in pool.map(_run_page, runnable):
+            started = {id(item): pool.submit(_run_page, item)
+                       for item in sorted(runnable, key=lambda p: -len(p.steps))}
+            for item in runnable:
+                _item, outcomes = started[id(item)].result()
                 for outcome in outcomes:
                     _judge(outcome)
                 all_outcomes.extend(outcomes)

@@ -1,10 +1,14 @@
 """Check 2: linkchecker over the built site, served on loopback, with anchors checked.
 
-linkchecker runs as `nobody` when started as root and then silently drops output files it
-cannot write, so the site is served over HTTP (no file permissions involved), the config file
-is world-readable, and the report is read from stdout (CSV, every URL logged). The server
-sends a `LinkChecker` header so `maxrequestspersecond` applies instead of the per-host
-throttle. External links are listed and syntax-checked only, unless `--external`.
+linkchecker is the link checker; the gate only serves the site and reads its report. It runs
+as `nobody` when started as root and then silently drops output files it cannot write, so the
+site is served over HTTP (no file permissions involved), the config file is world-readable,
+and the report is read from stdout (CSV, every URL logged). The server sends a `LinkChecker`
+header so `maxrequestspersecond` applies instead of the per-host throttle. Every built page is
+a start URL, so a page no other page links to is checked too. Same-page anchors (`href="#x"`)
+are checked here, in one pass per page, and hidden from linkchecker, which would refetch the
+page once per anchor. Any error or warning fails the check. External links are listed and
+syntax-checked only, unless `--external`.
 """
 
 from __future__ import annotations
@@ -65,28 +69,41 @@ def _rows(stdout: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO("\n".join(lines)), delimiter=";"))
 
 
-def _page_of(url: str, base: str, site: Path) -> str:
+def _url_path(page: Path, site: Path) -> str:
+    """The URL path that serves a built file, as the site's own links name it (`x/` for
+    `x/index.html`): linkchecker caches by URL, so a start URL spelled as the links spell it
+    is fetched once."""
+    path = page.relative_to(site).as_posix()
+    return path.removesuffix("index.html") if path.rsplit("/", 1)[-1] == "index.html" else path
+
+
+def _page_of(url: str, base: str) -> str:
     """Map a served URL back to its file in site/ for messages."""
     if not url.startswith(base):
         return url
-    path = urlsplit(url).path.lstrip("/")
-    if path == "" or path.endswith("/"):
-        path += "index.html"
-    return f"site/{path}" if (site / path).exists() else f"site/{path}"
+    path = unquote(urlsplit(url).path).lstrip("/")
+    return f"site/{path}index.html" if path == "" or path.endswith("/") else f"site/{path}"
 
 
-def _source_hint(parent_file: str, site: Path) -> str:
-    """Name the Markdown source of a built page when there is an obvious one."""
-    if not parent_file.startswith("site/"):
-        return ""
-    page = parent_file[len("site/"):]
-    page = re.sub(r"(^|/)index\.html$", "", page).strip("/")
-    candidates = [f"docs/{page}.md", f"docs/{page}/index.md", f"docs/{page}/README.md"] if page \
-        else ["docs/index.md", "docs/README.md"]
-    for candidate in candidates:
-        if (ROOT / candidate).is_file():
-            return candidate
-    return ""
+def source_hint(built: str) -> str:
+    """Name the Markdown source of a built page (`site/x/index.html`) when there is one.
+
+    Args:
+        built: The built page, as `site/<path>`.
+
+    Returns:
+        The source as `docs/<path>.md` (or `.../index.md`), or "" when there is none.
+    """
+    page = re.sub(r"(^|/)index\.html$", "", built.removeprefix("site/")).strip("/")
+    candidates = [f"docs/{page}.md", f"docs/{page}/index.md"] if page else ["docs/index.md"]
+    return next((c for c in candidates if (ROOT / c).is_file()), "")
+
+
+def _where(built: str, line: str | int) -> str:
+    """`site/page:line (from docs/page.md)`."""
+    source = source_hint(built) if built.startswith("site/") else ""
+    where = f"{built}:{line}" if built and line else built
+    return where + (f" (from {source})" if source else "")
 
 
 _SAME_PAGE = re.compile(r"""\shref=["']#([^"']*)["']""")
@@ -94,7 +111,14 @@ _IDS = re.compile(r"""\s(?:id|name)=["']([^"']+)["']""")
 
 
 def same_page_anchors(site: Path) -> tuple[int, list[Problem]]:
-    """Check every `href="#x"` against the ids of its own page, one parse per page."""
+    """Check every `href="#x"` against the ids of its own page, one parse per page.
+
+    Args:
+        site: The built site.
+
+    Returns:
+        How many same-page anchors were checked, and a problem for each that names no id.
+    """
     count, problems = 0, []
     for page in sorted(site.rglob("*.html")):
         markup = page.read_text(encoding="utf-8", errors="replace")
@@ -104,35 +128,58 @@ def same_page_anchors(site: Path) -> tuple[int, list[Problem]]:
             count += 1
             if anchor and anchor not in targets:
                 line = markup.count("\n", 0, match.start()) + 1
-                where = f"site/{page.relative_to(site)}:{line}"
-                source = _source_hint(f"site/{page.relative_to(site)}", site)
-                if source:
-                    where += f" (from {source})"
-                problems.append(Problem(where, f"link #{anchor}: no such anchor on the same page;"
-                                        " fix the link or the heading"))
+                problems.append(Problem(
+                    _where(f"site/{page.relative_to(site).as_posix()}", line),
+                    f"link #{anchor}: no such anchor on the same page; fix the link or the "
+                    "heading"))
     return count, problems
 
 
-def run(options: Options) -> Result:
-    """Run linkchecker over the served site and fail on any error or warning."""
-    result = Result("links", unit="urls")
-    site = options.site_dir
-    if not (site / "index.html").is_file():
-        result.problems.append(Problem("site/", "no built site; run the build check first"))
-        return result
-    same_page, result.problems = same_page_anchors(site)
+def _linkchecker(site: Path, external: bool) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run linkchecker over the served site from every built page; returns its run and the
+    base URL it checked."""
     config = _write_config(threads=int(os.environ.get("DOCS_GATE_LINK_THREADS", "8")),
-                           external=options.external)
+                           external=external)
     try:
         with serve(site, hide_same_page_anchors=True) as base:
-            starts = [base] + [base + str(p.relative_to(site)) for p in sorted(site.rglob("*.html"))
-                               if p.name == "404.html"]
+            starts = [base + _url_path(page, site) for page in sorted(site.rglob("*.html"))]
             cmd = [str(BIN / "linkchecker"), "-f", str(config), "--no-status", "-o", "csv",
                    "--verbose", "--timeout", "20", *starts]
             proc = subprocess.run(cmd, cwd=tempfile.gettempdir(), env=subprocess_env(),
                                   capture_output=True, text=True, timeout=1200)
     finally:
         config.unlink(missing_ok=True)
+    return proc, base
+
+
+def _message(row: dict[str, str], valid: bool) -> str:
+    """What linkchecker found wrong with one URL, on one line.
+
+    A missing anchor's warning lists every anchor of the target page; that list is dropped
+    (the page's headings are the place to look), so the message is whole, never cut.
+    """
+    text = row.get("result", "") if not valid else row.get("warningstring") or ""
+    text = " ".join(text.split())
+    text = re.sub(r"\s*Available anchors:.*", "", text).rstrip(".")
+    return f"link {row.get('urlname') or row.get('url', '')}: {text}"
+
+
+def run(options: Options) -> Result:
+    """Run linkchecker over the served site and fail on any error or warning.
+
+    Args:
+        options: The gate's options (`site_dir`; `external` to fetch external links).
+
+    Returns:
+        The check's result: one problem per broken link or anchor.
+    """
+    result = Result("links", unit="urls")
+    site = options.site_dir
+    if not (site / "index.html").is_file():
+        result.problems.append(Problem("site/", "no built site; run the build check first"))
+        return result
+    same_page, result.problems = same_page_anchors(site)
+    proc, base = _linkchecker(site, options.external)
     rows = _rows(proc.stdout)
     if not rows:
         result.problems.append(Problem("", f"linkchecker produced no report (exit "
@@ -142,7 +189,6 @@ def run(options: Options) -> Result:
     internal = 0
     for row in rows:
         url = row.get("url") or row.get("urlname", "")
-        parent = row.get("parentname", "")
         valid = row.get("valid", "True") == "True"
         warning = (row.get("warningstring") or "").strip()
         info = (row.get("infostring") or "").strip()
@@ -152,22 +198,14 @@ def run(options: Options) -> Result:
             external.add(url)
         else:
             internal += 1
-        if valid and not warning:
+        if (valid and not warning) or (is_external and valid and not options.external):
             continue
-        where = _page_of(parent, base, site) if parent else ""
-        source = _source_hint(where, site)
-        line = row.get("line", "")
-        location = f"{where}:{line}" if where and line else where
-        if source:
-            location += f" (from {source})"
-        text = row.get("result", "") if not valid else warning
-        text = re.sub(r"Available anchors: (.{160}).*", r"Available anchors: \1...", text,
-                      flags=re.S)
-        what = f"link {row.get('urlname') or url}: {' '.join(text.split())}"
-        if is_external and not options.external and valid:
-            continue
-        result.problems.append(Problem(location, what + "; fix the link or the target",
-                                       info if info and not valid else ""))
+        parent = row.get("parentname", "")
+        built = _page_of(parent, base) if parent else ""
+        # linkchecker counts a stylesheet's lines after removing its comments: name the file.
+        where = _where(built, "" if built.endswith(".css") else row.get("line", ""))
+        result.problems.append(Problem(where, _message(row, valid) + "; fix the link or the "
+                                       "target", info if info and not valid else ""))
     result.count = internal + same_page
     mode = "checked" if options.external else "syntax-checked only"
     listing = CACHE_DIR / "external-links.txt"

@@ -1,15 +1,18 @@
 """Check 8 (non-blocking): build the same mkdocs.yml with Zensical, Material's successor.
 
-Zensical lives in its own venv under `.cache/` (created on first use with uv, pinned to
-0.0.73, the newest that installs here), so the project's lock stays clean. A `.pth` file
-lets that venv import the project's Markdown extensions and packages (mkdocs-click,
-mkdocstrings, specify_cli) from the main venv. The build runs on a copy of the config whose
-`site_dir` points under `.cache/`, so site/ is never touched. The result is reported, never
-fatal: "skipped: reason" when Zensical cannot be installed.
+Zensical lives in its own venv (created on first use with uv, pinned to 0.0.73, the newest
+that installs here), so the project's lock stays clean. A `.pth` file lets that venv import
+the project's Markdown extensions and packages (mkdocs-click, mkdocstrings, specify_cli) from
+the main venv; the venv sits in the user's cache, one per main venv, so copies of the tree
+(the tests', the bench's) reuse it instead of installing it inside the gate. The build runs
+on a copy of the config whose `site_dir` points under `.cache/`, so site/ is never touched.
+The result is reported, never fatal: "skipped: reason" when Zensical cannot be installed.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -21,12 +24,21 @@ from pathlib import Path
 from scripts.docs_gate._common import BIN, CACHE_DIR, ROOT, Options, Problem, Result
 
 VERSION = "0.0.73"
-VENV = ROOT / ".cache" / "zensical-venv"
+_PURELIB = Path(sysconfig.get_paths()["purelib"])
+VENV = (Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spec-kitty-docs-gate"
+        / f"zensical-{VERSION}-{hashlib.sha256(str(_PURELIB).encode()).hexdigest()[:12]}")
 _NOT_COPIED = {"site", "tests", "uv.lock", "node_modules"}
 
 
 def _ensure_venv() -> str:
     """Create the Zensical venv if needed; returns an empty string or why it cannot."""
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VENV.parent / f"{VENV.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # copies of the tree may start it at the same time
+        return _create_venv()
+
+
+def _create_venv() -> str:
     zensical = VENV / "bin" / "zensical"
     stamp = VENV / ".docs-gate-version"
     if zensical.is_file() and stamp.is_file() and stamp.read_text() == VERSION:
@@ -45,9 +57,8 @@ def _ensure_venv() -> str:
         return f"cannot install zensical=={VERSION}: {last[0]}"
     except subprocess.TimeoutExpired:
         return f"installing zensical=={VERSION} timed out"
-    purelib = Path(sysconfig.get_paths()["purelib"])
     site_packages = next((VENV / "lib").glob("python*/site-packages"))
-    (site_packages / "docs_gate_main_venv.pth").write_text(f"{purelib}\n", encoding="utf-8")
+    (site_packages / "docs_gate_main_venv.pth").write_text(f"{_PURELIB}\n", encoding="utf-8")
     stamp.write_text(VERSION)
     return ""
 
@@ -77,7 +88,9 @@ def run(options: Options) -> Result:
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     config = re.sub(r"^site_dir:.*$", "", config, flags=re.M) + "\nsite_dir: site\n"
     (work / "mkdocs.yml").write_text(config, encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), NO_MKDOCS_2_WARNING="1")
+    # The project root too: mkdocs.yml loads `scripts.docs_gen.cli_intros`.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+               NO_MKDOCS_2_WARNING="1")
     try:
         proc = subprocess.run([str(VENV / "bin" / "zensical"), "build", "--strict", "--clean",
                                "-f", "mkdocs.yml"], cwd=work, env=env, capture_output=True,

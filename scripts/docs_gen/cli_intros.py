@@ -1,6 +1,7 @@
 """Splice hand-written intros into the mkdocs-click reference, under each command's heading.
 
-In the page, after the `::: mkdocs-click` block, write:
+Registered in mkdocs.yml's `markdown_extensions` as `scripts.docs_gen.cli_intros`. In the
+page, after the `::: mkdocs-click` block, write:
 
     <!-- cli-intro: spec-kitty auth -->
     What the group is for, and usage examples.
@@ -83,3 +84,12 @@ class CliIntroExtension(Extension):
 
     def extendMarkdown(self, md: Any) -> None:  # noqa: N802 - Markdown's API
         md.preprocessors.register(CliIntroPreprocessor(md), "spec_kitty_cli_intro", 135)
+
+
+def makeExtension(**kwargs: Any) -> CliIntroExtension:  # noqa: N802 - Markdown's API
+    """The extension, as Markdown loads it by module name from mkdocs.yml.
+
+    Args:
+        **kwargs: Extension settings (none are defined).
+    """
+    return CliIntroExtension(**kwargs)

@@ -104,20 +104,13 @@ def render_server_environment() -> str:
 _YAML_EXAMPLES = {"uuid": "3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b", "slug": "kitty-web",
                   "node_id": "0a1b2c3d4e5f", "auto_start": "true"}
 
-_PROJECT_KEY_CANDIDATES = ("KEYS", "CONFIG_KEYS", "PROJECT_CONFIG_KEYS")
-
 
 def render_project() -> str:
     """The keys of `.kittify/config.yaml`, from `specify_cli.project.config`."""
     pc = importlib.import_module("specify_cli.project.config")
     path = f"{pc.KITTIFY_DIR}/{pc.CONFIG_NAME}"
-    keys: dict[str, str] | None = None
-    for name in _PROJECT_KEY_CANDIDATES:
-        value = getattr(pc, name, None)
-        if isinstance(value, dict):
-            keys = value
-            break
-    markers = [f"`{m}`" for m in getattr(pc, "_MARKERS", (pc.KITTIFY_DIR,))]
+    keys: dict[str, str] = pc.KEYS
+    markers = [f"`{m}`" for m in pc.MARKERS]
     lines = [f"The file is `{path}` at the project root: the nearest directory, from the "
              f"current one upwards, that holds {markers[0]}; if none does, the nearest that "
              f"holds {markers[1]}; then {', then '.join(markers[2:])}"
@@ -125,26 +118,20 @@ def render_project() -> str:
              f"The file is `{path}` at the project root (the nearest directory, from the "
              f"current one upwards, that holds {' or '.join(markers)})", ""]
     lines[0] += ". It is YAML, written atomically; comments in it are not kept."
-    if keys is None:
-        lines += ['!!! warning "Not generated yet"',
-                  f"    `specify_cli.project.config` does not expose a model of its keys "
-                  f"yet (one of {', '.join(_PROJECT_KEY_CANDIDATES)}).", ""]
-    else:
-        lines += ["| Key | Meaning |", "| --- | --- |"]
-        for key, help_text in keys.items():
-            lines.append(f"| {code(key)} | {cell(help_text)} |")
-        lines += ["", "For example (the values are illustrations):", "", "```yaml"]
-        tables: dict[str, list[str]] = {}
-        for key in keys:
-            table, _, name = key.partition(".")
-            tables.setdefault(table, []).append(name)
-        for table, names in tables.items():
-            lines.append(f"{table}:")
-            lines += [f"  {name}: {_YAML_EXAMPLES.get(name, '...')}" for name in names]
-        lines += ["```", ""]
-    if getattr(pc, "AUTO_START_ENV", None):
-        lines += [f"`{pc.AUTO_START_ENV}` (`1`/`true` or `0`/`false`) overrides "
-                  "`sync.auto_start`.", ""]
+    lines += ["| Key | Meaning |", "| --- | --- |"]
+    for key, help_text in keys.items():
+        lines.append(f"| {code(key)} | {cell(help_text)} |")
+    lines += ["", "For example (the values are illustrations):", "", "```yaml"]
+    tables: dict[str, list[str]] = {}
+    for key in keys:
+        table, _, name = key.partition(".")
+        tables.setdefault(table, []).append(name)
+    for table, names in tables.items():
+        lines.append(f"{table}:")
+        lines += [f"  {name}: {_YAML_EXAMPLES.get(name, '...')}" for name in names]
+    lines += ["```", ""]
+    lines += [f"`{pc.AUTO_START_ENV}` (`1`/`true` or `0`/`false`) overrides "
+              "`sync.auto_start`.", ""]
     return "\n".join(lines) + "\n"
 
 

@@ -2,41 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from scripts.docs_gen.schema_md import anchor, cell, code, constraints, fields_table, type_of
+from spec_kitty_server.openapi import OPENAPI
 
-MODULE = "spec_kitty_server.openapi"
-CANDIDATES = ("OPENAPI", "openapi", "build_openapi", "openapi_document", "get_openapi",
-              "document", "spec")
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
-
-
-class NotAvailable(Exception):
-    """The server's OpenAPI module does not exist (yet) in this tree."""
-
-
-def load_document() -> dict[str, Any]:
-    """Import the OpenAPI document from the server package.
-
-    Raises:
-        NotAvailable: The module does not exist.
-        ValueError: The module exists but exposes no OpenAPI dict.
-    """
-    try:
-        module = importlib.import_module(MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name and MODULE.startswith(exc.name):
-            raise NotAvailable(MODULE) from None
-        raise
-    for name in CANDIDATES:
-        value = getattr(module, name, None)
-        if callable(value):
-            value = value()
-        if isinstance(value, dict) and "paths" in value:
-            return value
-    raise ValueError(f"{MODULE} exposes no OpenAPI dict (looked for {', '.join(CANDIDATES)})")
 
 
 def _resolver(doc: dict[str, Any]):
@@ -143,11 +114,7 @@ def _operation(method: str, path: str, op: dict[str, Any], doc: dict[str, Any],
 
 def render() -> str:
     """Every endpoint (method, path, auth, parameters, body, each status) and every schema."""
-    try:
-        doc = load_document()
-    except NotAvailable:
-        return ("!!! warning \"Not generated yet\"\n    The reference server's OpenAPI "
-                f"document (`{MODULE}`) is not in this build yet.\n")
+    doc = OPENAPI
     resolve = _resolver(doc)
     info = doc.get("info", {})
     lines: list[str] = []

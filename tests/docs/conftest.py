@@ -1,4 +1,4 @@
-"""Fixtures for the docs gate tests: run the gate on the real tree or on a drifted copy."""
+"""Fixtures for the docs gate tests: the site built once, and the gate run on a drifted copy."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from scripts.docs_gate import build
+from scripts.docs_gate._common import Options
 
 ROOT = Path(__file__).resolve().parents[2]
 EXCLUDE = {".venv", "site", ".cache", ".git", "__pycache__", ".pytest_cache", ".ruff_cache",
@@ -50,23 +52,19 @@ def drift(path: Path, old: str, new: str, count: int = 1) -> None:
 
 
 @pytest.fixture(scope="session")
-def gate_run(tmp_path_factory: pytest.TempPathFactory):
-    """The whole gate on the real tree, once per test run (shared by xdist workers through a
-    lock file); its site is reused by the netlify and browser tests."""
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """The site, built once per test run by the gate's own build check (shared by xdist
+    workers through a lock file): its folder and the build's problems, rendered."""
     run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if not run_id:
-        site = tmp_path_factory.mktemp("gate") / "site"
-        proc = run_gate(ROOT, "--skip", "portability", "--site-dir", str(site))
-        return proc, site
-    shared = tmp_path_factory.getbasetemp().parent / f"docs-gate-{run_id}"
+    shared = (tmp_path_factory.getbasetemp().parent / f"docs-site-{run_id}" if run_id
+              else tmp_path_factory.mktemp("docs-site"))
     shared.mkdir(exist_ok=True)
     with open(shared / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        saved = shared / "result.json"
-        site = shared / "site"
+        saved = shared / "build.json"
         if not saved.exists():
-            proc = run_gate(ROOT, "--skip", "portability", "--site-dir", str(site))
-            saved.write_text(json.dumps([proc.args, proc.returncode, proc.stdout, proc.stderr]),
+            result = build.run(Options(site_dir=shared / "site"))
+            saved.write_text(json.dumps([p.render() for p in result.problems]),
                              encoding="utf-8")
-        args, code, out, err = json.loads(saved.read_text(encoding="utf-8"))
-    return subprocess.CompletedProcess(args, code, out, err), site
+        problems = json.loads(saved.read_text(encoding="utf-8"))
+    return shared / "site", problems

@@ -27,11 +27,11 @@ document.addEventListener('securitypolicyviolation', e =>
 
 
 @pytest.fixture(scope="module")
-def browser_page(gate_run):
+def browser_page(built_site):
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         pytest.skip("Debian's chromium is not installed (./scripts/test installs it)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    _proc, site = gate_run
+    site, _problems = built_site
     if not (site / "index.html").is_file():
         pytest.fail("the gate produced no site")
     netlify = tomllib.loads((ROOT / "netlify.toml").read_text(encoding="utf-8"))

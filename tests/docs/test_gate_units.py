@@ -98,37 +98,61 @@ def test_update_rewrites_expected_output_and_skip_needs_a_reason(tmp_path: Path)
     assert "1 blocks skipped with a reason" in again.stdout
 
 
-def test_link_check_catches_broken_links_in_content(gate_run, tmp_path: Path):
+def test_link_check_catches_broken_links_in_content(built_site, tmp_path: Path):
     import shutil
 
     from scripts.docs_gate import links
     from scripts.docs_gate._common import Options
 
-    _proc, site = gate_run
+    site, _problems = built_site
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
     page = copy / "how-to" / "sync-to-server" / "index.html"
     html = page.read_text(encoding="utf-8")
     marker = "</article>"
     assert marker in html
+    line = html[:html.index(marker)].count("\n") + 1
     page.write_text(html.replace(marker, '<p><a href="../authenticate/#no-such-heading">x</a>'
                                  '<a href="#no-such-anchor">y</a>'
-                                 '<a href="../no-such-page/">z</a></p>' + marker, 1),
+                                 '<a href="../no-such-page/">z</a><img src="nope.png">'
+                                 '<code>&lt;a href="../quoted-only/"&gt;</code></p>' + marker, 1),
                     encoding="utf-8")
+    # A page no other page links to, and a stylesheet's url(): checked too.
+    (copy / "orphan").mkdir()
+    (copy / "orphan" / "index.html").write_text(
+        '<html><body><a href="../no-orphan-target/">o</a></body></html>', encoding="utf-8")
+    css = copy / "assets" / "extra.css"
+    css_text = css.read_text(encoding="utf-8")
+    css.write_text(css_text + "\n.x { background: url(no-such-image.svg); }\n", encoding="utf-8")
+
     result = links.run(Options(site_dir=copy))
     text = "\n".join(p.render() for p in result.problems)
-    assert "no-such-heading" in text and "site/how-to/sync-to-server/index.html" in text
-    assert "#no-such-anchor: no such anchor on the same page" in text
-    assert "no-such-page" in text
+    found = {p.message.split(": ", 1)[0]: p for p in result.problems}
+    here = f"site/how-to/sync-to-server/index.html:{line} (from docs/how-to/sync-to-server.md)"
+    expected = {
+        "link ../authenticate/#no-such-heading": (here, "not found"),
+        "link #no-such-anchor": (here, "no such anchor on the same page"),
+        "link ../no-such-page/": (here, "404"),
+        "link nope.png": (here, "404"),
+        "link ../no-orphan-target/": ("site/orphan/index.html:1", "404"),
+        "link no-such-image.svg": ("site/assets/extra.css", "404"),
+    }
+    assert set(found) == set(expected), text
+    for key, (where, what) in expected.items():
+        assert found[key].where == where, text
+        assert what in found[key].message, text
+    assert "quoted-only" not in text  # a link shown in code is text, not a link
+    assert len(result.problems) == len(expected), text
 
 
 def test_site_nav_is_stripped_for_the_link_checker_only():
     from scripts.docs_gate._serve import strip_site_nav
 
     page = (b'<body><nav class="md-tabs"><a href="x/">X</a></nav>'
-            b'<nav class="md-nav md-nav--primary"><nav class="md-nav"><a href="y/">Y</a></nav>'
+            b'<nav class="md-nav md-nav--primary">\n<nav class="md-nav"><a href="y/">Y</a></nav>'
             b'</nav><article><a href="z/">Z</a></article></body>')
-    assert strip_site_nav(page) == b'<body><article><a href="z/">Z</a></article></body>'
+    # The nav's line breaks stay, so linkchecker's line numbers are those of the file.
+    assert strip_site_nav(page) == b'<body>\n<article><a href="z/">Z</a></article></body>'
 
 
 def test_disguised_console_examples_are_flagged(tmp_path: Path):

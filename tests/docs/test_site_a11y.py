@@ -124,8 +124,8 @@ def describe(problems: list[str]) -> str:
     return "\n".join(problems[:MAX_REPORTED] + ([f"... and {more} more"] if more > 0 else []))
 
 
-def test_the_check_covers_every_built_page(gate_run):
-    _proc, site = gate_run
+def test_the_check_covers_every_built_page(built_site):
+    site, _problems = built_site
     assert site_pages(site) == PAGES
 
 

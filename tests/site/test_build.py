@@ -99,8 +99,11 @@ def test_unmodified_tree_builds_strictly(project: Path) -> None:
         assert (site / page).is_file(), page
 
 
-def test_page_missing_from_toc_fails(broken) -> None:
+def test_page_missing_from_toc_fails_with_one_message(broken) -> None:
     _assert_failed_with(broken, r"docs/how-to/orphan\.md:1: page is not listed in toc/")
+    output = broken[0].stdout + broken[0].stderr
+    mentions = [line for line in output.splitlines() if "orphan.md" in line]
+    assert len(mentions) == 1, mentions  # not also MkDocs' own "not included in nav" list
 
 
 def test_broken_toc_href_fails(broken) -> None:
@@ -140,7 +143,7 @@ def test_page_without_see_also_fails(broken) -> None:
 
 
 def test_cli_intro_for_missing_command_fails(broken) -> None:
-    _assert_failed_with(broken, r"cli-intro names 'spec kitty authx'")
+    _assert_failed_with(broken, r"docs/reference/cli\.md: cli-intro names 'spec kitty authx'")
 
 
 def test_changing_a_default_in_code_changes_the_pages(project: Path) -> None:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
 def test_screenshot_script_writes_three_pngs(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "scripts.docs_gen.screenshots", "--out",
+    result = subprocess.run([sys.executable, "-m", "scripts.screenshots", "--out",
                              str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
                             timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -35,7 +35,8 @@ KEYS: dict[str, str] = {
 }
 """Every key of `.kittify/config.yaml` (dotted), for the configuration reference."""
 
-_MARKERS = (KITTIFY_DIR, "kitty-specs", ".git")
+MARKERS = (KITTIFY_DIR, "kitty-specs", ".git")
+"""What marks a project root, most telling first (searched from the current directory up)."""
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -49,7 +50,7 @@ def find_project_root(start: Path | None = None) -> Path:
         The root, or `start` itself when no marker is found above it.
     """
     here = (start or Path.cwd()).resolve()
-    for marker in _MARKERS:
+    for marker in MARKERS:
         for directory in (here, *here.parents):
             if (directory / marker).exists():
                 return directory

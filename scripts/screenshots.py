@@ -1,6 +1,6 @@
 """Take the dashboard screenshots of the docs: overview, board and activity.
 
-Run `./scripts/screenshots` (or `.venv/bin/python -m scripts.docs_gen.screenshots`).
+Run `./scripts/screenshots` (or `.venv/bin/python -m scripts.screenshots`).
 It creates a demo database in a temporary directory (`spec-kitty-server demo`), starts
 `spec-kitty-server serve` on a free 127.0.0.1 port, logs in as the demo user with headless
 Chromium (Debian's `/usr/bin/chromium`, driven by Playwright) and writes
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "assets" / "screenshots"
 BIN = Path(sys.executable).parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
