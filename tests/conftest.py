@@ -13,9 +13,21 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture
 def sk_home(tmp_path: Path) -> Path:
+    """An isolated spec-kitty home (not created: the CLI creates it) for CLI subprocesses,
+    which get it through `cli_env`."""
     home = tmp_path / "home" / ".spec-kitty"
     home.parent.mkdir()
     return home
+
+
+@pytest.fixture
+def home(sk_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The same home for in-process code too: `SPEC_KITTY_HOME` points at it, no server URL
+    from the environment, background sync off."""
+    monkeypatch.setenv("SPEC_KITTY_HOME", str(sk_home))
+    monkeypatch.delenv("SPEC_KITTY_SERVER_URL", raising=False)
+    monkeypatch.setenv("SPEC_KITTY_SYNC_AUTO_START", "0")
+    return sk_home
 
 
 @pytest.fixture

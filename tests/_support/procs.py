@@ -114,3 +114,14 @@ def start_server(workdir: Path, *args: str, port: int = 0, db: Path | None = Non
         time.sleep(0.05)
     proc.kill()
     raise RuntimeError(f"server did not become healthy at {url}: {log.read_text()}")
+
+
+def wait_until(predicate, seconds: float = 60.0) -> None:
+    """Poll `predicate` until it holds; a hang guard, not a timing assertion (a busy
+    machine is slow, not wrong)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not reached")

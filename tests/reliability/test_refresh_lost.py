@@ -17,16 +17,6 @@ from tests._support.proxy import RefreshLosingProxy
 from tests._support.trust import account_queue, check_node, trust_event
 from tests.sync._helpers import PASSWORD, env_for, fast_login
 
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "home" / ".spec-kitty"
-    path.parent.mkdir()
-    monkeypatch.setenv("SPEC_KITTY_HOME", str(path))
-    monkeypatch.delenv("SPEC_KITTY_SERVER_URL", raising=False)
-    return path
-
-
 KILL_TRIALS = 20
 TIMEOUT_TRIALS = 5
 

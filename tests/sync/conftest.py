@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests._support.fake_server import FakeServer
 from tests._support.procs import add_user, start_server
 from tests.sync._helpers import PASSWORD
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An isolated spec-kitty home for in-process code."""
-    path = tmp_path / "home" / ".spec-kitty"
-    path.parent.mkdir()
-    monkeypatch.setenv("SPEC_KITTY_HOME", str(path))
-    monkeypatch.delenv("SPEC_KITTY_SERVER_URL", raising=False)
-    monkeypatch.setenv("SPEC_KITTY_SYNC_AUTO_START", "0")
-    return path
 
 
 @pytest.fixture(scope="module")

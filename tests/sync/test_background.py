@@ -6,20 +6,12 @@ import time
 
 from specify_cli.sync import background
 from specify_cli.sync.background import BackgroundSync, backoff_delay
+from tests._support.procs import wait_until
 
 
 def test_backoff_doubles_from_half_a_second_to_thirty():
     assert [backoff_delay(n) for n in range(1, 9)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
     assert backoff_delay(0) == 0 and backoff_delay(10_000) == 30
-
-
-def _wait(predicate, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 def test_failures_back_off_and_a_success_returns_to_the_interval(monkeypatch):
@@ -36,7 +28,7 @@ def test_failures_back_off_and_a_success_returns_to_the_interval(monkeypatch):
 
     bg = BackgroundSync(sync, interval=60, first_delay=0)
     bg.start()
-    _wait(lambda: bg.runs >= 4)
+    wait_until(lambda: bg.runs >= 4)
     assert list(bg.delays)[:5] == [0, 0.01, 0.02, 0.04, 60]
     assert bg.failures == 0 and bg.running
     assert bg.stop(timeout=30) and not bg.running
@@ -50,7 +42,7 @@ def test_an_exception_does_not_kill_the_thread_and_is_remembered(monkeypatch):
 
     bg = BackgroundSync(sync, interval=60)
     bg.start()
-    _wait(lambda: bg.runs >= 3)
+    wait_until(lambda: bg.runs >= 3)
     assert bg.running and bg.failures >= 3 and "ValueError: nope" in bg.last_error
     bg.stop()
 
@@ -62,7 +54,7 @@ def test_trigger_syncs_before_the_interval():
     time.sleep(0.05)
     assert runs == []
     bg.trigger()
-    _wait(lambda: runs)
+    wait_until(lambda: runs)
     bg.stop()
 
 

@@ -15,7 +15,7 @@ import pytest
 from spec_kitty_protocol import MAX_LAMPORT, encode
 from tests._support import figures
 from tests._support.fake_server import FakeServer, Reply, token_reply, ws_frame
-from tests._support.procs import add_user, start_server
+from tests._support.procs import add_user, start_server, wait_until
 from tests._support.trust import NODE, account_queue, check_node, sync_all, trust_event
 from tests.sync._helpers import PASSWORD, fast_login, server_events
 from tests.sync.test_e2e import make_project, sk
@@ -160,17 +160,6 @@ def _logged(queue, event_id: str) -> bool:
         conn.close()
 
 
-def _wait(predicate, seconds: float = 60.0) -> None:
-    import time
-
-    deadline = time.monotonic() + seconds  # a hang guard: a busy machine is slow, not wrong
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached")
-
-
 @pytest.fixture
 def own_server(tmp_path):
     """A server of its own: the shared one holds a planted poison (see above),
@@ -196,7 +185,7 @@ def test_a_poison_clock_sent_live_reaches_no_socket(home: Path, own_server):
     victim = SyncRuntime(queue, url, NODE, auto_start=True, interval=300, live=True)
     victim.start()
     try:
-        _wait(lambda: victim.ws.connected)
+        wait_until(lambda: victim.ws.connected)
         import httpx
         from websockets.sync.client import connect
 
@@ -222,7 +211,7 @@ def test_a_poison_clock_sent_live_reaches_no_socket(home: Path, own_server):
                     break
         assert acks == {poison["event_id"]: "rejected", follow["event_id"]: "success"}
         # Erin's socket delivers the valid event; the poison never reached it.
-        _wait(lambda: _logged(queue, follow["event_id"]))
+        wait_until(lambda: _logged(queue, follow["event_id"]))
         assert not _logged(queue, poison["event_id"])
         assert queue.clock_value(NODE) < MAX_LAMPORT // 2
     finally:
@@ -253,7 +242,7 @@ def test_a_poison_clock_from_a_server_without_the_bound_is_not_adopted(home: Pat
         client = WebSocketClient(fake.url, queue, NODE)
         client.start()
         try:
-            _wait(lambda: _logged(queue, poison["event_id"]))
+            wait_until(lambda: _logged(queue, poison["event_id"]))
         finally:
             client.stop(timeout=5)
         assert queue.clock_value(NODE) < MAX_LAMPORT // 2

@@ -16,17 +16,8 @@ from specify_cli.sync.runtime import SyncRuntime
 from specify_cli.sync.websocket import STATE_FALLBACK, WebSocketClient, reconnect_delay, ws_url
 from tests._support.events import sample_events
 from tests._support.fake_server import FakeServer, Reply
-from tests._support.procs import run_cli
+from tests._support.procs import run_cli, wait_until
 from tests.sync._helpers import fast_login, token
-
-
-def wait(predicate, seconds=60.0):  # a hang guard: a busy machine is slow, not wrong
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 @pytest.fixture
@@ -43,8 +34,8 @@ def runtime(home, shared_server):
 
 
 def test_connects_drains_the_queue_and_acks_events_sent_over_the_socket(runtime):
-    wait(lambda: runtime.ws.connected)
-    wait(lambda: runtime.queue.pending_count() == 0)  # the reconnect drain pushed the 5
+    wait_until(lambda: runtime.ws.connected)
+    wait_until(lambda: runtime.queue.pending_count() == 0)  # the reconnect drain pushed the 5
     event = sample_events(1, node="feedfeedfeed")[0]
     stored = runtime.queue.append(event)
     runtime.on_emit(stored)
@@ -55,20 +46,20 @@ def test_connects_drains_the_queue_and_acks_events_sent_over_the_socket(runtime)
 
 
 def test_answers_pings_and_stays_connected(runtime):
-    wait(lambda: runtime.ws.connected)
+    wait_until(lambda: runtime.ws.connected)
     time.sleep(2.5)  # the server pings every 0.5 s and drops a client after 2 missed pongs
     assert runtime.ws.connected and runtime.ws.connects == 1
 
 
 def test_stores_team_events_pushed_by_the_server(runtime, shared_server):
-    wait(lambda: runtime.ws.connected)
+    wait_until(lambda: runtime.ws.connected)
     before = runtime.queue.log_count()
     events = sample_events(3, node="c0ffeec0ffee")
     response = httpx.post(f"{shared_server.url}/api/v1/events/batch/",
                           json={"events": events},
                           headers={"Authorization": f"Bearer {token(shared_server.url, 'carol')}"})
     assert response.status_code == 200
-    wait(lambda: runtime.queue.log_count() >= before + 3)
+    wait_until(lambda: runtime.queue.log_count() >= before + 3)
 
 
 def test_repeated_failures_fall_back_to_batch_mode_and_status_says_so(home):
@@ -82,7 +73,7 @@ def test_repeated_failures_fall_back_to_batch_mode_and_status_says_so(home):
         queue = OfflineQueue(queue_path(auth.load_credentials().scope))
         client = WebSocketClient(fake.url, queue, max_failures=2)
         client.start()
-        wait(lambda: client.state == STATE_FALLBACK)
+        wait_until(lambda: client.state == STATE_FALLBACK)
         client.stop()
     assert client.failures == 2
     status = json.loads(run_cli(home, "sync", "status", "--json").stdout)
@@ -125,14 +116,14 @@ def test_reconnects_after_the_server_restarts_and_drains_what_queued_meanwhile(
                                  drain=lambda: SyncRuntime(queue, server.url, None).sync(
                                      pull=False), max_failures=1000)
         client.start()
-        wait(lambda: client.connected)
+        wait_until(lambda: client.connected)
         server.kill()
-        wait(lambda: not client.connected)
+        wait_until(lambda: not client.connected)
         for event in sample_events(4, node="abababababab"):
             queue.append(event)
         server = start_server(work, port=port, db=db)
-        wait(lambda: client.connects == 2 and client.connected, seconds=120)
-        wait(lambda: queue.pending_count() == 0)
+        wait_until(lambda: client.connects == 2 and client.connected, seconds=120)
+        wait_until(lambda: queue.pending_count() == 0)
         client.stop()
     finally:
         server.stop()
