@@ -38,15 +38,13 @@ def sync_all(queue, url: str) -> None:
 
 def check_node(url: str, users: tuple[str, ...], expected: set[str]) -> None:
     """Every expected event is on the server once; this node's clocks rise in push order."""
-    mine = [e for user in users for e in server_events(url, user) if e["node_id"] == NODE]
+    by_user = {user: [e for e in server_events(url, user) if e["node_id"] == NODE]
+               for user in users}
+    mine = [e for events in by_user.values() for e in events]
     ids = [e["event_id"] for e in mine]
     lost, doubled = len(expected - set(ids)), len(ids) - len(set(ids))
     clocks = [e["lamport_clock"] for e in sorted(mine, key=lambda e: e["received_at"])]
-    by_seq = {}
-    for user in users:
-        for e in server_events(url, user):
-            if e["node_id"] == NODE:
-                by_seq.setdefault(user, []).append(e["lamport_clock"])
+    by_seq = {user: [e["lamport_clock"] for e in events] for user, events in by_user.items()}
     violations = len(clocks) - len(set(clocks)) + sum(
         1 for seq in by_seq.values() for a, b in zip(seq, seq[1:], strict=False) if b <= a)
     figures.add("events_lost", lost)

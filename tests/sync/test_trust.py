@@ -6,6 +6,7 @@ and increasing)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -193,8 +194,6 @@ def test_a_poison_clock_sent_live_reaches_no_socket(home: Path, own_server):
         ws_token = httpx.post(f"{url}/api/v1/ws-token/",
                               headers={"Authorization": f"Bearer {access}"}).json()["ws_token"]
         ws_base = url.replace("http://", "ws://")
-        import json
-
         with connect(f"{ws_base}/ws/v1/events/",
                      additional_headers={"Authorization": f"Bearer {ws_token}"}) as attacker:
             poison = _poison("acme")
@@ -235,7 +234,7 @@ def test_a_poison_clock_from_a_server_without_the_bound_is_not_adopted(home: Pat
         fake.routes[("POST", "/api/v1/token/")] = token_reply()
         fake.routes[("POST", "/api/v1/ws-token/")] = Reply(200, {"ws_token": "wstok"})
         fake.routes[("GET", "/ws/v1/events/")] = Reply(ws_frames=[
-            ws_frame(1, json_text({"type": "event", "event": poison}))])
+            ws_frame(1, json.dumps({"type": "event", "event": poison}))])
         config.set_value("server.url", fake.url)
         auth.save_credentials(auth.request_tokens(fake.url, "erin", PASSWORD))
         queue = account_queue()
@@ -250,7 +249,3 @@ def test_a_poison_clock_from_a_server_without_the_bound_is_not_adopted(home: Pat
     figures.add("poison_replays")
 
 
-def json_text(message: dict) -> str:
-    import json
-
-    return json.dumps(message)
