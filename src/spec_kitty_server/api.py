@@ -253,10 +253,11 @@ async def batch(request: Request) -> Response:
     user = await authenticate(st, request)
     raw = await read_body(request, MAX_BODY_BYTES)
     try:
-        events = batch_events(decode_body(raw, request.headers.get("content-encoding")))
+        body, fast_json = decode_body(raw, request.headers.get("content-encoding"))
+        events = batch_events(body)
     except BodyError as exc:
         raise RequestError(exc.status, exc.detail) from None
-    checked = [check_event(item, user.team_slug) for item in events]
+    checked = [check_event(item, user.team_slug, fast_json=fast_json) for item in events]
     results, stored = await st.db.write(ingest, checked)
     if stored:
         st.hub.publish(user.team_slug, stored)
