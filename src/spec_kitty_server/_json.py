@@ -106,3 +106,25 @@ class JSONResponse(_StarletteJSONResponse):
             The UTF-8 body.
         """
         return dumps(content).encode("utf-8")
+
+
+class FloatFreeJSONResponse(JSONResponse):
+    """`JSONResponse` for content without floats, rendered by orjson: the same bytes, faster.
+
+    Content orjson refuses (a lone surrogate, an integer beyond 64 bits) is rendered by
+    `dumps`.
+    """
+
+    def render(self, content: Any) -> bytes:
+        """Render the body.
+
+        Args:
+            content: The JSON value (no floats in it).
+
+        Returns:
+            The UTF-8 body.
+        """
+        try:
+            return orjson.dumps(content)
+        except TypeError:
+            return dumps(content).encode("utf-8")
