@@ -43,7 +43,7 @@ TEAM_MISMATCH = "invalid team_slug: team mismatch"
 clients file it under `schema_mismatch`)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Checked:
     """One event of a batch after validation.
 
