@@ -96,7 +96,7 @@ def check_size(body: str) -> None:
 
 
 _compiled: dict[str, Callable[[Any], Any]] = {}
-_quick: dict[str, Callable[[Any], bool] | None] = {}
+_quick: dict[str, Callable[[Any], bool]] = {}
 _compile_lock = threading.Lock()
 
 
@@ -107,17 +107,18 @@ def _part(event_type: str) -> dict[str, Any] | None:
 
 def _quick_check(event_type: str) -> Callable[[Any], bool] | None:
     """The yes/no check of the envelope (`""`) or a payload, compiled once on first use."""
-    try:
-        return _quick[event_type]
-    except KeyError:
-        pass
-    part = _part(event_type)
-    with _compile_lock:
-        if event_type not in _quick:
-            from spec_kitty_protocol._fastcheck import compile_check
+    found = _quick.get(event_type)
+    if found is None:
+        part = _part(event_type)
+        if part is None:  # not cached: a client may send any number of unknown types
+            return None
+        with _compile_lock:
+            found = _quick.get(event_type)
+            if found is None:
+                from spec_kitty_protocol._fastcheck import compile_check
 
-            _quick[event_type] = None if part is None else compile_check(part)
-    return _quick[event_type]
+                found = _quick[event_type] = compile_check(part)
+    return found
 
 
 def _validator(event_type: str) -> Callable[[Any], Any] | None:

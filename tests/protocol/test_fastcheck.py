@@ -148,3 +148,10 @@ def test_a_rule_the_compiler_does_not_know_stops_it(rule):
     # So a keyword added to the schema can never be skipped by the quick path.
     with pytest.raises(ValueError):
         compile_check(rule)
+
+
+def test_unknown_event_types_are_not_remembered():
+    # Any client can send any number of type names: only the known ones get a compiled check.
+    for n in range(50):
+        validate(make(event_type=f"Unknown{n}", aggregate_type="Mission", aggregate_id="m"))
+    assert set(protocol_events._quick) <= {"", *protocol.EVENT_TYPES}
