@@ -96,19 +96,40 @@ def check_size(body: str) -> None:
 
 
 _compiled: dict[str, Callable[[Any], Any]] = {}
+_quick: dict[str, Callable[[Any], bool]] = {}
 _compile_lock = threading.Lock()
 
 
+def _part(event_type: str) -> dict[str, Any] | None:
+    """The envelope schema (`""`) or the payload schema of `event_type` (None if unknown)."""
+    return _schema.envelope_schema() if event_type == "" else _schema.payload_schema(event_type)
+
+
+def _quick_check(event_type: str) -> Callable[[Any], bool] | None:
+    """The yes/no check of the envelope (`""`) or a payload, compiled once on first use."""
+    found = _quick.get(event_type)
+    if found is None:
+        part = _part(event_type)
+        if part is None:  # not cached: a client may send any number of unknown types
+            return None
+        with _compile_lock:
+            found = _quick.get(event_type)
+            if found is None:
+                from spec_kitty_protocol._fastcheck import compile_check
+
+                found = _quick[event_type] = compile_check(part)
+    return found
+
+
 def _validator(event_type: str) -> Callable[[Any], Any] | None:
-    """The compiled envelope (`""`) or payload validator, compiled once on first use.
+    """The fastjsonschema validator of the envelope (`""`) or a payload, compiled once.
 
     Checking the envelope and then the one payload definition `event_type` selects is what
     the schema's `allOf`/`if`/`then` says, without evaluating the branches that don't apply.
     """
     found = _compiled.get(event_type)
     if found is None:
-        part = (_schema.envelope_schema() if event_type == ""
-                else _schema.payload_schema(event_type))
+        part = _part(event_type)
         if part is None:
             return None
         with _compile_lock:
@@ -120,8 +141,19 @@ def _validator(event_type: str) -> Callable[[Any], Any] | None:
     return found
 
 
+def _surely_valid(event: dict[str, Any]) -> bool:
+    """The compiled yes/no checks (`spec_kitty_protocol._fastcheck`): True only when valid."""
+    if not _quick_check("")(event):  # type: ignore[misc]
+        return False
+    payload_check = _quick_check(event["event_type"])
+    return payload_check is None or payload_check(event["payload"])
+
+
 def validate(event: Any, *, check_bytes: bool = True) -> None:
     """Check an event against the contract: the schema and the size limit.
+
+    A compiled yes/no check of the same schema passes valid events quickly; anything it
+    does not pass goes through fastjsonschema, which decides and words the error.
 
     Args:
         event: A parsed event.
@@ -130,10 +162,22 @@ def validate(event: Any, *, check_bytes: bool = True) -> None:
     Raises:
         InvalidEventError: The event is invalid; the message names the field.
     """
-    import fastjsonschema
-
     if not isinstance(event, dict):
         raise InvalidEventError("event must be a JSON object")
+    try:
+        surely_valid = _surely_valid(event)
+    except RecursionError:
+        raise InvalidEventError("event is nested too deeply") from None
+    if not surely_valid:
+        _explain(event)
+    if check_bytes:
+        check_size(encode(event))
+
+
+def _explain(event: dict[str, Any]) -> None:
+    """Validate with fastjsonschema: raise `InvalidEventError` with its message if invalid."""
+    import fastjsonschema
+
     try:
         _validator("")(event)  # type: ignore[misc]
         payload_check = _validator(event["event_type"])
@@ -151,8 +195,6 @@ def validate(event: Any, *, check_bytes: bool = True) -> None:
         raise InvalidEventError("event is nested too deeply") from None
     except (TypeError, ValueError) as exc:
         raise InvalidEventError(f"event cannot be validated: {type(exc).__name__}") from None
-    if check_bytes:
-        check_size(encode(event))
 
 
 def work_package_of(event: dict[str, Any]) -> tuple[str | None, str] | None:

@@ -12,12 +12,18 @@ request, health check and WebSocket ping. Here:
   `Retry-After`) and has changed nothing;
 - every write first checks that the database file is still the one the server opened, and
   checks again after it: a write into a file that was deleted or replaced under the running
-  server is refused, so nothing is acknowledged into a file that no longer exists.
+  server is refused, so nothing is acknowledged into a file that no longer exists;
+- the write-ahead log is copied into the database file (a checkpoint, which waits for the
+  disk twice) by a thread of its own after each write, not by the commit that happens to
+  fill it, so no request waits for the disk. A write still checkpoints itself if the log has
+  grown past `WAL_LIMIT_BYTES` (the checkpoint thread fell behind or failed). Durability is
+  unchanged: each commit is in the log, which is what survives a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import threading
@@ -43,6 +49,9 @@ BUSY_RETRY_AFTER = 2
 GONE_RETRY_AFTER = 30
 """`Retry-After` seconds sent with a 503 when the database file is gone or replaced."""
 
+WAL_LIMIT_BYTES = 64 * 2**20
+"""Size of the write-ahead log beyond which a write checkpoints it itself."""
+
 
 class DatabaseUnavailable(sqlite3.OperationalError):
     """A write was refused: the lock stayed busy past the deadline, or the file is gone.
@@ -66,6 +75,54 @@ def _identity(path: os.PathLike[str] | str) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+class _Checkpointer:
+    """A thread that checkpoints the write-ahead log after writes, on its own connection.
+
+    A passive checkpoint copies what no reader still needs and never blocks the writer or
+    the readers (SQLite runs it without the GIL). Wakes that arrive while it runs are
+    folded into one more pass.
+    """
+
+    def __init__(self, path: Path) -> None:
+        # Opened here, while the file is surely the server's, not later on the thread.
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                     timeout=READ_BUSY_TIMEOUT)
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="sk-db-checkpoint", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Ask for a checkpoint (after a write)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """End the thread (after its current pass) and close its connection."""
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        conn = self._conn
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping:
+                    return
+                with contextlib.suppress(sqlite3.Error):  # a write past the limit does it
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            conn.close()
+
+
 class Database:
     """The server's database, used from threads.
 
@@ -81,7 +138,9 @@ class Database:
         self.path = path
         self.write_timeout = write_timeout
         self._conn = open_database(path)
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoint thread does it
         self._opened = _identity(path)
+        self._checkpoints = _Checkpointer(path)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sk-db-write")
         self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="sk-db-read")
         self._local = threading.local()
@@ -132,6 +191,7 @@ class Database:
     def close(self) -> None:
         """Wait for running calls, then close every connection."""
         self._writer.shutdown(wait=True)
+        self._checkpoints.stop()
         self._readers.shutdown(wait=True)
         with self._lock:
             for reader in self._reader_conns:
@@ -164,6 +224,10 @@ class Database:
             raise
         # Written, but into a file deleted or replaced meanwhile: do not acknowledge it.
         self._check_file()
+        self._checkpoints.wake()
+        if _size(f"{self.path}-wal") > WAL_LIMIT_BYTES:
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: the next write tries
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         return result
 
     def _check_file(self) -> None:

@@ -6,6 +6,7 @@ SIGINT or SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -107,5 +108,9 @@ def serve(settings: ServerSettings, host: str, port: int, certfile: str | None =
     shown = f"[{host}]" if ":" in host else host
     scheme = "https" if certfile else "http"
     print(f"Serving on {scheme}://{shown}:{actual}", flush=True)
+    # Everything loaded so far (modules, the app, templates) lives as long as the process:
+    # frozen, the collector's full passes no longer walk it, which a batch push of
+    # thousands of short-lived dicts triggers again and again (about a fifth of ingest CPU).
+    gc.freeze()
     _Server(config).run(sockets=[sock])
     print("Stopped.", flush=True)

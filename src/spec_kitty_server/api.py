@@ -27,7 +27,7 @@ from spec_kitty_server._auth import (
 )
 from spec_kitty_server._db import GONE_RETRY_AFTER
 from spec_kitty_server._errors import RequestError
-from spec_kitty_server._json import JSONResponse
+from spec_kitty_server._json import FloatFreeJSONResponse, JSONResponse
 from spec_kitty_server._state import AppState, client_ip, state
 from spec_kitty_server.accounts import User, get_user
 from spec_kitty_server.events import events_after, team_lamport
@@ -253,14 +253,15 @@ async def batch(request: Request) -> Response:
     user = await authenticate(st, request)
     raw = await read_body(request, MAX_BODY_BYTES)
     try:
-        events = batch_events(decode_body(raw, request.headers.get("content-encoding")))
+        body, fast_json = decode_body(raw, request.headers.get("content-encoding"))
+        events = batch_events(body)
     except BodyError as exc:
         raise RequestError(exc.status, exc.detail) from None
-    checked = [check_event(item, user.team_slug) for item in events]
+    checked = [check_event(item, user.team_slug, fast_json=fast_json) for item in events]
     results, stored = await st.db.write(ingest, checked)
     if stored:
         st.hub.publish(user.team_slug, stored)
-    return JSONResponse({"results": results})
+    return FloatFreeJSONResponse({"results": results})
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:

@@ -164,9 +164,13 @@ def apply_batch(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
                                canonical_lane(payload["to_lane"]), lane_key, seq, stamp)
         else:
             assigned.append((payload["agent_id"], seq, stamp, team, project, feature, wp_id))
-    # A lane change may be the first the board hears of a card (and of its feature).
-    conn.executemany(_UPSERT_FEATURE, [(team, project, feature, row[8]) for
-                                       (team, project, feature, _), row in status.items()])
+    # A lane change may be the first the board hears of a card (and of its feature): one
+    # row per feature not written above (a second row of the same feature changes nothing).
+    unseen: dict[tuple[str, str, str], tuple[str, str, str, int]] = {}
+    for (team, project, feature, _), row in status.items():
+        if (team, project, feature) not in features:
+            unseen.setdefault((team, project, feature), (team, project, feature, row[8]))
+    conn.executemany(_UPSERT_FEATURE, unseen.values())
     conn.executemany(_WP_STATUS, status.values())
     conn.executemany(_WP_ASSIGNED, assigned)
     conn.executemany(_FEATURE_CREATED, feature_created)

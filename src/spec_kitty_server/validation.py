@@ -15,11 +15,13 @@ from typing import Any
 from spec_kitty_protocol import (
     MAX_BATCH_EVENTS,
     MAX_BODY_BYTES,
+    MAX_EVENT_BYTES,
     InvalidEventError,
     check_size,
     encode,
     validate,
 )
+from spec_kitty_server import _json
 
 
 class BodyError(Exception):
@@ -41,7 +43,7 @@ TEAM_MISMATCH = "invalid team_slug: team mismatch"
 clients file it under `schema_mismatch`)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Checked:
     """One event of a batch after validation.
 
@@ -62,7 +64,7 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def decode_body(raw: bytes, content_encoding: str | None) -> Any:
+def decode_body(raw: bytes, content_encoding: str | None) -> tuple[Any, bool]:
     """Decompress (if gzip) and parse a request body.
 
     Args:
@@ -70,7 +72,8 @@ def decode_body(raw: bytes, content_encoding: str | None) -> Any:
         content_encoding: The `Content-Encoding` header, if any.
 
     Returns:
-        The parsed JSON value.
+        The parsed JSON value, and whether orjson read it (`spec_kitty_server._json`): its
+        events can then be encoded by orjson too.
 
     Raises:
         BodyError: Bad gzip, bad JSON or too large.
@@ -93,7 +96,7 @@ def decode_body(raw: bytes, content_encoding: str | None) -> Any:
             raise BodyError(413, f"The body is larger than {MAX_BODY_BYTES // 2**20} MiB.")
     else:
         raise BodyError(400, "Unsupported Content-Encoding; use gzip or none.")
-    return parse_json(data)
+    return _parse(data)
 
 
 def parse_json(data: bytes) -> Any:
@@ -108,11 +111,21 @@ def parse_json(data: bytes) -> Any:
     Raises:
         BodyError: The bytes are not valid JSON.
     """
+    return _parse(data)[0]
+
+
+def _parse(data: bytes) -> tuple[Any, bool]:
+    """The parsed value, and whether orjson read it (else the json module did)."""
     if not data.strip():
         raise BodyError(400, "The body is empty; send a JSON object.")
+    if _json.fast_readable(data):
+        try:
+            return _json.loads_fast(data), True
+        except ValueError:
+            pass  # the json module words the error, or reads what orjson refuses
     try:
         text = data.decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant), False
     except UnicodeDecodeError:
         raise BodyError(400, "The body is not valid UTF-8.") from None
     except RecursionError:
@@ -144,12 +157,30 @@ def batch_events(body: Any) -> list[Any]:
     return events
 
 
-def check_event(item: Any, team_slug: str) -> Checked:
+def _compact(item: dict[str, Any], fast: bool) -> str:
+    """The event's compact JSON text (`spec_kitty_protocol.encode`), checked for size."""
+    if fast:
+        try:
+            raw = _json.dumps_fast(item)
+        except TypeError:
+            pass  # a lone surrogate, too deep: the json module says what is wrong
+        else:
+            if len(raw) <= MAX_EVENT_BYTES:
+                return raw.decode("utf-8")
+    body = encode(item)
+    check_size(body)
+    return body
+
+
+def check_event(item: Any, team_slug: str, *, fast_json: bool = False) -> Checked:
     """Validate one event for a team.
 
     Args:
         item: The parsed event.
         team_slug: The team of the token that pushes it.
+        fast_json: The event was read by orjson (`decode_body` says so), so orjson can
+            write its text too: what `spec_kitty_protocol.encode` writes, floats written in
+            orjson's form.
 
     Returns:
         The validation outcome.
@@ -159,8 +190,7 @@ def check_event(item: Any, team_slug: str) -> Checked:
     candidate = item.get("event_id")
     event_id = candidate if isinstance(candidate, str) and len(candidate) <= 200 else None
     try:
-        body = encode(item)
-        check_size(body)
+        body = _compact(item, fast_json)
         validate(item, check_bytes=False)
     except InvalidEventError as exc:
         # "invalid" lets stock 2.x clients file the rejection under schema_mismatch.

@@ -1,0 +1,157 @@
+"""The compiled yes/no check never passes what the published JSON Schema refuses.
+
+`validate` answers from the compiled check (`spec_kitty_protocol._fastcheck`) when it says
+yes, and from fastjsonschema otherwise; these tests hold it to the whole published schema
+(`spec_kitty_protocol.schema()`, with its `allOf`/`if`/`then`) on events mutated field by
+field with the values that sit on each rule's edge.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import fastjsonschema
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import spec_kitty_protocol as protocol
+from spec_kitty_protocol import InvalidEventError, validate
+from spec_kitty_protocol import events as protocol_events
+from spec_kitty_protocol._fastcheck import compile_check
+from tests.protocol.test_contract import _GOOD, make
+
+WHOLE = fastjsonschema.compile(protocol.schema())
+
+EDGE_STRINGS = [
+    "", "x", "WP01", "WP01\n", "WP1", "WP00001", "wp01", "planned", "doing", "done\n",
+    "in_progress", "review", "note", "runtime", "completed", "001-x", "001-x\n", "001-", "01-x",
+    "0123456789ab", "0123456789AB", "0123456789ab\n", "acme", "Acme", "-acme", "a" * 63,
+    "a" * 64, "a" * 100, "a" * 101, "a" * 200, "a" * 201, "a" * 500, "a" * 501,
+    "01KB4X5Y8Z9ABCDEFGHJKMNPQR", "01KB4X5Y8Z9ABCDEFGHJKMNPQU", "01kb4x5y8z9abcdefghjkmnpqr",
+    "01KB4X5Y8Z9ABCDEFGHJKMNPQR\n", "12345678-1234-4234-8234-123456789abc",
+    "12345678-1234-1234-1234-123456789abc", "12345678-1234-4234-8234-123456789ABC",
+    "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.123456Z", "2026-01-01T00:00:00.1234567Z",
+    "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+01:00", "2026-01-01T00:00:00Z\n",
+    "1.0", "1.12", "1.12345", "2.0", "1.0\n", "PT1.5S", "WorkPackage", "Feature", "X", "x1",
+    "HistoryAdded", "MissionDossierUpdated", "main", "WP01\x00", "é", "\u2028",
+]
+EDGE_NUMBERS = [0, 1, -1, 2, 12345, protocol.MAX_LAMPORT, protocol.MAX_LAMPORT + 1, 2**64,
+                -(2**70), 0.0, 1.0, 2.0, -0.0, 0.5, -1.5, 1e300, float("inf"), True, False]
+
+scalars = (st.sampled_from(EDGE_STRINGS) | st.sampled_from(EDGE_NUMBERS) | st.none()
+           | st.text(max_size=12) | st.integers(-5, 2**60) | st.floats(allow_nan=False))
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.sampled_from(EDGE_STRINGS) | st.text(max_size=5),
+                                        inner, max_size=3), max_leaves=6)
+ENVELOPE_KEYS = sorted(protocol.schema()["properties"])
+PAYLOAD_KEYS = sorted({k for d in protocol.schema()["definitions"].values()
+                       for k in d["properties"]})
+
+
+@st.composite
+def events(draw):
+    kind = draw(st.sampled_from([*_GOOD, "MissionDossierUpdated"]))
+    if kind in _GOOD:
+        event = make(kind, copy.deepcopy(_GOOD[kind]))
+    else:
+        event = make(event_type=kind, aggregate_type="Mission", aggregate_id="m-1")
+        event["payload"] = {"anything": [1, "x"]}
+    for _ in range(draw(st.integers(0, 3))):
+        where = draw(st.sampled_from(["envelope", "payload", "drop", "drop payload"]))
+        if where == "envelope":
+            key = draw(st.sampled_from(ENVELOPE_KEYS) | st.text(max_size=5))
+            event[key] = draw(values)
+        elif where == "payload" and isinstance(event.get("payload"), dict):
+            key = draw(st.sampled_from(PAYLOAD_KEYS) | st.text(max_size=5))
+            event["payload"][key] = draw(values)
+        elif where == "drop":
+            event.pop(draw(st.sampled_from(ENVELOPE_KEYS)), None)
+        elif isinstance(event.get("payload"), dict) and event["payload"]:
+            event["payload"].pop(draw(st.sampled_from(sorted(event["payload"]))))
+    return event
+
+
+def _whole_accepts(event) -> bool:
+    try:
+        WHOLE(event)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(event=events())
+@example(event=make(lamport_clock=5.0))  # an integer written as a float: the schema's yes
+@example(event=make(node_id="0123456789ab\n"))
+@example(event=make("WPStatusChanged", {**_GOOD["WPStatusChanged"], "to_lane": "doing"}))
+def test_validate_accepts_exactly_what_the_published_schema_accepts(event):
+    _agree(event)
+
+
+EDGES = [*EDGE_STRINGS, *EDGE_NUMBERS, None, [], ["WP01"], ["WP01\n"], ["WP01"] * 201, {},
+         {"a": 1}]
+
+
+def _agree(event) -> None:
+    quick = protocol_events._surely_valid(event)
+    whole = _whole_accepts(event)
+    assert not quick or whole, f"the compiled check passed an event the schema refuses: {event}"
+    if not whole:
+        with pytest.raises(InvalidEventError):
+            validate(event, check_bytes=False)
+    else:
+        validate(event, check_bytes=False)
+
+
+@pytest.mark.parametrize("kind", sorted(_GOOD))
+def test_every_field_at_every_edge(kind):
+    # Each envelope and payload field of each type set to each edge value, one at a time.
+    for key in ENVELOPE_KEYS:
+        for value in EDGES:
+            event = make(kind, copy.deepcopy(_GOOD[kind]))
+            event[key] = copy.deepcopy(value)
+            _agree(event)
+    for key in PAYLOAD_KEYS:
+        for value in EDGES:
+            event = make(kind, copy.deepcopy(_GOOD[kind]))
+            event["payload"][key] = copy.deepcopy(value)
+            _agree(event)
+
+
+@pytest.mark.parametrize("kind", sorted(_GOOD))
+def test_the_compiled_check_passes_valid_events_itself(kind):
+    # Valid events take the quick path (the point of it), unknown event types included.
+    assert protocol_events._surely_valid(make(kind, copy.deepcopy(_GOOD[kind])))
+    assert protocol_events._surely_valid(make(kind, copy.deepcopy(_GOOD[kind]),
+                                              event_type="MissionStarted", surplus=[1]))
+
+
+def test_errors_still_come_from_the_schema():
+    event = make(node_id="NOT-HEX")
+    with pytest.raises(InvalidEventError, match=r"^data\.node_id must match pattern"):
+        validate(event)
+    event = make("WPStatusChanged", {**_GOOD["WPStatusChanged"], "to_lane": "sideways"})
+    with pytest.raises(InvalidEventError, match=r"^data\.payload\.to_lane must be one of"):
+        validate(event)
+
+
+@pytest.mark.parametrize("rule", [
+    {"type": "string", "format": "date-time"},
+    {"type": "object", "additionalProperties": False},
+    {"type": "integer", "multipleOf": 2},
+    {"enum": ["a"]},
+    {"type": ["string", "null"], "maxLength": 3},
+    {"anyOf": [{"type": "null"}], "default": None},
+])
+def test_a_rule_the_compiler_does_not_know_stops_it(rule):
+    # So a keyword added to the schema can never be skipped by the quick path.
+    with pytest.raises(ValueError):
+        compile_check(rule)
+
+
+def test_unknown_event_types_are_not_remembered():
+    # Any client can send any number of type names: only the known ones get a compiled check.
+    for n in range(50):
+        validate(make(event_type=f"Unknown{n}", aggregate_type="Mission", aggregate_id="m"))
+    assert set(protocol_events._quick) <= {"", *protocol.EVENT_TYPES}
