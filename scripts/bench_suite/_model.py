@@ -123,8 +123,3 @@ def value_below(limit: float, unit: str) -> Goal:
     return Goal(f"< {limit:g} {unit} (every run)",
                 lambda f: f.value is not None and f.value.max < limit)
 
-
-def value_at_least(limit: float, unit: str) -> Goal:
-    """Goal on the median value: ≥ `limit` `unit`."""
-    return Goal(f"≥ {limit:,.0f} {unit}",
-                lambda f: f.value is not None and f.value.median >= limit)

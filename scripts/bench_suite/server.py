@@ -30,7 +30,6 @@ from scripts.bench_suite._model import (
     Figure,
     Sample,
     at_least,
-    value_at_least,
     value_at_most,
     value_below,
 )
@@ -94,7 +93,8 @@ def run_push(b: Bench) -> None:
     reps = b.reps(3)
     fig = Figure("push", f"`spec-kitty sync now` push of {n:,} queued events",
                  baseline_name="JSON encode + gzip of the same events",
-                 goal=value_at_least(20_000, "events/s"), higher_is_better=True)
+                 # Issue 18's goal is the ratio (the absolute rate follows the machine).
+                 goal=at_least(0.25), higher_is_better=True)
     mem = Figure("mem-sync-now", f"peak RSS of `spec-kitty sync now` ({n:,} events)",
                  goal=value_below(200, "MB"))
     account = b.account()
