@@ -62,14 +62,27 @@ def logged_in(cli, server):
 # The suite-wide figures table and no-secret-leak check (tests/_support/suite_report.py).
 pytest_plugins = ["tests._support.suite_report"]
 
-# The fast tier (`./scripts/test --fast`, `-m "not slow"`) is for edit-and-test: these suites
-# start many servers, browsers, kill loops or the docs gate, so they are slow by nature and
-# run in the full suite only.
+# The fast tier (`./scripts/test --fast`, `-m "not slow"`) is for edit-and-test, within a minute
+# on two cores: unit tests, in-process server tests and single CLI runs. These suites start many
+# servers, browsers, kill loops or the docs gate, so they are slow by nature and run in the full
+# suite only.
 SLOW_DIRS = ("reliability", "security", "docs", "site", "bench", "conformance")
+# End-to-end modules elsewhere: each test drives several CLI processes against a server (or a
+# fake one), a git repository or a TLS set-up. Together they were 85% of the fast tier's time.
+SLOW_MODULES = frozenset({
+    "cli/test_auth_e2e.py", "cli/test_auth_fake_server.py", "cli/test_hostile_inputs.py",
+    "cli/test_tls_e2e.py",
+    "server/test_api.py", "server/test_cli.py", "server/test_consistency.py",
+    "server/test_dashboards.py", "server/test_fuzz.py", "server/test_ingest_rate.py",
+    "server/test_perf.py", "server/test_trust.py", "server/test_ws.py",
+    "sync/test_batch_faults.py", "sync/test_e2e.py", "sync/test_live_paths.py",
+    "sync/test_perf.py", "sync/test_status.py", "sync/test_trust.py", "sync/test_websocket.py",
+    "tasks/test_workflow.py",
+})
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         parts = Path(str(item.path)).relative_to(Path(__file__).parent).parts
-        if parts and parts[0] in SLOW_DIRS:
+        if parts and (parts[0] in SLOW_DIRS or "/".join(parts) in SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
