@@ -254,6 +254,15 @@ class Blocks:
             return None
         return block
 
+    def spare(self, node_id: str) -> bool:
+        """Return whether a block of the node with values left is held (maybe ended since).
+
+        Args:
+            node_id: The node.
+        """
+        block = self._held.get(node_id)
+        return block is not None and block.last < block.top
+
     def next(self, machine: sqlite3.Connection, node_id: str) -> int | None:
         """Return the next value of the node's block, or None when a block must be reserved.
 

@@ -253,19 +253,20 @@ class OfflineQueue:
         with self._lock:
             try:
                 conn, machine = self.conn, self.machine
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    # Under the queue's write lock, so the values rise in queue order.
-                    value = self._blocks.next(machine, node_id)
+                if self._blocks.spare(node_id):
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        # Under the queue's write lock, so the values rise in queue order.
+                        value = self._blocks.next(machine, node_id)
+                        if value is not None:
+                            self._insert(conn, event, value, cap)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        _db.rollback(conn)
+                        raise
                     if value is not None:
-                        self._insert(conn, event, value, cap)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    _db.rollback(conn)
-                    raise
-                if value is not None:
-                    self._blocks.handed(node_id, value)
-                    return event
+                        self._blocks.handed(node_id, value)
+                        return event
                 with clock.ticking(machine, conn):
                     value, block = self._blocks.reserve(machine, conn, node_id)
                     self._insert(conn, event, value, cap)
