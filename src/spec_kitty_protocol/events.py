@@ -63,6 +63,10 @@ def iso_duration(seconds: float) -> str:
     return f"PT{text}S"
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""One encoder for every event: `json.dumps` with options builds a new one per call."""
+
+
 def encode(event: dict[str, Any]) -> str:
     """Return the compact JSON text of an event, as queued, sent and stored.
 
@@ -73,7 +77,7 @@ def encode(event: dict[str, Any]) -> str:
         InvalidEventError: The event holds something JSON cannot carry (NaN, a cycle, ...).
     """
     try:
-        return json.dumps(event, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(event)
     except RecursionError:
         raise InvalidEventError("event is nested too deeply") from None
     except (TypeError, ValueError) as exc:

@@ -1,7 +1,8 @@
 """The SQLite file behind one account scope: opening it safely and creating its tables.
 
 The offline queue, the Lamport clock, the log of pulled events and the sync state share one
-database, so that emitting an event (tick the clock, append the event) is one transaction.
+database, so that emitting an event (stamp the next Lamport value, append the event) is one
+transaction.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ on every commit: a few milliseconds per event on an ordinary disk."""
 
 WAL_AUTOCHECKPOINT_PAGES = 4000
 """WAL pages (4 KiB) between automatic checkpoints. An emit writes several pages (the event,
-its id index, the counter, the clock copy); the default of 1000 would checkpoint, with two
+its id index, the row-id sequence, the counter); the default of 1000 would checkpoint, with two
 fsyncs, every ~200 events. Closing the last connection checkpoints the rest."""
 
 _DDL = """

@@ -4,10 +4,10 @@
 identity, this node and the team (`local` when logged out), validates it against the
 schema (an invalid event is dropped with a one-line warning on stderr; logged out, the first
 event says once that the work is kept locally until `spec-kitty auth login`), appends it to the
-account's offline queue (ticking the Lamport clock in the same transaction) and hands it to
-the live WebSocket when one is connected. At the queue's cap the event is refused with a
-warning on every emit (see `queue`). Events emitted inside one `action()` block share a
-`causation_id`.
+account's offline queue (stamping it with the next Lamport value in the same transaction)
+and hands it to the live WebSocket when one is connected. At the queue's cap the event is
+refused with a warning on every emit (see `queue`). Events emitted inside one `action()`
+block share a `causation_id`.
 """
 
 from __future__ import annotations

@@ -2,12 +2,13 @@
 
 One SQLite database per account scope (see `account.scope.queue_path`) holds the queue (FIFO by
 row id), a copy of the machine's Lamport clock (see `clock`), the log of pulled events and
-the sync state. An event is appended in one `BEGIN IMMEDIATE` transaction that also ticks the
-clock and validates the stamped event again (a clock past `MAX_LAMPORT` or an event over the
-size limit is refused there, so the queue never holds an event the server must refuse); it
-leaves the
-queue only in the transaction that records the server's `success` or `duplicate` answer, so
-a process killed at any moment neither loses nor doubles an event.
+the sync state. An event is appended in one `BEGIN IMMEDIATE` transaction that stamps it
+with the next Lamport value of the process's reserved block (reserving a new block, with the
+machine clock file, when there is none: see `clock`) and validates the stamped event again (a
+clock past `MAX_LAMPORT` or an event over the size limit is refused there, so the queue never
+holds an event the server must refuse); it leaves the queue only in the transaction that
+records the server's `success` or `duplicate` answer, so a process killed at any moment
+neither loses nor doubles an event.
 
 **The cap.** The queue holds at most `sync.queue_cap` events (default 100,000). At the cap a
 new event is *refused*: it is not stored, the emitter prints a warning for every refused
@@ -53,7 +54,9 @@ def _sql_int(value: Any) -> int:
 
 
 _PENDING = "SELECT value FROM counters WHERE name = 'pending'"
-_INSERT = "INSERT INTO queue(event_id, event_type, body, enqueued_at) VALUES (?, ?, ?, ?)"
+_INSERT = ("INSERT INTO queue(event_id, event_type, body, enqueued_at) SELECT ?, ?, ?, ? "
+           "WHERE (SELECT value FROM counters WHERE name = 'pending') < ?")
+"""Queue one event unless the queue is at the cap (one statement: the cap check is free)."""
 
 
 class QueueFullError(QueueError):
@@ -115,6 +118,7 @@ class OfflineQueue:
         self._cap = cap
         self._conn: sqlite3.Connection | None = None
         self._machine: sqlite3.Connection | None = None
+        self._blocks = clock.Blocks()
         self._lock = threading.RLock()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -168,8 +172,15 @@ class OfflineQueue:
         return self._cap
 
     def close(self) -> None:
-        """Close the connection (it reopens on next use)."""
+        """Give back the unused Lamport values and close the connection (it reopens on use).
+
+        A failed give-back only leaves those values skipped.
+        """
         with self._lock:
+            if self._conn is not None and self._machine is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._blocks.release(self._machine, self._conn)
+            self._blocks.forget()
             for conn in (self._conn, self._machine):
                 if conn is not None:
                     conn.close()
@@ -217,7 +228,11 @@ class OfflineQueue:
         return int(row[0]) if row else 0
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Tick the clock, stamp the event with the new Lamport value and queue it, atomically.
+        """Stamp the event with the clock's next Lamport value and queue it, atomically.
+
+        The value comes from the block this queue reserved (`clock.Blocks`), or from a new
+        block reserved in the same transactions when there is none or another process wrote
+        the machine clock since.
 
         Args:
             event: A validated envelope; its `lamport_clock` is replaced.
@@ -232,19 +247,47 @@ class OfflineQueue:
             QueueError: The database failed.
         """
         cap = self.cap
-        with self._ticking() as conns:
-            conn = conns[1]
-            pending = conn.execute(_PENDING).fetchone()[0]
-            if pending >= cap:
-                raise QueueFullError(f"the offline queue is full ({pending} of {cap} events); run "
-                                     "`spec-kitty sync now` or raise sync.queue_cap")
-            event["lamport_clock"] = LamportClock(*conns, event["node_id"]).tick()
-            # The one full check of the stamped event: its clock and its size are final now.
-            validate(event, check_bytes=False)
-            body = encode(event)
-            check_size(body)
-            conn.execute(_INSERT, (event["event_id"], event["event_type"], body, time.time()))
+        node_id = event["node_id"]
+        # The hot path of every emit, so written out (no context managers): one transaction
+        # on the queue, and the machine clock file only read (`Blocks.next`).
+        with self._lock:
+            try:
+                conn, machine = self.conn, self.machine
+                if self._blocks.spare(node_id):
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        # Under the queue's write lock, so the values rise in queue order.
+                        value = self._blocks.next(machine, node_id)
+                        if value is not None:
+                            self._insert(conn, event, value, cap)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        _db.rollback(conn)
+                        raise
+                    if value is not None:
+                        self._blocks.handed(node_id, value)
+                        return event
+                with clock.ticking(machine, conn):
+                    value, block = self._blocks.reserve(machine, conn, node_id)
+                    self._insert(conn, event, value, cap)
+                self._blocks.install(node_id, block)
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
         return event
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, event: dict[str, Any], value: int, cap: int) -> None:
+        """Stamp `value`, validate, and insert below the cap (inside the append transaction)."""
+        event["lamport_clock"] = value
+        # The one full check of the stamped event: its clock and its size are final now.
+        validate(event, check_bytes=False)
+        body = encode(event)
+        check_size(body)
+        if conn.execute(_INSERT, (event["event_id"], event["event_type"], body, time.time(),
+                                  cap)).rowcount != 1:
+            pending = conn.execute(_PENDING).fetchone()[0]
+            raise QueueFullError(f"the offline queue is full ({pending} of {cap} events); run "
+                                 "`spec-kitty sync now` or raise sync.queue_cap")
 
     def insert_stamped(self, rows: list[tuple[str, str, str]]) -> None:
         """Queue events that already carry their Lamport value (adopted ones), in one
@@ -380,6 +423,7 @@ class OfflineQueue:
                 "lamport_clock, body, received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
             added = conn.total_changes - before
             if node_id:
+                self._blocks.forget()  # the clock moves: reserve afresh above it
                 node_clock = LamportClock(*conns, node_id)
                 node_clock.receive(seen)
                 node_clock.adopt_own(own_high)
@@ -396,11 +440,16 @@ class OfflineQueue:
     def clock_value(self, node_id: str) -> int:
         """Return the Lamport value of a node (0 if it never ticked).
 
+        That is the last value this queue handed out while its block lasts, otherwise the
+        highest value written (reserved values count: they are skipped, never reused).
+
         Args:
             node_id: The node.
         """
         with self._reading() as conn:
-            return LamportClock(self.machine, conn, node_id).value()
+            live = self._blocks.last(self.machine, node_id)
+            return live if live is not None else LamportClock(self.machine, conn,
+                                                              node_id).value()
 
     # -- state ------------------------------------------------------------------------------
 
