@@ -29,12 +29,31 @@ def _observe(home, argv, result) -> None:
         observer(home, argv, result)
 
 
-def cli_env(home: Path, **extra: str) -> dict[str, str]:
+def child_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a child process using `home`: this process's environment without
+    any `SPEC_KITTY_*` variable, then `SPEC_KITTY_HOME` and `extra`.
+
+    Built explicitly, so what the `home` fixture sets in this process for in-process code
+    (background sync off, no server URL) never reaches a child: a child that should run
+    without background sync says so in `extra`.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPEC_KITTY")}
-    env.update({"SPEC_KITTY_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "100",
-                "HOME": str(home.parent)})
+    env["SPEC_KITTY_HOME"] = str(home)
     env.update(extra)
     return env
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a CLI subprocess: `child_env`, plain output 100 columns wide, and
+    `HOME` next to the spec-kitty home (so nothing reads the real user's files)."""
+    return child_env(home, **{"NO_COLOR": "1", "COLUMNS": "100", "HOME": str(home.parent),
+                              **extra})
+
+
+def manual_sync_env(home: Path, **extra: str) -> dict[str, str]:
+    """`cli_env` with background sync off unless `extra` says otherwise: the test drives
+    every sync itself."""
+    return cli_env(home, **{"SPEC_KITTY_SYNC_AUTO_START": "0", **extra})
 
 
 def run_cli(home: Path, *args: str, input: str | None = None, cwd: Path | None = None,
@@ -44,6 +63,26 @@ def run_cli(home: Path, *args: str, input: str | None = None, cwd: Path | None =
                             cwd=cwd, timeout=timeout, env=env or cli_env(home))
     _observe(home, [SPEC_KITTY, *args], result)
     return result
+
+
+def spawn(home: Path, *args: str, **extra: str) -> subprocess.Popen:
+    """Start `spec-kitty ARGS` without waiting (to kill it), background sync off, unbuffered
+    output; `finish` waits for it."""
+    return subprocess.Popen([SPEC_KITTY, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=manual_sync_env(home, PYTHONUNBUFFERED="1", **extra))
+
+
+def finish(proc: subprocess.Popen, what: str, timeout: float = 60) -> tuple[str, str]:
+    """Wait for a spawned process (killing it after `timeout` seconds, a hang guard) and show
+    its output to the observers as `what`; its stdout and stderr."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    _observe(None, [what], subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return out, err
 
 
 @dataclass

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from scripts.docs_gate._serve import serve
 
-from tests.docs.conftest import ROOT
+from tests._support.docs_project import ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests._support.axe import WCAG_TAGS, AxeUnavailable, axe_script
-from tests.docs.conftest import ROOT
+from tests._support.docs_project import ROOT
 from tests.docs.test_gate_browser import _clean, browser_page, sync_api_timeout
 
 pytestmark = pytest.mark.browser

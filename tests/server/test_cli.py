@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from tests._support.events import make_event
+from tests._support.logins import PASSWORD
 from tests._support.procs import SERVER, start_server
 from tests._support.server_api import tokens_for
-from tests.conftest import PASSWORD
 
 
 def run(*args: str, input: str | None = None, env: dict | None = None):

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.site.conftest import ROOT, docs_env
+from tests._support.docs_project import ROOT, docs_env
 from tests.site.test_serve import _free_port, _wait_for
 
 BROKEN = "[a page that is not there](no-such-page.md)"

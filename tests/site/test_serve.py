@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.site.conftest import BIN, docs_env
+from tests._support.docs_project import BIN, docs_env
 
 OLD = "Log in to the sync server and store the session for later commands."
 NEW = "Log in to the sync server (edited while serving) and keep the session."
