@@ -3,7 +3,8 @@
 A test that breaks the docs or the code on purpose (an orphan page, a drifted default) does
 it in a copy, never in the checkout: `copy_project` makes one, `drift` edits it, and
 `build` (a strict `mkdocs build`) or `run_gate` (the whole docs gate) runs on it, importing
-the CLI from the copy's `src/` rather than the installed one.
+the CLI from the copy's `src/` rather than the installed one; `wait_for_page` reads a page
+the preview server serves from it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -66,3 +70,27 @@ def run_gate(root: Path, *args: str, timeout: float = 600,
     return subprocess.run([sys.executable, "-m", "scripts.docs_gate", *args], cwd=root,
                           env=docs_env(root, PYTHONDONTWRITEBYTECODE="1", **env),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+            return response.read().decode("utf-8")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+def wait_for_page(url: str, needle: str, seconds: float) -> str:
+    """Poll `url` until its page contains `needle` and return the page; a hang guard of
+    `seconds`, not a timing assertion."""
+    deadline = time.monotonic() + seconds
+    last = ""
+    while time.monotonic() < deadline:
+        body = _get(url)
+        if body is not None:
+            last = body
+            if needle in body:
+                return body
+        time.sleep(0.5)
+    raise AssertionError(f"{needle!r} did not appear at {url} within {seconds} s "
+                         f"(page had {len(last)} chars)")

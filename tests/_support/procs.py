@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -153,6 +154,14 @@ def start_server(workdir: Path, *args: str, port: int = 0, db: Path | None = Non
         time.sleep(0.05)
     proc.kill()
     raise RuntimeError(f"server did not become healthy at {url}: {log.read_text()}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago, for a server that needs it known
+    in advance."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_until(predicate, seconds: float = 60.0) -> None:
