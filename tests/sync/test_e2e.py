@@ -225,7 +225,7 @@ def test_the_exit_push_runs_after_the_command_has_exited(tmp_path, alice, shared
 
 
 def test_no_second_flush_starts_while_one_holds_the_flush_lock(tmp_path, alice, monkeypatch):
-    from specify_cli._files import file_lock
+    from specify_cli import file_lock
     from specify_cli.sync import flush
 
     queue = open_queue(alice, monkeypatch)
@@ -257,7 +257,7 @@ def test_event_built_for_another_team_is_rejected_by_the_real_server(alice, shar
 
 def test_a_flush_pushes_everything_unless_another_flush_holds_the_lock(alice, shared_server,
                                                                        monkeypatch):
-    from specify_cli._files import file_lock
+    from specify_cli import file_lock
     from specify_cli.sync import flush
 
     queue = open_queue(alice, monkeypatch)
