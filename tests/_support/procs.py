@@ -1,4 +1,9 @@
-"""Start the real reference server and the real CLI as subprocesses, for tests."""
+"""Start the real reference server and the real CLI as subprocesses, for tests.
+
+Every child's environment is built here (`child_env`, `cli_env`, `manual_sync_env`) from
+this process's environment minus its `SPEC_KITTY_*` variables, so settings a fixture makes
+for in-process code never leak into a child.
+"""
 
 from __future__ import annotations
 
