@@ -1,8 +1,8 @@
 """Start the real reference server and the real CLI as subprocesses, for tests.
 
-Every child's environment is built here (`child_env`, `cli_env`, `manual_sync_env`) from
-this process's environment minus its `SPEC_KITTY_*` variables, so settings a fixture makes
-for in-process code never leak into a child.
+Every child's environment is built here (`child_env`, `cli_env`, `manual_sync_env`, and the
+server's own) from this process's environment minus its `SPEC_KITTY_*` variables, so
+settings a fixture makes for in-process code never leak into a child.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ def _observe(home, argv, result) -> None:
         observer(home, argv, result)
 
 
+def _outer_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("SPEC_KITTY")}
+
+
 def child_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a child process using `home`: this process's environment without
     any `SPEC_KITTY_*` variable, then `SPEC_KITTY_HOME` and `extra`.
@@ -43,7 +47,7 @@ def child_env(home: Path, **extra: str) -> dict[str, str]:
     (background sync off, no server URL) never reaches a child: a child that should run
     without background sync says so in `extra`.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPEC_KITTY")}
+    env = _outer_env()
     env["SPEC_KITTY_HOME"] = str(home)
     env.update(extra)
     return env
@@ -117,7 +121,7 @@ class ServerProcess:
 def server_cmd(db: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
     """Run `spec-kitty-server ARGS --db DB` to completion."""
     result = subprocess.run([SERVER, *args, "--db", str(db)], input=input, capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=120, env=_outer_env())
     _observe(None, [SERVER, *args], result)
     result.check_returncode()
     return result
@@ -138,7 +142,7 @@ def start_server(workdir: Path, *args: str, port: int = 0, db: Path | None = Non
     proc = subprocess.Popen(
         [SERVER, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db), *args],
         stdout=handle, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "SPEC_KITTY_SERVER_SECRET": "test-secret-" + "x" * 32, **(env or {})},
+        env={**_outer_env(), "SPEC_KITTY_SERVER_SECRET": "test-secret-" + "x" * 32, **(env or {})},
     )
     handle.close()  # the child holds its own copy of the descriptor
     deadline = time.monotonic() + 120  # a hang guard: at load 15 start-up took over 30 s
