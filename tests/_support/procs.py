@@ -35,7 +35,9 @@ def _observe(home, argv, result) -> None:
         observer(home, argv, result)
 
 
-def _outer_env() -> dict[str, str]:
+def outer_env() -> dict[str, str]:
+    """This process's environment without its `SPEC_KITTY_*` variables: what every child
+    starts from."""
     return {k: v for k, v in os.environ.items() if not k.startswith("SPEC_KITTY")}
 
 
@@ -47,7 +49,7 @@ def child_env(home: Path, **extra: str) -> dict[str, str]:
     (background sync off, no server URL) never reaches a child: a child that should run
     without background sync says so in `extra`.
     """
-    env = _outer_env()
+    env = outer_env()
     env["SPEC_KITTY_HOME"] = str(home)
     env.update(extra)
     return env
@@ -121,7 +123,7 @@ class ServerProcess:
 def server_cmd(db: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
     """Run `spec-kitty-server ARGS --db DB` to completion."""
     result = subprocess.run([SERVER, *args, "--db", str(db)], input=input, capture_output=True,
-                            text=True, timeout=120, env=_outer_env())
+                            text=True, timeout=120, env=outer_env())
     _observe(None, [SERVER, *args], result)
     result.check_returncode()
     return result
@@ -142,7 +144,7 @@ def start_server(workdir: Path, *args: str, port: int = 0, db: Path | None = Non
     proc = subprocess.Popen(
         [SERVER, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db), *args],
         stdout=handle, stderr=subprocess.STDOUT, text=True,
-        env={**_outer_env(), "SPEC_KITTY_SERVER_SECRET": "test-secret-" + "x" * 32, **(env or {})},
+        env={**outer_env(), "SPEC_KITTY_SERVER_SECRET": "test-secret-" + "x" * 32, **(env or {})},
     )
     handle.close()  # the child holds its own copy of the descriptor
     deadline = time.monotonic() + 120  # a hang guard: at load 15 start-up took over 30 s
