@@ -6,36 +6,33 @@ from pathlib import Path
 
 import pytest
 
+from tests._support.logins import PASSWORD
 from tests._support.procs import ServerProcess, add_user, run_cli, start_server
-
-PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
-def sk_home(tmp_path: Path) -> Path:
-    """An isolated spec-kitty home (not created: the CLI creates it) for CLI subprocesses,
-    which get it through `cli_env`."""
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated spec-kitty home (not created: the CLI creates it).
+
+    In-process code finds it through `SPEC_KITTY_HOME`, with no server URL from the
+    environment and background sync off. CLI subprocesses get it through `procs.cli_env`,
+    which builds their environment without this process's `SPEC_KITTY_*` variables: they
+    run exactly as they would without those settings.
+    """
     home = tmp_path / "home" / ".spec-kitty"
     home.parent.mkdir()
+    monkeypatch.setenv("SPEC_KITTY_HOME", str(home))
+    monkeypatch.delenv("SPEC_KITTY_SERVER_URL", raising=False)
+    monkeypatch.setenv("SPEC_KITTY_SYNC_AUTO_START", "0")
     return home
 
 
 @pytest.fixture
-def home(sk_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The same home for in-process code too: `SPEC_KITTY_HOME` points at it, no server URL
-    from the environment, background sync off."""
-    monkeypatch.setenv("SPEC_KITTY_HOME", str(sk_home))
-    monkeypatch.delenv("SPEC_KITTY_SERVER_URL", raising=False)
-    monkeypatch.setenv("SPEC_KITTY_SYNC_AUTO_START", "0")
-    return sk_home
-
-
-@pytest.fixture
-def cli(sk_home: Path):
+def cli(home: Path):
     """Call as cli("auth", "status") -> CompletedProcess, with SPEC_KITTY_HOME isolated."""
 
     def _run(*args: str, **kw):
-        return run_cli(sk_home, *args, **kw)
+        return run_cli(home, *args, **kw)
 
     return _run
 

@@ -11,6 +11,10 @@ A private module belongs to the package that contains it and to that package's s
 `specify_cli._text` may be imported anywhere in `specify_cli`, `specify_cli.sync._db` only
 inside `specify_cli.sync`. What other packages need is exported by a public module or by
 the package's `__init__`.
+
+The tests hold to one more rule: no module imports a `conftest` module. A conftest holds
+fixtures and hooks, which pytest finds by itself; helpers that tests import live in
+`tests/_support`.
 """
 
 from __future__ import annotations
@@ -105,6 +109,61 @@ def layout_problems(src: Path, scripts: Path | None = None) -> list[str]:
 def test_engine_imports_no_cli_and_no_private_module_is_imported_across_packages():
     problems = layout_problems(ROOT / "src", ROOT / "scripts")
     assert not problems, "\n".join(problems)
+
+
+def conftest_imports(*trees: Path) -> list[str]:
+    """Return one line per import of a `conftest` module under `trees` (empty when none).
+
+    Args:
+        trees: Directories whose Python files are checked, named relative to their parent.
+    """
+    problems = []
+    for top in trees:
+        for path in sorted(top.rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            where = path.relative_to(top.parent).as_posix()
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = [f"{node.module or ''}.{alias.name}" for alias in node.names]
+                else:
+                    continue
+                for name in names:
+                    if "conftest" in name.split("."):
+                        problems.append(f"{where}:{node.lineno}: imports from a conftest "
+                                        f"({name.lstrip('.')}); move what it needs to "
+                                        "tests/_support")
+    return problems
+
+
+def test_no_module_imports_a_conftest():
+    problems = conftest_imports(ROOT / "tests", ROOT / "scripts")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_conftest_check_reports_every_form_of_import(tmp_path):
+    cf = "conftest"  # spelled apart: a grep of the tree for such imports must find none
+    tests = tmp_path / "tests"
+    _write(tests, {
+        "conftest.py": "PASSWORD = 'x'\n",
+        "reliability/conftest.py": "from tests._support.procs import run_cli\n",
+        "reliability/test_a.py": f"from tests.{cf} import PASSWORD\n",
+        "reliability/test_b.py": f"def f():\n    from .{cf} import login\n",
+        "reliability/test_c.py": "import tests.reliability.conftest\n",
+        "reliability/test_d.py": "from tests import conftest\n",
+        "reliability/test_e.py": "from tests._support.procs import run_cli\n",
+    })
+    assert conftest_imports(tests) == [
+        "tests/reliability/test_a.py:1: imports from a conftest (tests.conftest.PASSWORD); "
+        "move what it needs to tests/_support",
+        "tests/reliability/test_b.py:2: imports from a conftest (conftest.login); "
+        "move what it needs to tests/_support",
+        "tests/reliability/test_c.py:1: imports from a conftest (tests.reliability.conftest); "
+        "move what it needs to tests/_support",
+        "tests/reliability/test_d.py:1: imports from a conftest (tests.conftest); "
+        "move what it needs to tests/_support",
+    ]
 
 
 def _write(root: Path, files: dict[str, str]) -> None:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._support.procs import outer_env
+
 MAX_FILL_BYTES = 64 * 1024 * 1024
 """`fill()` refuses to write more than this, and only onto a filesystem smaller than it."""
 
@@ -43,7 +45,7 @@ class PrivateMounts:
         script = " && ".join([*setup, "echo ready", "exec sleep 600"])
         self.holder = subprocess.Popen(
             ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=outer_env())
         ready, _, _ = select.select([self.holder.stdout], [], [], 20)
         line = self.holder.stdout.readline() if ready else ""
         if line.strip() != "ready":
@@ -55,6 +57,7 @@ class PrivateMounts:
         kwargs.setdefault("capture_output", True)
         kwargs.setdefault("text", True)
         kwargs.setdefault("timeout", 60)
+        kwargs.setdefault("env", outer_env())
         cwd = kwargs.pop("cwd", None)
         where = [f"--wd={cwd}"] if cwd is not None else []
         return subprocess.run(["nsenter", "-t", str(self.holder.pid), "-m", *where, *argv],

@@ -1,10 +1,16 @@
-"""Start the real reference server and the real CLI as subprocesses, for tests."""
+"""Start the real reference server and the real CLI as subprocesses, for tests.
+
+Every child's environment is built here (`child_env`, `cli_env`, `manual_sync_env`, and the
+server's own) from this process's environment minus its `SPEC_KITTY_*` variables, so
+settings a fixture makes for in-process code never leak into a child.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,12 +35,37 @@ def _observe(home, argv, result) -> None:
         observer(home, argv, result)
 
 
-def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPEC_KITTY")}
-    env.update({"SPEC_KITTY_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "100",
-                "HOME": str(home.parent)})
+def outer_env() -> dict[str, str]:
+    """This process's environment without its `SPEC_KITTY_*` variables: what every child
+    starts from."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SPEC_KITTY")}
+
+
+def child_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a child process using `home`: this process's environment without
+    any `SPEC_KITTY_*` variable, then `SPEC_KITTY_HOME` and `extra`.
+
+    Built explicitly, so what the `home` fixture sets in this process for in-process code
+    (background sync off, no server URL) never reaches a child: a child that should run
+    without background sync says so in `extra`.
+    """
+    env = outer_env()
+    env["SPEC_KITTY_HOME"] = str(home)
     env.update(extra)
     return env
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a CLI subprocess: `child_env`, plain output 100 columns wide, and
+    `HOME` next to the spec-kitty home (so nothing reads the real user's files)."""
+    return child_env(home, **{"NO_COLOR": "1", "COLUMNS": "100", "HOME": str(home.parent),
+                              **extra})
+
+
+def manual_sync_env(home: Path, **extra: str) -> dict[str, str]:
+    """`cli_env` with background sync off unless `extra` says otherwise: the test drives
+    every sync itself."""
+    return cli_env(home, **{"SPEC_KITTY_SYNC_AUTO_START": "0", **extra})
 
 
 def run_cli(home: Path, *args: str, input: str | None = None, cwd: Path | None = None,
@@ -44,6 +75,26 @@ def run_cli(home: Path, *args: str, input: str | None = None, cwd: Path | None =
                             cwd=cwd, timeout=timeout, env=env or cli_env(home))
     _observe(home, [SPEC_KITTY, *args], result)
     return result
+
+
+def spawn(home: Path, *args: str, **extra: str) -> subprocess.Popen:
+    """Start `spec-kitty ARGS` without waiting (to kill it), background sync off, unbuffered
+    output; `finish` waits for it."""
+    return subprocess.Popen([SPEC_KITTY, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=manual_sync_env(home, PYTHONUNBUFFERED="1", **extra))
+
+
+def finish(proc: subprocess.Popen, what: str, timeout: float = 60) -> tuple[str, str]:
+    """Wait for a spawned process (killing it after `timeout` seconds, a hang guard) and show
+    its output to the observers as `what`; its stdout and stderr."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    _observe(None, [what], subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return out, err
 
 
 @dataclass
@@ -72,7 +123,7 @@ class ServerProcess:
 def server_cmd(db: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
     """Run `spec-kitty-server ARGS --db DB` to completion."""
     result = subprocess.run([SERVER, *args, "--db", str(db)], input=input, capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=120, env=outer_env())
     _observe(None, [SERVER, *args], result)
     result.check_returncode()
     return result
@@ -93,7 +144,7 @@ def start_server(workdir: Path, *args: str, port: int = 0, db: Path | None = Non
     proc = subprocess.Popen(
         [SERVER, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db), *args],
         stdout=handle, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "SPEC_KITTY_SERVER_SECRET": "test-secret-" + "x" * 32, **(env or {})},
+        env={**outer_env(), "SPEC_KITTY_SERVER_SECRET": "test-secret-" + "x" * 32, **(env or {})},
     )
     handle.close()  # the child holds its own copy of the descriptor
     deadline = time.monotonic() + 120  # a hang guard: at load 15 start-up took over 30 s
@@ -114,6 +165,14 @@ def start_server(workdir: Path, *args: str, port: int = 0, db: Path | None = Non
         time.sleep(0.05)
     proc.kill()
     raise RuntimeError(f"server did not become healthy at {url}: {log.read_text()}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago, for a server that needs it known
+    in advance."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_until(predicate, seconds: float = 60.0) -> None:

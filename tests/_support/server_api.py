@@ -1,5 +1,5 @@
 """A real reference server for tests: users written straight into its database, the server
-started on it, and the JSON API (log in, push) spoken over HTTP."""
+started on it, and the JSON API (log in, push, read the team's events) spoken over HTTP."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import httpx
 from spec_kitty_server import accounts
 from spec_kitty_server.passwords import hash_password
 from spec_kitty_server.store import open_database
+from tests._support.logins import PASSWORD, token
 from tests._support.procs import ServerProcess, start_server
-from tests.conftest import PASSWORD
 
 
 def add_users(db: Path, users: list[tuple[str, str]]) -> None:
@@ -43,10 +43,30 @@ def tokens_for(url: str, username: str, password: str = PASSWORD) -> dict[str, A
 
 def client(url: str, access: str | None = None) -> httpx.Client:
     """An HTTP client of the server, sending the access token if given."""
-    headers = {"Authorization": f"Bearer {access}"} if access else {}
-    return httpx.Client(base_url=url, headers=headers, timeout=30)
+    return httpx.Client(base_url=url, headers=bearer(access) if access else {}, timeout=30)
+
+
+def bearer(access: str) -> dict[str, str]:
+    """An Authorization header."""
+    return {"Authorization": f"Bearer {access}"}
 
 
 def push(api: httpx.Client, events: list[dict[str, Any]]) -> httpx.Response:
     """POST events to the batch endpoint."""
     return api.post("/api/v1/events/batch/", json={"events": events})
+
+
+def server_events(url: str, user: str = "alice") -> list[dict]:
+    """Every event of the user's team on the server, in server order."""
+    headers = bearer(token(url, user))
+    events: list[dict] = []
+    cursor = None
+    for _ in range(10_000):
+        params = {"limit": 1000, **({"after": cursor} if cursor else {})}
+        body = httpx.get(f"{url}/api/v1/events/", params=params, headers=headers,
+                         timeout=30).json()
+        events += body["events"]
+        cursor = body["next_cursor"]
+        if not body["has_more"]:
+            return events
+    raise AssertionError("too many pages")

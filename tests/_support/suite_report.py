@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests._support import figures, leaks, procs
+from tests._support import figures, leaks, logins, procs
 
 _SIGNING_KEY = "test-secret-" + "x" * 32  # what procs.start_server gives the server
 
@@ -36,11 +36,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def _scan(config: pytest.Config) -> dict:
-    try:
-        from tests.conftest import PASSWORD
-    except ImportError:  # pragma: no cover - the root conftest always defines it
-        PASSWORD = None
-    leaks.REGISTRY.secret(PASSWORD, "password")
+    leaks.REGISTRY.secret(logins.PASSWORD, "password")
     leaks.REGISTRY.secret(_SIGNING_KEY, "server signing key")
     found, scanned = leaks.REGISTRY.find_leaks()
     figures.add("secret_leaks", len(found))

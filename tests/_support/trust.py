@@ -7,7 +7,7 @@ from __future__ import annotations
 from spec_kitty_protocol import build_event
 from tests._support import figures
 from tests._support.events import PROJECT_UUID
-from tests.sync._helpers import server_events
+from tests._support.server_api import server_events
 
 NODE = "c0ffee0c10c4"
 
@@ -29,7 +29,7 @@ def account_queue():
 
 
 def sync_all(queue, url: str) -> None:
-    from specify_cli.sync._engine import sync_once
+    from specify_cli.sync import sync_once
 
     report = sync_once(queue, url, node_id=NODE)
     assert report.error is None, report.error

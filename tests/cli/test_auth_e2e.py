@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests._support.procs import add_user, start_server
-from tests.conftest import PASSWORD
+from tests._support.logins import PASSWORD
+from tests._support.procs import add_user, child_env, start_server
 
 
 def login(cli, user="alice", *extra, pw=PASSWORD):
     return cli("auth", "login", "-u", user, "--password-stdin", *extra, input=pw + "\n")
 
 
-def test_login_status_logout_roundtrip(cli, server, sk_home):
+def test_login_status_logout_roundtrip(cli, server, home):
     assert cli("sync", "server", server.url).returncode == 0
     r = login(cli)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"Logged in as alice on {server.url} (team acme)."
-    creds = json.loads((sk_home / "credentials.json").read_text())
+    creds = json.loads((home / "credentials.json").read_text())
     assert creds["team_slug"] == "acme"
     status = json.loads(cli("auth", "status", "--json").stdout)
     assert status["usable"] and status["access"]["state"] == "valid"
@@ -36,7 +36,7 @@ def test_wrong_password(cli, server):
     assert "wrong" not in r.stderr
 
 
-def test_silent_refresh_rotates_the_refresh_token(tmp_path, cli, sk_home):
+def test_silent_refresh_rotates_the_refresh_token(tmp_path, cli, home):
     db = tmp_path / "s.sqlite3"
     add_user(db, "alice", PASSWORD, "acme")
     # 20 s is inside the CLI's refresh margin (30 s), so the next command refreshes at once,
@@ -45,12 +45,12 @@ def test_silent_refresh_rotates_the_refresh_token(tmp_path, cli, sk_home):
     try:
         assert cli("sync", "server", srv.url).returncode == 0
         assert login(cli).returncode == 0
-        old = json.loads((sk_home / "credentials.json").read_text())
+        old = json.loads((home / "credentials.json").read_text())
         r = cli("sync", "status", "--check")
         assert "Connected" in r.stdout, r.stdout + r.stderr
-        new = json.loads((sk_home / "credentials.json").read_text())
+        new = json.loads((home / "credentials.json").read_text())
         assert new["refresh_token"] != old["refresh_token"]
-        assert (sk_home / "credentials.json").stat().st_mode & 0o777 == 0o600
+        assert (home / "credentials.json").stat().st_mode & 0o777 == 0o600
         import httpx
         # Within the grace window the retired token yields the same pair again (a lost
         # answer must not log anyone out); it never yields a different one.
@@ -62,11 +62,11 @@ def test_silent_refresh_rotates_the_refresh_token(tmp_path, cli, sk_home):
 
 
 @pytest.mark.parametrize("force", [False, True])
-def test_switching_account_with_unsynced_events(cli, server, sk_home, tmp_path, force):
+def test_switching_account_with_unsynced_events(cli, server, home, tmp_path, force):
     assert cli("sync", "server", server.url).returncode == 0
     assert login(cli).returncode == 0
     from specify_cli.account.credentials import account_scope
-    _queue_events_for(sk_home, account_scope(server.url, "alice", "acme"), 3)
+    _queue_events_for(home, account_scope(server.url, "alice", "acme"), 3)
     r = login(cli, "bob", "--force") if force else cli(
         "auth", "login", "-u", "bob", "--password-stdin", input=PASSWORD + "\n")
     if force:
@@ -78,24 +78,24 @@ def test_switching_account_with_unsynced_events(cli, server, sk_home, tmp_path, 
         assert r.returncode == 1 and "Already logged in" not in r.stdout
         assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: ")
         assert "alice still has 3 unsynced events" in r.stderr and "--force" in r.stderr
-        assert json.loads((sk_home / "credentials.json").read_text())["username"] == "alice"
+        assert json.loads((home / "credentials.json").read_text())["username"] == "alice"
         # A wrong password for bob is reported as such, not as "Already logged in".
         r = cli("auth", "login", "-u", "bob", "--password-stdin", input="wrong-pass\n")
         assert r.returncode == 1 and "invalid username or password" in r.stderr
         # Her events never moved: 3 are still queued for her, none for bob.
-        assert _pending(sk_home, account_scope(server.url, "alice", "acme")) == 3
+        assert _pending(home, account_scope(server.url, "alice", "acme")) == 3
 
 
-def _pending(sk_home, scope):
+def _pending(home, scope):
     import sqlite3
-    conn = sqlite3.connect(sk_home / "queues" / f"{scope}.sqlite3")
+    conn = sqlite3.connect(home / "queues" / f"{scope}.sqlite3")
     try:
         return conn.execute("SELECT count(*) FROM queue").fetchone()[0]
     finally:
         conn.close()
 
 
-def _queue_events_for(sk_home, scope, n):
+def _queue_events_for(home, scope, n):
     """Put n valid events in the account's queue through the engine's public queue API."""
     import os
     import subprocess
@@ -108,6 +108,6 @@ def _queue_events_for(sk_home, scope, n):
         f"for e in sample_events({n}): q.append(e)\n"
         "print(q.pending_count())\n"
     )
-    env = {**os.environ, "SPEC_KITTY_HOME": str(sk_home), "PYTHONPATH": os.getcwd()}
+    env = child_env(home, PYTHONPATH=os.getcwd())
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == str(n), out.stderr

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 from tests._support.fake_server import FakeServer, Reply, token_reply
+from tests._support.procs import child_env
 
 from specify_cli import __version__
 
@@ -39,13 +39,13 @@ def assert_one_line_error(r, code, fragment):
     assert "Traceback" not in r.stderr
 
 
-def test_login_stores_private_credentials(cli, at, sk_home):
+def test_login_stores_private_credentials(cli, at, home):
     r = login(cli)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"Logged in as alice on {at.url} (team acme)."
-    path = sk_home / "credentials.json"
+    path = home / "credentials.json"
     assert path.stat().st_mode & 0o777 == 0o600
-    assert sk_home.stat().st_mode & 0o777 == 0o700
+    assert home.stat().st_mode & 0o777 == 0o700
     data = json.loads(path.read_text())
     assert data["access_token"] == "acc-token-1" and data["team_slug"] == "acme"
     req = at.requests[0]
@@ -86,16 +86,16 @@ def test_already_logged_in_keeps_the_session_when_no_credentials_are_named(cli, 
     assert r.returncode == 0 and len([r for r in at.requests if r.method == "POST"]) == 2
 
 
-def test_named_credentials_are_checked_while_logged_in(cli, at, sk_home):
+def test_named_credentials_are_checked_while_logged_in(cli, at, home):
     """`auth login -u alice -p WRONG` while logged in must not answer "Already logged in"."""
     assert login(cli).returncode == 0
-    before = (sk_home / "credentials.json").read_text()
+    before = (home / "credentials.json").read_text()
     at.routes[("POST", "/api/v1/token/")] = Reply(401, {"detail": "No active account"})
     r = cli("auth", "login", "-u", "alice", "-p", "WRONG")
     assert r.returncode == 1 and "Already logged in" not in r.stdout
     assert r.stderr.splitlines()[-1].startswith("error: invalid username or password")
     assert len([r for r in at.requests if r.method == "POST"]) == 2  # + the clock GET
-    assert (sk_home / "credentials.json").read_text() == before  # the working session is kept
+    assert (home / "credentials.json").read_text() == before  # the working session is kept
     at.routes[("POST", "/api/v1/token/")] = token_reply(access="acc-3")
     r = login(cli)
     posts = [q for q in at.requests if q.method == "POST"]
@@ -111,16 +111,16 @@ def test_named_credentials_are_checked_while_logged_in(cli, at, sk_home):
     (Reply(200, ["access"]), "sent an unexpected response"),
     (Reply(429, {"detail": "slow down"}, {"Retry-After": "60"}), "try again in 60 seconds"),
 ])
-def test_login_errors_are_one_line(cli, at, sk_home, reply, fragment):
+def test_login_errors_are_one_line(cli, at, home, reply, fragment):
     at.routes[("POST", "/api/v1/token/")] = reply
     r = login(cli)
     assert_one_line_error(r, 1, fragment)
     assert "https://" in r.stderr  # points at the docs
-    assert not (sk_home / "credentials.json").exists()
+    assert not (home / "credentials.json").exists()
 
 
-def test_login_timeout(cli, at, sk_home):
-    (sk_home / "config.toml").write_text(f'[server]\nurl = "{at.url}"\ntimeout_seconds = 0.5\n')
+def test_login_timeout(cli, at, home):
+    (home / "config.toml").write_text(f'[server]\nurl = "{at.url}"\ntimeout_seconds = 0.5\n')
     # The server answers after 30 s: the CLI must give up on its 0.5 s timeout, not wait.
     # (No wall-clock assertion: the subprocess timeout of run_cli bounds the test.)
     at.routes[("POST", "/api/v1/token/")] = Reply(200, {}, delay=30)
@@ -139,17 +139,17 @@ def test_login_unreachable_names_url(cli):
     assert_one_line_error(r, 1, f"cannot reach the server at http://127.0.0.1:{port}")
 
 
-def test_credentials_not_writable(cli, at, sk_home):
+def test_credentials_not_writable(cli, at, home):
     # Root ignores permission bits, so make the path unwritable another way: a directory.
-    (sk_home / "credentials.json").mkdir()
+    (home / "credentials.json").mkdir()
     r = login(cli)
     assert r.returncode == 1
     warning, error = r.stderr.splitlines()
     assert warning.startswith("warning: cannot read") and "logged out" in warning
-    assert error.startswith(f"error: cannot save credentials to {sk_home / 'credentials.json'}")
+    assert error.startswith(f"error: cannot save credentials to {home / 'credentials.json'}")
 
 
-def test_logout_and_status(cli, at, sk_home):
+def test_logout_and_status(cli, at, home):
     r = cli("auth", "logout")
     assert r.returncode == 0 and r.stdout.strip() == "Not logged in."
     r = cli("auth", "status")
@@ -163,8 +163,8 @@ def test_logout_and_status(cli, at, sk_home):
     assert "acc-token-1" not in r.stdout
     r = cli("auth", "logout")
     assert r.returncode == 0 and f"Logged out alice from {at.url}." in r.stdout
-    assert not (sk_home / "credentials.json").exists()
-    assert sk_home.stat().st_mode & 0o777 == 0o700
+    assert not (home / "credentials.json").exists()
+    assert home.stat().st_mode & 0o777 == 0o700
 
 
 def test_status_with_expired_access_never_says_logged_in_plainly(cli, at):
@@ -187,18 +187,18 @@ def test_status_with_expired_refresh_exits_1(cli, at):
     assert data["usable"] is False and data["refresh"]["state"] == "expired"
 
 
-def test_status_json_shape(cli, at, sk_home):
+def test_status_json_shape(cli, at, home):
     assert login(cli).returncode == 0
     data = json.loads(cli("auth", "status", "--json").stdout)
     assert set(data) == {"logged_in", "usable", "username", "server_url", "team_slug",
                          "credentials_file", "configured_server_url", "access", "refresh"}
     assert set(data["access"]) == {"state", "expires_at", "seconds_left"}
-    assert data["credentials_file"] == str(sk_home / "credentials.json")
+    assert data["credentials_file"] == str(home / "credentials.json")
 
 
-def test_corrupt_credentials_count_as_logged_out(cli, at, sk_home):
+def test_corrupt_credentials_count_as_logged_out(cli, at, home):
     assert login(cli).returncode == 0
-    (sk_home / "credentials.json").write_text("{not json")
+    (home / "credentials.json").write_text("{not json")
     r = cli("auth", "status")
     assert r.returncode == 1 and "Not logged in" in r.stdout
     assert r.stderr.count("\n") == 1 and "is corrupt" in r.stderr
@@ -206,9 +206,8 @@ def test_corrupt_credentials_count_as_logged_out(cli, at, sk_home):
 
 # --- refresh, in-process against the fake server -------------------------------------------
 
-def _in_process(sk_home, fake_url, code):
-    env = {**os.environ, "SPEC_KITTY_HOME": str(sk_home)}
-    env.pop("SPEC_KITTY_SERVER_URL", None)
+def _in_process(home, fake_url, code):
+    env = child_env(home)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=60)
 
@@ -219,7 +218,7 @@ GET_TOKEN = ("from specify_cli.account import credentials as auth\n"
              "except SpecKittyError as e:\n    print('ERR', e)\n")
 
 
-def test_expired_access_is_refreshed_once_across_processes(cli, at, sk_home):
+def test_expired_access_is_refreshed_once_across_processes(cli, at, home):
     at.routes[("POST", "/api/v1/token/")] = token_reply(access_lifetime=1)
     calls = []
 
@@ -228,33 +227,33 @@ def test_expired_access_is_refreshed_once_across_processes(cli, at, sk_home):
         return token_reply(access="acc-new", refresh="ref-new", access_lifetime=900)
     at.routes[("POST", "/api/v1/token/refresh/")] = refresh
     assert login(cli).returncode == 0
-    env = {**os.environ, "SPEC_KITTY_HOME": str(sk_home)}
+    env = child_env(home)
     procs = [subprocess.Popen([sys.executable, "-c", GET_TOKEN], stdout=subprocess.PIPE,
                               text=True, env=env) for _ in range(4)]
     outs = [p.communicate(timeout=60)[0].strip() for p in procs]
     assert outs == ["acc-new"] * 4
     assert calls == [{"refresh": "ref-token-1"}]
-    data = json.loads((sk_home / "credentials.json").read_text())
+    data = json.loads((home / "credentials.json").read_text())
     assert data["refresh_token"] == "ref-new"
-    assert (sk_home / "credentials.json").stat().st_mode & 0o777 == 0o600
+    assert (home / "credentials.json").stat().st_mode & 0o777 == 0o600
 
 
-def test_refresh_rejected_clears_credentials(cli, at, sk_home):
+def test_refresh_rejected_clears_credentials(cli, at, home):
     at.routes[("POST", "/api/v1/token/")] = token_reply(access_lifetime=1)
     at.routes[("POST", "/api/v1/token/refresh/")] = Reply(401, {"detail": "Token is invalid"})
     assert login(cli).returncode == 0
-    out = _in_process(sk_home, at.url, GET_TOKEN).stdout
+    out = _in_process(home, at.url, GET_TOKEN).stdout
     assert out.startswith("ERR your session on") and "log in again" in out
-    assert not (sk_home / "credentials.json").exists()
+    assert not (home / "credentials.json").exists()
 
 
-def test_refresh_token_only_goes_to_its_issuer(cli, at, sk_home):
+def test_refresh_token_only_goes_to_its_issuer(cli, at, home):
     at.routes[("POST", "/api/v1/token/")] = token_reply(access_lifetime=1)
     assert login(cli).returncode == 0
     with FakeServer() as other:
         other.routes[("POST", "/api/v1/token/refresh/")] = token_reply()
         assert cli("sync", "server", other.url).returncode == 0
-        out = _in_process(sk_home, other.url, GET_TOKEN).stdout
+        out = _in_process(home, other.url, GET_TOKEN).stdout
         assert "you are logged in to" in out and other.url in out
         assert other.requests == []
     assert [r.path for r in at.requests if r.method == "POST"] == ["/api/v1/token/"]

@@ -24,11 +24,11 @@ def test_docs_unknown_topic(cli):
     assert r.stderr == "error: unknown docs topic 'nope'; run `spec-kitty docs --list`\n"
 
 
-def test_bash_completion_completes_groups_and_commands(sk_home):
+def test_bash_completion_completes_groups_and_commands(home):
     import subprocess
 
     def complete(words: str, cword: int) -> list[str]:
-        env = {**cli_env(sk_home), "_SPEC_KITTY_COMPLETE": "complete_bash",
+        env = {**cli_env(home), "_SPEC_KITTY_COMPLETE": "complete_bash",
                "COMP_WORDS": words, "COMP_CWORD": str(cword)}
         return subprocess.run([SPEC_KITTY], env=env, capture_output=True,
                               text=True).stdout.split()
@@ -55,13 +55,13 @@ def test_help_has_no_rich_tags(cli):
         assert "[bold" not in out and "[/" not in out, out
 
 
-def test_ctrl_c_at_prompt_exits_cleanly(sk_home, tmp_path):
+def test_ctrl_c_at_prompt_exits_cleanly(home, tmp_path):
     """A KeyboardInterrupt at the password prompt ends without a traceback."""
     import pty
     import signal
     import time
 
-    env = cli_env(sk_home, SPEC_KITTY_SERVER_URL="http://127.0.0.1:9")
+    env = cli_env(home, SPEC_KITTY_SERVER_URL="http://127.0.0.1:9")
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - child
         os.execve(SPEC_KITTY, [SPEC_KITTY, "auth", "login", "-u", "alice"], env)

@@ -79,28 +79,28 @@ def test_home_is_0700():
     assert (home.stat().st_mode & 0o777) == 0o700
 
 
-def test_cli_sync_server_set_show_and_reject(cli, sk_home):
+def test_cli_sync_server_set_show_and_reject(cli, home):
     r = cli("sync", "server")
     assert r.returncode == 1 and "No server configured" in r.stdout
     r = cli("sync", "server", "http://example.com")
     assert r.returncode == 2
     assert r.stderr.startswith("error: refusing plain http") and r.stderr.count("\n") == 1
-    assert not (sk_home / "config.toml").exists()
+    assert not (home / "config.toml").exists()
     r = cli("sync", "server", "https://sync.example.com/")
     assert r.returncode == 0, r.stderr
     assert cli("sync", "server").stdout.strip() == "https://sync.example.com"
 
 
-def test_cli_malformed_config_is_one_line(cli, sk_home):
-    sk_home.mkdir(parents=True)
-    (sk_home / "config.toml").write_text("[server\nurl='x'\n")
+def test_cli_malformed_config_is_one_line(cli, home):
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text("[server\nurl='x'\n")
     r = cli("sync", "server")
     assert r.returncode == 1
     assert "config.toml is not valid TOML" in r.stderr and "line 1" in r.stderr
     assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
 
 
-def test_version_and_help_do_not_import_httpx(sk_home):
+def test_version_and_help_do_not_import_httpx(home):
     import subprocess
     import sys
 
@@ -111,7 +111,7 @@ def test_version_and_help_do_not_import_httpx(sk_home):
             "bad=[m for m in ('httpx','sqlite3','websockets','yaml') if m in sys.modules]\n"
             "print('HEAVY', bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=cli_env(sk_home)).stdout
+                         env=cli_env(home)).stdout
     assert "HEAVY []" in out
 
 

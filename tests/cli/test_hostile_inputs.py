@@ -54,17 +54,17 @@ def _login(home: Path, url: str) -> None:
 # -- SSL_CERT_FILE ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["missing", "not PEM", "directory"])
-def test_a_bad_ssl_cert_file_is_one_line(fake, sk_home, tmp_path, kind):
-    _login(sk_home, fake.url)
+def test_a_bad_ssl_cert_file_is_one_line(fake, home, tmp_path, kind):
+    _login(home, fake.url)
     target = {"missing": tmp_path / "nope.pem", "directory": tmp_path}.get(kind)
     if target is None:
         target = tmp_path / "notes.txt"
         target.write_text("not a certificate\n")
-    env = cli_env(sk_home, SSL_CERT_FILE=str(target), SPEC_KITTY_SYNC_AUTO_START="0")
+    env = cli_env(home, SSL_CERT_FILE=str(target), SPEC_KITTY_SYNC_AUTO_START="0")
     for args, kw in ((("sync", "now"), {}), (("sync", "status", "--check"), {}),
                      (("auth", "login", "-u", "alice", "--password-stdin", "--force"),
                       {"input": PW + "\n"})):
-        r = run_cli(sk_home, *args, env=env, **kw)
+        r = run_cli(home, *args, env=env, **kw)
         one_error(r, 1, f"SSL_CERT_FILE={target} cannot be used", "unset it",
                   "#ssl-cert-file-cannot-be-used")
 
@@ -85,12 +85,12 @@ def test_control_characters_in_a_server_url_are_refused(url, what, tmp_path, mon
         config.validate_server_url(url)
 
 
-def test_sync_server_refuses_a_newline_and_keeps_config_usable(cli, sk_home):
+def test_sync_server_refuses_a_newline_and_keeps_config_usable(cli, home):
     r = cli("sync", "server", "http://127.0.0.1:18431/x\ny")
     one_error(r, 2, "contains a newline")
     r = cli("sync", "server", "http://loc\talhost:18431")
     one_error(r, 2, "contains a tab")
-    assert not (sk_home / "config.toml").exists()
+    assert not (home / "config.toml").exists()
     assert cli("sync", "server", "http://127.0.0.1:18431").returncode == 0
     assert cli("sync", "server").stdout.strip() == "http://127.0.0.1:18431"
 
@@ -116,10 +116,10 @@ def test_config_strings_are_toml_escaped(value, tmp_path, monkeypatch):
     ("[sync]\nqueue_capp = 5\n", "unknown key sync.queue_capp; did you mean sync.queue_cap?"),
     ("[zzz]\nx = 1\n", "unknown table [zzz]; the tables are [server], [sync]"),
 ])
-def test_bad_config_values_name_the_file_and_key(cli, sk_home, fake, text, fragment):
-    sk_home.mkdir(parents=True)
-    (sk_home / "config.toml").write_text(text)
-    with open(sk_home / "config.toml", "a") as handle:
+def test_bad_config_values_name_the_file_and_key(cli, home, fake, text, fragment):
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(text)
+    with open(home / "config.toml", "a") as handle:
         if "[server]" not in text:
             handle.write(f'\n[server]\nurl = "{fake.url}"\n')
         else:
@@ -132,14 +132,14 @@ def test_bad_config_values_name_the_file_and_key(cli, sk_home, fake, text, fragm
 # -- answers no clock can hold ---------------------------------------------------------------
 
 @pytest.mark.parametrize("lifetime", ["NaN", "Infinity", "1e400", "1" + "0" * 300, "-5"])
-def test_absurd_token_lifetimes_are_an_unexpected_response(cli, sk_home, fake, lifetime):
+def test_absurd_token_lifetimes_are_an_unexpected_response(cli, home, fake, lifetime):
     fake.routes[("POST", "/api/v1/token/")] = Reply(200, (
         '{"access": "acc-x", "refresh": "ref-x", "access_lifetime": ' + lifetime
         + ', "team_slug": "acme"}').encode(), {"Content-Type": "application/json"})
     assert cli("sync", "server", fake.url).returncode == 0
     r = cli("auth", "login", "-u", "alice", "--password-stdin", input=PW + "\n")
     one_error(r, 1, "sent an unexpected response")
-    assert not (sk_home / "credentials.json").exists()
+    assert not (home / "credentials.json").exists()
 
 
 def test_pulled_numbers_beyond_a_counter_are_skipped(tmp_path):
@@ -158,7 +158,7 @@ def test_pulled_numbers_beyond_a_counter_are_skipped(tmp_path):
         queue.close()
 
 
-def test_deeply_nested_answers_are_an_unexpected_response(cli, sk_home, fake):
+def test_deeply_nested_answers_are_an_unexpected_response(cli, home, fake):
     fake.routes[("POST", "/api/v1/token/")] = Reply(200, b"[" * 100_000 + b"]" * 100_000,
                                                     {"Content-Type": "application/json"})
     assert cli("sync", "server", fake.url).returncode == 0
@@ -168,15 +168,15 @@ def test_deeply_nested_answers_are_an_unexpected_response(cli, sk_home, fake):
 
 # -- the credentials lock is not followed through a symbolic link ---------------------------
 
-def test_a_symlinked_credentials_lock_is_refused(fake, sk_home, tmp_path):
-    _login(sk_home, fake.url)
-    creds = json.loads((sk_home / "credentials.json").read_text())
+def test_a_symlinked_credentials_lock_is_refused(fake, home, tmp_path):
+    _login(home, fake.url)
+    creds = json.loads((home / "credentials.json").read_text())
     creds["access_expires_at"] = "2000-01-01T00:00:00Z"  # the next command must refresh
-    (sk_home / "credentials.json").write_text(json.dumps(creds))
+    (home / "credentials.json").write_text(json.dumps(creds))
     target = tmp_path / "created-by-the-lock"
-    (sk_home / ".credentials.lock").unlink(missing_ok=True)
-    (sk_home / ".credentials.lock").symlink_to(target)
-    r = run_cli(sk_home, "sync", "now", env=cli_env(sk_home, SPEC_KITTY_SYNC_AUTO_START="0"))
+    (home / ".credentials.lock").unlink(missing_ok=True)
+    (home / ".credentials.lock").symlink_to(target)
+    r = run_cli(home, "sync", "now", env=cli_env(home, SPEC_KITTY_SYNC_AUTO_START="0"))
     one_error(r, 1, ".credentials.lock", "symbolic link", "remove it")
     assert not target.exists() and not target.is_symlink()
     assert not [rec for rec in fake.requests if "refresh" in rec.path]
@@ -204,15 +204,15 @@ def test_another_web_server_answering_501_is_not_called_temporary(cli, fake):
 # -- check before acting ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("where", ["missing dir", "a directory"])
-def test_an_unwritable_report_path_fails_before_pushing(fake, sk_home, tmp_path, where):
-    _login(sk_home, fake.url)
-    queue = seed.queue_file(sk_home, fake.url)
+def test_an_unwritable_report_path_fails_before_pushing(fake, home, tmp_path, where):
+    _login(home, fake.url)
+    queue = seed.queue_file(home, fake.url)
     seed.seed(queue, 3)
     fake.requests.clear()
     report = str(tmp_path / "nonexistent" / "dir" / "f.json") if where == "missing dir" \
         else str(tmp_path)
-    r = run_cli(sk_home, "sync", "now", "--report", report,
-                env=cli_env(sk_home, SPEC_KITTY_SYNC_AUTO_START="0"))
+    r = run_cli(home, "sync", "now", "--report", report,
+                env=cli_env(home, SPEC_KITTY_SYNC_AUTO_START="0"))
     one_error(r, 2, "--report", "nothing was pushed" if where == "missing dir" else
               "is a directory")
     assert not fake.requests  # nothing was sent
@@ -245,14 +245,14 @@ def test_plural():
         "1,500 events"
 
 
-def test_sync_now_says_1_event_in_1_batch(fake, sk_home):
-    _login(sk_home, fake.url)
-    queue = seed.queue_file(sk_home, fake.url)
+def test_sync_now_says_1_event_in_1_batch(fake, home):
+    _login(home, fake.url)
+    queue = seed.queue_file(home, fake.url)
     ids = seed.seed(queue, 1)
     fake.routes[("POST", "/api/v1/events/batch/")] = Reply(200, {"results": [
         {"event_id": ids[0], "status": "success"}]})
-    env = cli_env(sk_home, SPEC_KITTY_SYNC_AUTO_START="0")
-    r = run_cli(sk_home, "sync", "now", env=env)
+    env = cli_env(home, SPEC_KITTY_SYNC_AUTO_START="0")
+    r = run_cli(home, "sync", "now", env=env)
     assert r.returncode == 0, r.stderr
     assert "Pushed 1 event in 1 batch: 1 new" in r.stdout and "Pulled 0 new events." in r.stdout
 

@@ -20,9 +20,9 @@ from spec_kitty_server import board as board_tables
 from spec_kitty_server import events as event_log
 from spec_kitty_server.store import open_database
 from tests._support import stock_client, tls
+from tests._support.logins import PASSWORD
 from tests._support.procs import add_user, cli_env, run_cli, start_server
 from tests._support.project import make_feature
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,7 @@
-"""Fixtures for the docs gate tests: the site built once, and the gate run on a drifted copy."""
+"""Fixtures for the docs gate tests: the site built once per run, and a headless Chromium
+page on it for the browser tests (`tests/_support/browser.py`).
+
+Running the gate on a drifted copy of the project is `tests/_support/docs_project.py`."""
 
 from __future__ import annotations
 
@@ -6,49 +9,17 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
-import sys
+import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from scripts.docs_gate import build
 from scripts.docs_gate._common import Options
+from scripts.docs_gate._serve import serve
 
-ROOT = Path(__file__).resolve().parents[2]
-EXCLUDE = {".venv", "site", ".cache", ".git", "__pycache__", ".pytest_cache", ".ruff_cache",
-           ".hypothesis", "node_modules", "tests", "bench-results.json"}
-
-
-def run_gate(root: Path, *args: str, timeout: float = 600,
-             **env: str) -> subprocess.CompletedProcess:
-    """Run `python -m scripts.docs_gate ARGS` in `root`, importing the CLI from `root/src`."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SPEC_KITTY")}
-    full_env.update({"PYTHONPATH": str(root / "src"), "NO_MKDOCS_2_WARNING": "1",
-                     "PYTHONDONTWRITEBYTECODE": "1", **env})
-    return subprocess.run([sys.executable, "-m", "scripts.docs_gate", *args], cwd=root,
-                          env=full_env, capture_output=True, text=True, timeout=timeout)
-
-
-def copy_project(dest: Path) -> Path:
-    """Copy the project (sources, docs, config; no venv, site or caches) to `dest`."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for entry in ROOT.iterdir():
-        if entry.name in EXCLUDE:
-            continue
-        if entry.is_dir():
-            shutil.copytree(entry, dest / entry.name, symlinks=True,
-                            ignore=shutil.ignore_patterns(*EXCLUDE, "*.pyc"))
-        else:
-            shutil.copy2(entry, dest / entry.name)
-    return dest
-
-
-def drift(path: Path, old: str, new: str, count: int = 1) -> None:
-    """Replace `old` by `new` in a copied file; fails the test when `old` is not there."""
-    text = path.read_text(encoding="utf-8")
-    if old not in text:
-        pytest.fail(f"cannot apply the drift: {old!r} is not in {path}")
-    path.write_text(text.replace(old, new, count), encoding="utf-8")
+from tests._support.browser import ARGS, CHROMIUM, CSP_PROBE
+from tests._support.docs_project import ROOT
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +39,42 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str
                              encoding="utf-8")
         problems = json.loads(saved.read_text(encoding="utf-8"))
     return shared / "site", problems
+
+
+@pytest.fixture(scope="module")
+def browser_page(built_site):
+    """One headless Chromium page per test module on the built site, served from loopback
+    with netlify.toml's headers and redirects: (page, base URL, recorded events)."""
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (./scripts/test installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    site, _problems = built_site
+    if not (site / "index.html").is_file():
+        pytest.fail("the gate produced no site")
+    netlify = tomllib.loads((ROOT / "netlify.toml").read_text(encoding="utf-8"))
+    with serve(site, headers=netlify.get("headers"), redirects=netlify.get("redirects")) as base:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS,
+                                                 headless=True)
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            events: dict[str, list[str]] = {"console": [], "external": []}
+
+            def route(route_obj):
+                host = urlsplit(route_obj.request.url).hostname
+                if route_obj.request.url.startswith(("data:", "blob:")) or host in (
+                        "127.0.0.1", "localhost"):
+                    route_obj.continue_()
+                else:
+                    events["external"].append(route_obj.request.url)
+                    route_obj.abort()
+
+            context.route("**/*", route)
+            context.add_init_script(CSP_PROBE)
+            page = context.new_page()
+            page.set_default_timeout(15000)
+            page.on("console", lambda m: events["console"].append(m.text)
+                    if m.type == "error" else None)
+            page.on("pageerror", lambda e: events["console"].append(str(e)))
+            yield page, base, events
+            context.close()
+            browser.close()

@@ -10,7 +10,7 @@ import pytest
 from scripts.docs_gate import NAMES, NEEDS_SITE, check, netlify
 from scripts.docs_gate._common import Options, Result
 
-from tests.docs.conftest import ROOT, run_gate
+from tests._support.docs_project import ROOT, run_gate
 
 BLOCKING = [name for name in NAMES if name not in ("build", "portability")]
 

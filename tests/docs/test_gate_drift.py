@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.conftest import copy_project, drift, run_gate
+from tests._support.docs_project import copy_project, drift, run_gate
 
 pytestmark = pytest.mark.slow
 

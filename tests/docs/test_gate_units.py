@@ -10,7 +10,7 @@ from scripts.docs_gate._serve import netlify_pattern
 from scripts.docs_gate._shell import split_commands
 from scripts.docs_gate.examples import matches, normalise
 
-from tests.docs.conftest import copy_project, run_gate
+from tests._support.docs_project import copy_project, run_gate
 
 
 @pytest.fixture(scope="module")

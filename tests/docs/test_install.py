@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.conftest import ROOT
+from tests._support.docs_project import ROOT
 
 pytestmark = pytest.mark.slow
 

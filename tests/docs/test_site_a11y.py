@@ -13,12 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests._support.axe import WCAG_TAGS, AxeUnavailable, axe_script
-from tests.docs.conftest import ROOT
-from tests.docs.test_gate_browser import _clean, browser_page, sync_api_timeout
+from tests._support.browser import assert_clean, sync_api_timeout
+from tests._support.docs_project import ROOT
 
 pytestmark = pytest.mark.browser
-
-__all__ = ["browser_page"]  # the shared fixture, imported so that pytest finds it here too
 
 DOCS = ROOT / "docs"
 TUTORIAL = "tutorials/server-connection/"
@@ -141,7 +139,7 @@ def test_page_has_no_wcag_violations(site_page, axe_source, scheme, path):
     if skip := page.evaluate(SKIP_LINK):
         problems.append(f"{scheme} {name}: {skip}")
     assert not problems, f"{len(problems)} accessibility problems:\n" + describe(problems)
-    _clean(page, events, allow_404=path == MISSING_PAGE)
+    assert_clean(page, events, allow_404=path == MISSING_PAGE)
 
 
 def test_skip_link_moves_the_keyboard_to_the_content(site_page):
@@ -156,7 +154,7 @@ def test_skip_link_moves_the_keyboard_to_the_content(site_page):
     page.keyboard.press("Tab")
     assert page.evaluate("!!document.activeElement.closest('.md-content')"), \
         "after the skip link, Tab does not continue in the page content"
-    _clean(page, events)
+    assert_clean(page, events)
 
 
 @pytest.mark.parametrize("scheme", list(SCHEMES))
@@ -177,7 +175,7 @@ def test_tutorial_by_tab_alone_reaches_every_link_and_copy_button(site_page, sch
     assert not missed, f"Tab never reaches {len(missed)} of {len(targets)}:\n" + describe(missed)
     unseen = [f"{s['what']} (outline: {s['focus']})" for s in stops if not s["visible"]]
     assert not unseen, "focus is not visible on:\n" + describe(unseen)
-    _clean(page, events)
+    assert_clean(page, events)
 
 
 def test_search_by_keyboard_alone(site_page):
@@ -206,4 +204,4 @@ def test_search_by_keyboard_alone(site_page):
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.url == href
-    _clean(page, events)
+    assert_clean(page, events)

@@ -19,9 +19,9 @@ import httpx
 
 from tests._support import figures, seed
 from tests._support.load import Prober, describe_ms
+from tests._support.logins import PASSWORD, api_login, browser_login
 from tests._support.procs import add_user, start_server
-from tests.conftest import PASSWORD
-from tests.security.conftest import api_login, bearer, browser_login
+from tests._support.server_api import bearer
 
 HOLD = float(os.environ.get("SK_DB_LOCK_HOLD", "8"))
 WRITE_TIMEOUT = 2.0

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests._support import figures, seed
+from tests._support.logins import PASSWORD, login
 from tests._support.mountns import PrivateMounts, read_only, tmpfs
-from tests._support.procs import SPEC_KITTY, add_user, run_cli, start_server
+from tests._support.procs import SPEC_KITTY, add_user, manual_sync_env, run_cli, start_server
 from tests._support.project import make_feature
-from tests.conftest import PASSWORD
-from tests.reliability.conftest import env, login
 
 
 @pytest.fixture(scope="module")
@@ -52,22 +51,22 @@ def _count(path: Path) -> int:
         conn.close()
 
 
-def test_disk_full_home(tmp_path, sk_home, disk_server):
-    sk_home.mkdir(parents=True)
+def test_disk_full_home(tmp_path, home, disk_server):
+    home.mkdir(parents=True)
     project = _project(tmp_path / "proj")
-    e = env(sk_home)
-    with PrivateMounts(tmpfs(sk_home, "16m")) as ns:
+    e = manual_sync_env(home)
+    with PrivateMounts(tmpfs(home, "16m")) as ns:
         def cli(*args, **kw):
             result = ns.run([SPEC_KITTY, *args], env=e, **kw)
             from tests._support.leaks import REGISTRY
 
-            REGISTRY.observe_cli(ns.path(sk_home), [SPEC_KITTY, *args], result)
+            REGISTRY.observe_cli(ns.path(home), [SPEC_KITTY, *args], result)
             return result
 
         assert cli("sync", "server", disk_server.url).returncode == 0
         r = cli("auth", "login", "-u", "alice", "--password-stdin", input=PASSWORD + "\n")
         assert r.returncode == 0, r.stderr
-        queue = seed.queue_file(sk_home, disk_server.url)
+        queue = seed.queue_file(home, disk_server.url)
         ids = json.loads(ns.python(
             "import json; from pathlib import Path; from tests._support import seed; "
             f"print(json.dumps(seed.seed(Path({str(queue)!r}), 300, project='disk-full')))"))
@@ -76,7 +75,7 @@ def test_disk_full_home(tmp_path, sk_home, disk_server):
             return set(json.loads(ns.python(
                 "import json; from pathlib import Path; from tests._support import seed; "
                 f"print(json.dumps(seed.queued_ids(Path({str(queue)!r}))))")))
-        ns.fill(sk_home)
+        ns.fill(home)
         figures.fault_kind("disk full")
 
         # Pushing works, but the queue cannot record it: one line, nothing lost.
@@ -92,17 +91,17 @@ def test_disk_full_home(tmp_path, sk_home, disk_server):
         messages.append(r.stderr.strip())
 
         # Logging in again cannot save the new session: one line, the old one is intact.
-        before = ns.path(sk_home / "credentials.json").read_bytes()
+        before = ns.path(home / "credentials.json").read_bytes()
         r = cli("auth", "login", "-u", "alice", "--password-stdin", "--force",
                 input=PASSWORD + "\n")
         _clean(r)
         assert r.returncode == 1 and len(_lines(r, "error:")) == 1, r.stderr
-        assert ns.path(sk_home / "credentials.json").read_bytes() == before
+        assert ns.path(home / "credentials.json").read_bytes() == before
         messages.append(r.stderr.strip())
         print("disk full messages:", *messages, sep="\n  ")
 
         # Space comes back: nothing was lost, and the next run finishes the job.
-        ns.free(sk_home)
+        ns.free(home)
         on_server = set(seed.server_ids(disk_server.db, "project_slug = 'disk-full'"))
         assert set(ids) <= on_server | queued()
         r = cli("sync", "now")
@@ -112,13 +111,13 @@ def test_disk_full_home(tmp_path, sk_home, disk_server):
         assert len(rows) == len(set(rows)) and set(ids) <= set(rows)
 
 
-def test_read_only_home(tmp_path, sk_home, disk_server):
-    login(sk_home, disk_server.url)
+def test_read_only_home(tmp_path, home, disk_server):
+    login(home, disk_server.url)
     project = _project(tmp_path / "proj")
-    queue = seed.queue_file(sk_home, disk_server.url)
+    queue = seed.queue_file(home, disk_server.url)
     ids = seed.seed(queue, 100, project="ro-home")
-    e = env(sk_home)
-    with PrivateMounts(read_only(sk_home)) as ns:
+    e = manual_sync_env(home)
+    with PrivateMounts(read_only(home)) as ns:
         figures.fault_kind("read-only home")
         outputs = {}
         for args in (("sync", "status"), ("sync", "now"), ("auth", "logout"),
@@ -133,18 +132,18 @@ def test_read_only_home(tmp_path, sk_home, disk_server):
         _clean(r)
         assert r.returncode != 0 or _lines(r, "warning:"), r.stderr  # never silent
         assert outputs[("auth", "logout")].returncode != 0  # it could not delete the session
-    assert (sk_home / "credentials.json").exists()
+    assert (home / "credentials.json").exists()
     assert set(ids) <= set(seed.queued_ids(queue)) | set(
         seed.server_ids(disk_server.db, "project_slug = 'ro-home'"))
-    r = run_cli(sk_home, "sync", "now", env=e)
+    r = run_cli(home, "sync", "now", env=e)
     assert r.returncode == 0, r.stderr
     rows = seed.server_ids(disk_server.db, "project_slug = 'ro-home'")
     assert set(rows) == set(ids) and len(rows) == len(ids)
 
 
-def test_read_only_project(tmp_path, sk_home):
+def test_read_only_project(tmp_path, home):
     project = _project(tmp_path / "proj")
-    e = env(sk_home)
+    e = manual_sync_env(home)
     before = (project / "kitty-specs" / "001-disk-faults" / "tasks" / "WP01.md").read_text()
     with PrivateMounts(read_only(project)) as ns:
         figures.fault_kind("read-only project")
@@ -156,7 +155,7 @@ def test_read_only_project(tmp_path, sk_home):
         assert r.returncode == 0, r.stderr
     after = (project / "kitty-specs" / "001-disk-faults" / "tasks" / "WP01.md").read_text()
     assert after == before
-    queue = sk_home / "queues" / "local.sqlite3"
+    queue = home / "queues" / "local.sqlite3"
     if queue.exists():  # a failed move must not have recorded a status change
         conn = sqlite3.connect(queue)
         try:

@@ -8,7 +8,7 @@ the socket. Two ways in, over the same code:
   `sync status --check`, and `auth status` / `sync status` after a login that stored what
   the server said);
 - in-process calls of the functions those commands run (`auth.request_tokens`,
-  `auth.get_access_token`, `_engine.sync_once`, `sync_status.probe`, and the real
+  `auth.get_access_token`, `sync.sync_once`, `sync_status.probe`, and the real
   `WebSocketClient` thread), because thousands of subprocesses would take too long.
 
 What must hold for every answer: no traceback (in-process: no exception but a
@@ -33,8 +33,7 @@ import pytest
 from tests._support import figures, hostile, seed
 from tests._support.fake_server import FakeServer, Reply, token_reply
 from tests._support.leaks import REGISTRY
-from tests._support.procs import run_cli
-from tests.reliability.conftest import env
+from tests._support.procs import manual_sync_env, run_cli
 
 CLI_LANES = 3
 """Independent runs of the CLI test (own server, home and seed), so pytest-xdist spreads them."""
@@ -156,11 +155,11 @@ def test_cli_against_a_hostile_server(hostile_server, tmp_path, monkeypatch, lan
         what = f"run {n}: {command} / {endpoint} / {kind}"
         if command == "login":
             r = run_cli(home, "auth", "login", "-u", "alice", "--password-stdin", "--force",
-                        input="pw-hostile\n", env=env(home))
+                        input="pw-hostile\n", env=manual_sync_env(home))
         elif command == "now":
-            r = run_cli(home, "sync", "now", "--no-strict", env=env(home))
+            r = run_cli(home, "sync", "now", "--no-strict", env=manual_sync_env(home))
         else:
-            r = run_cli(home, "sync", "status", "--check", env=env(home))
+            r = run_cli(home, "sync", "status", "--check", env=manual_sync_env(home))
         runs += 1
         _check_output(what, r.stdout + r.stderr)
         if command == "check":
@@ -173,7 +172,7 @@ def test_cli_against_a_hostile_server(hostile_server, tmp_path, monkeypatch, lan
         if command == "login" and r.returncode == 0:
             # What the server said is now stored: it must print safely everywhere.
             for args in (("auth", "status"), ("sync", "status")):
-                shown = run_cli(home, *args, env=env(home))
+                shown = run_cli(home, *args, env=manual_sync_env(home))
                 runs += 1
                 _check_output(f"{what} then {' '.join(args)}", shown.stdout + shown.stderr)
                 assert shown.returncode in (0, 1), (what, args, shown.stderr)
@@ -209,7 +208,7 @@ def test_a_pull_that_never_ends_stops_at_the_stated_bound(hostile_server, tmp_pa
     srv.routes[hostile.ENDPOINTS["pull"]] = endless
     _save_login(home, srv.url, access_expired=False, monkeypatch=monkeypatch)
     before = _snapshot(queue)
-    r = run_cli(home, "sync", "now", "--no-strict", env=env(home), timeout=300)
+    r = run_cli(home, "sync", "now", "--no-strict", env=manual_sync_env(home), timeout=300)
     _check_output("endless pull", r.stdout + r.stderr)
     assert pages["n"] == MAX_PAGES, pages
     figures.add("pull_requests_max", pages["n"])
@@ -220,7 +219,7 @@ def test_a_pull_that_never_ends_stops_at_the_stated_bound(hostile_server, tmp_pa
         "events": [{"event_id": "01SAME", "server_seq": 1, "lamport_clock": 1}],
         "next_cursor": "same", "has_more": True})
     srv.requests.clear()
-    r = run_cli(home, "sync", "now", "--no-strict", env=env(home))
+    r = run_cli(home, "sync", "now", "--no-strict", env=manual_sync_env(home))
     assert r.returncode == 1 and "sent a cursor it had sent before" in r.stderr, r.stderr
     _one_error("repeated cursor", r.stderr)
     assert sum(1 for rec in srv.requests if rec.path.startswith("/api/v1/events/?")) == 2
@@ -237,7 +236,7 @@ class _Outcome:
 
     @contextlib.contextmanager
     def call(self, what: str, capsys):
-        from specify_cli.cli._output import error
+        from specify_cli.cli import error
         from specify_cli.errors import SpecKittyError
 
         self.calls += 1
@@ -258,9 +257,9 @@ def test_in_process_calls_against_a_hostile_server(hostile_server, tmp_path, mon
                                                    capsys):
     """The functions behind login, refresh, sync now and status --check, called directly."""
     from specify_cli.account import credentials as auth
-    from specify_cli.cli._output import info
+    from specify_cli.cli import info
     from specify_cli.cli.commands import sync_status as _status
-    from specify_cli.sync._engine import sync_once
+    from specify_cli.sync import sync_once
     from specify_cli.sync.queue import OfflineQueue
 
     srv = hostile_server
@@ -299,7 +298,7 @@ def test_in_process_calls_against_a_hostile_server(hostile_server, tmp_path, mon
                 for reason in report.push.rejected_reasons:
                     info(f"  rejected: {reason}")
                 if report.error:
-                    from specify_cli.cli._output import error
+                    from specify_cli.cli import error
                     error(report.error)
         out = capsys.readouterr()
         _check_output(what, out.out + out.err)

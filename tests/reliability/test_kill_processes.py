@@ -13,9 +13,8 @@ from pathlib import Path
 
 from tests._support import figures, seed
 from tests._support.leaks import REGISTRY
-from tests._support.procs import add_user, run_cli, start_server
-from tests.conftest import PASSWORD
-from tests.reliability.conftest import env, finish, login, spawn
+from tests._support.logins import PASSWORD, login
+from tests._support.procs import add_user, finish, manual_sync_env, run_cli, spawn, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +28,7 @@ def _emitter(home: Path, project: Path, count: int, prefix: str = "note",
     try:
         return subprocess.Popen([sys.executable, "-m", "tests._support.emitter_child",
                                  str(project), str(count), prefix], cwd=ROOT, text=True,
-                                env=env(home, EMIT_PACE_SECONDS=str(pace)), **streams)
+                                env=manual_sync_env(home, EMIT_PACE_SECONDS=str(pace)), **streams)
     finally:
         if out is not None:
             streams["stdout"].close()
@@ -66,15 +65,15 @@ def _clock(path: Path) -> dict[str, int]:
         conn.close()
 
 
-def test_kill9_of_an_emitter_keeps_queue_and_clock_consistent(tmp_path, sk_home):
+def test_kill9_of_an_emitter_keeps_queue_and_clock_consistent(tmp_path, home):
     project = _project(tmp_path, "emitter-proj")
-    queue = sk_home / "queues" / "local.sqlite3"
+    queue = home / "queues" / "local.sqlite3"
     rng = random.Random()
     trials = 8
     committed: set[str] = set()
     lost = 0
     for trial in range(trials):
-        proc = _emitter(sk_home, project, 1_000_000)
+        proc = _emitter(home, project, 1_000_000)
         assert proc.stdout.readline().strip() == "ready"
         # Kill at a random moment *after* the first event is stored, however slow the
         # machine: a kill before any emit would test nothing.
@@ -110,7 +109,7 @@ def test_kill9_of_an_emitter_keeps_queue_and_clock_consistent(tmp_path, sk_home)
           "queue and clock consistent")
 
 
-def test_kill9_of_the_server_during_ingest(tmp_path, sk_home):
+def test_kill9_of_the_server_during_ingest(tmp_path, home):
     db = tmp_path / "server.sqlite3"
     add_user(db, "alice", PASSWORD, "acme")
     srv = start_server(tmp_path, db=db)
@@ -121,12 +120,12 @@ def test_kill9_of_the_server_during_ingest(tmp_path, sk_home):
     trials = 2
     lost = doubled = interrupted = 0
     try:
-        login(sk_home, srv.url)
-        queue = seed.queue_file(sk_home, srv.url)
+        login(home, srv.url)
+        queue = seed.queue_file(home, srv.url)
         for trial in range(trials):
             code = seed.append_clone(template, queue, 100 + trial)
             expected = set(seed.trial_ids(template_ids, code))
-            proc = spawn(sk_home, "sync", "now")
+            proc = spawn(home, "sync", "now")
             time.sleep(rng.uniform(0.2, 0.6))
             interrupted += proc.poll() is None
             srv.kill()  # SIGKILL
@@ -142,7 +141,7 @@ def test_kill9_of_the_server_during_ingest(tmp_path, sk_home):
             stored = set(seed.server_ids(db, "substr(event_id, 2, 2) = ?", (code,)))
             assert expected <= stored | set(seed.queued_ids(queue))
             srv = start_server(tmp_path, port=port, db=db)  # same URL: the client retries
-            rerun = run_cli(sk_home, "sync", "now", env=env(sk_home))
+            rerun = run_cli(home, "sync", "now", env=manual_sync_env(home))
             assert rerun.returncode == 0, rerun.stderr
             rows = seed.server_ids(db, "substr(event_id, 2, 2) = ?", (code,))
             lost += len(expected - set(rows))
@@ -159,24 +158,24 @@ def test_kill9_of_the_server_during_ingest(tmp_path, sk_home):
         srv.stop()
 
 
-def test_four_emitters_and_a_sync_loop(tmp_path, sk_home):
+def test_four_emitters_and_a_sync_loop(tmp_path, home):
     db = tmp_path / "server.sqlite3"
     add_user(db, "alice", PASSWORD, "acme")
     srv = start_server(tmp_path, db=db)
     try:
-        login(sk_home, srv.url)
+        login(home, srv.url)
         project = _project(tmp_path, "concurrency-proj")
         # Create the identity once, so the four processes start on the same project.
-        warm = _emitter(sk_home, project, 0)
+        warm = _emitter(home, project, 0)
         finish(warm, "emitter warm-up")
         logs = [tmp_path / f"emitter-{i}.out" for i in range(4)]
-        emitters = [_emitter(sk_home, project, 2500, f"p{i}", logs[i], pace=0.0005)
+        emitters = [_emitter(home, project, 2500, f"p{i}", logs[i], pace=0.0005)
                     for i in range(4)]
         outputs: list[str] = []
         syncs = failures = 0
         deadline = time.monotonic() + 150
         while any(p.poll() is None for p in emitters) and time.monotonic() < deadline:
-            r = run_cli(sk_home, "sync", "now", env=env(sk_home), timeout=120)
+            r = run_cli(home, "sync", "now", env=manual_sync_env(home), timeout=120)
             syncs += 1
             failures += r.returncode != 0
             outputs += [r.stdout, r.stderr]
@@ -186,7 +185,7 @@ def test_four_emitters_and_a_sync_loop(tmp_path, sk_home):
         for i, (out, err) in enumerate(results):
             REGISTRY.output(f"emitter {i} stdout", out)
             REGISTRY.output(f"emitter {i} stderr", err)
-        final = run_cli(sk_home, "sync", "now", env=env(sk_home), timeout=120)
+        final = run_cli(home, "sync", "now", env=manual_sync_env(home), timeout=120)
         outputs += [final.stdout, final.stderr] + [o + e for o, e in results]
         assert final.returncode == 0, final.stderr
         for (out, err), proc in zip(results, emitters, strict=True):
@@ -213,6 +212,6 @@ def test_four_emitters_and_a_sync_loop(tmp_path, sk_home):
         assert len(events) == len(ids) == len(contents) == 10_000
         for values in per_node.values():
             assert len(values) == len(set(values))
-        assert seed.queued_ids(seed.queue_file(sk_home, srv.url)) == []
+        assert seed.queued_ids(seed.queue_file(home, srv.url)) == []
     finally:
         srv.stop()

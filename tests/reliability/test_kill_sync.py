@@ -19,9 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests._support import figures, seed
-from tests._support.procs import add_user, start_server
-from tests.conftest import PASSWORD
-from tests.reliability.conftest import finish, login, spawn
+from tests._support.logins import PASSWORD, login
+from tests._support.procs import add_user, finish, spawn, start_server
 
 EVENTS = 20_000
 TRIALS = 25
@@ -75,21 +74,21 @@ def _skip_pull(db: Path, queue: Path) -> None:
 
 
 @pytest.mark.timeout(1200)  # 26 pushes of 20,000 events: a hang guard sized for a busy machine
-def test_kill9_of_sync_now_loses_and_doubles_nothing(tmp_path, sk_home):
+def test_kill9_of_sync_now_loses_and_doubles_nothing(tmp_path, home):
     rng = random.Random()
     db = tmp_path / "server.sqlite3"
     add_user(db, "alice", PASSWORD, "acme")
     srv = start_server(tmp_path, db=db)
     try:
-        login(sk_home, srv.url)
-        queue = seed.queue_file(sk_home, srv.url)
+        login(home, srv.url)
+        queue = seed.queue_file(home, srv.url)
         template = tmp_path / "template.sqlite3"
         template_ids = seed.seed_many(template, EVENTS)
         assert len(set(template_ids)) == EVENTS
 
         # Trial 0 is uninterrupted: it measures how long pushing 20,000 events takes.
         code = seed.append_clone(template, queue, 0)
-        proc = spawn(sk_home, "sync", "now")
+        proc = spawn(home, "sync", "now")
         start, last_batch = time.monotonic(), None
         for line in proc.stdout:
             if line.startswith("Batch "):
@@ -110,7 +109,7 @@ def test_kill9_of_sync_now_loses_and_doubles_nothing(tmp_path, sk_home):
             outstanding[code] = set(seed.trial_ids(template_ids[:fresh], code))
             added.append(fresh)
             _skip_pull(db, queue)
-            proc = spawn(sk_home, "sync", "now")
+            proc = spawn(home, "sync", "now")
             delay = rng.uniform(0.05, push_seconds)
             delays.append(round(delay, 2))
             time.sleep(delay)
@@ -136,7 +135,7 @@ def test_kill9_of_sync_now_loses_and_doubles_nothing(tmp_path, sk_home):
 
         # The rerun finishes the job: queue empty, every event of every trial stored once.
         _skip_pull(db, queue)
-        rerun = spawn(sk_home, "sync", "now")
+        rerun = spawn(home, "sync", "now")
         out, err = finish(rerun, "sync now (rerun)", timeout=120)
         assert rerun.returncode == 0, err
         assert seed.queued_ids(queue) == []

@@ -12,20 +12,20 @@ from pathlib import Path
 
 from tests._support import figures, seed
 from tests._support.leaks import REGISTRY
-from tests._support.procs import run_cli
-from tests.reliability.conftest import env, login
+from tests._support.logins import login
+from tests._support.procs import manual_sync_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_filling_the_queue_to_its_cap(tmp_path, sk_home, server):
-    login(sk_home, server.url)
-    with open(sk_home / "config.toml", "a") as handle:
+def test_filling_the_queue_to_its_cap(tmp_path, home, server):
+    login(home, server.url)
+    with open(home / "config.toml", "a") as handle:
         handle.write("\n[sync]\nqueue_cap = 20\n")
     project = tmp_path / "cap-proj"
     project.mkdir()
     r = subprocess.run([sys.executable, "-m", "tests._support.emitter_child", str(project),
-                        "25"], cwd=ROOT, capture_output=True, text=True, env=env(sk_home),
+                        "25"], cwd=ROOT, capture_output=True, text=True, env=manual_sync_env(home),
                        timeout=60)
     REGISTRY.output("cap emitter stdout", r.stdout)
     REGISTRY.output("cap emitter stderr", r.stderr)
@@ -34,17 +34,17 @@ def test_filling_the_queue_to_its_cap(tmp_path, sk_home, server):
     warnings = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 5 and all("NOT recorded" in w for w in warnings), r.stderr
     assert "Traceback" not in r.stderr
-    queue = seed.queue_file(sk_home, server.url)
+    queue = seed.queue_file(home, server.url)
     queued = seed.queued_ids(queue)
     assert len(queued) == 20  # the first 20 are all still there
 
-    status = run_cli(sk_home, "sync", "status", env=env(sk_home))
+    status = run_cli(home, "sync", "status", env=manual_sync_env(home))
     assert "20 of 20" in status.stdout and "FULL" in status.stdout, status.stdout
     assert "5 refused" in status.stdout, status.stdout
 
-    r = run_cli(sk_home, "sync", "now", env=env(sk_home))
+    r = run_cli(home, "sync", "now", env=manual_sync_env(home))
     assert r.returncode == 0, r.stderr
-    status = run_cli(sk_home, "sync", "status", env=env(sk_home))
+    status = run_cli(home, "sync", "status", env=manual_sync_env(home))
     assert "0 of 20" in status.stdout and "FULL" not in status.stdout, status.stdout
     stored = seed.server_ids(server.db, "project_slug = 'cap-proj'")
     assert sorted(stored) == sorted(queued)

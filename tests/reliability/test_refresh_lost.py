@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests._support import figures
-from tests._support.procs import SPEC_KITTY, add_user, run_cli, start_server
+from tests._support.logins import PASSWORD, fast_login
+from tests._support.procs import SPEC_KITTY, add_user, manual_sync_env, run_cli, start_server
 from tests._support.proxy import RefreshLosingProxy
 from tests._support.trust import account_queue, check_node, trust_event
-from tests.sync._helpers import PASSWORD, env_for, fast_login
 
 KILL_TRIALS = 20
 TIMEOUT_TRIALS = 5
@@ -45,7 +45,7 @@ def test_a_lost_refresh_answer_never_logs_anyone_out(tmp_path, home: Path):
                 queue.close()
                 proxy.hold_refresh()
                 if trial < KILL_TRIALS:
-                    proc = subprocess.Popen([SPEC_KITTY, "sync", "now"], env=env_for(home),
+                    proc = subprocess.Popen([SPEC_KITTY, "sync", "now"], env=manual_sync_env(home),
                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                     assert proxy.answered.wait(120), "the refresh never reached the server"
                     proc.kill()
@@ -53,7 +53,7 @@ def test_a_lost_refresh_answer_never_logs_anyone_out(tmp_path, home: Path):
                     figures.add("refresh_kill_trials")
                 else:
                     config.set_value("server.timeout_seconds", 2.0)
-                    lost = run_cli(home, "sync", "now", env=env_for(home))
+                    lost = run_cli(home, "sync", "now", env=manual_sync_env(home))
                     assert lost.returncode == 1, lost.stdout
                     assert "did not answer in time" in lost.stderr, lost.stderr
                     assert proxy.answered.wait(120), "the refresh never reached the server"
@@ -61,7 +61,7 @@ def test_a_lost_refresh_answer_never_logs_anyone_out(tmp_path, home: Path):
                     figures.add("refresh_timeout_trials")
                 proxy.release()
                 assert (home / "credentials.json").exists(), f"trial {trial}: logged out"
-                again = run_cli(home, "sync", "now", env=env_for(home))
+                again = run_cli(home, "sync", "now", env=manual_sync_env(home))
                 assert again.returncode == 0, f"trial {trial}: {again.stderr}"
             assert proxy.refreshes_lost == KILL_TRIALS + TIMEOUT_TRIALS
             check_node(srv.url, ("alice",), expected)

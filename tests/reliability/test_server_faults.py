@@ -18,9 +18,8 @@ import pytest
 from tests._support import figures, seed
 from tests._support.fake_server import FakeServer, Recorded, Reply, token_reply
 from tests._support.leaks import REGISTRY
-from tests._support.procs import run_cli
-from tests.conftest import PASSWORD
-from tests.reliability.conftest import env
+from tests._support.logins import PASSWORD
+from tests._support.procs import manual_sync_env, run_cli
 
 
 def _queue_snapshot(path: Path) -> list[tuple[str, str]]:
@@ -61,7 +60,7 @@ FAULTS: dict[str, Reply] = {
 
 
 @pytest.fixture
-def faulty(sk_home):
+def faulty(home):
     """A logged-in CLI home whose server is a FakeServer, with 60 events queued."""
     with FakeServer() as srv:
         srv.routes[("POST", "/api/v1/token/")] = token_reply(access="acc-fault-0123456789",
@@ -70,24 +69,24 @@ def faulty(sk_home):
         REGISTRY.secret("ref-fault-0123456789", "refresh token")
         srv.routes[("GET", "/api/v1/events/")] = Reply(200, {"events": [], "next_cursor": "0",
                                                              "has_more": False})
-        assert run_cli(sk_home, "sync", "server", srv.url).returncode == 0
-        with open(sk_home / "config.toml", "a") as handle:
+        assert run_cli(home, "sync", "server", srv.url).returncode == 0
+        with open(home / "config.toml", "a") as handle:
             handle.write("timeout_seconds = 1.5\n")  # the [server] table is the last one
-        r = run_cli(sk_home, "auth", "login", "-u", "alice", "--password-stdin",
+        r = run_cli(home, "auth", "login", "-u", "alice", "--password-stdin",
                     input=PASSWORD + "\n")
         assert r.returncode == 0, r.stderr
-        queue = seed.queue_file(sk_home, srv.url)
+        queue = seed.queue_file(home, srv.url)
         seed.seed(queue, 60)
         yield srv, queue
 
 
-def test_every_server_fault_keeps_the_queue_and_says_so(faulty, sk_home):
+def test_every_server_fault_keeps_the_queue_and_says_so(faulty, home):
     srv, queue = faulty
     before = _queue_snapshot(queue)
-    assert "[server]" in (sk_home / "config.toml").read_text()
+    assert "[server]" in (home / "config.toml").read_text()
     for kind, reply in FAULTS.items():
         srv.routes[("POST", "/api/v1/events/batch/")] = reply
-        r = run_cli(sk_home, "sync", "now", env=env(sk_home), timeout=60)
+        r = run_cli(home, "sync", "now", env=manual_sync_env(home), timeout=60)
         figures.fault_kind(kind)
         assert r.returncode == 1, (kind, r.returncode, r.stdout, r.stderr)
         errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
@@ -98,13 +97,13 @@ def test_every_server_fault_keeps_the_queue_and_says_so(faulty, sk_home):
     assert not [rec for rec in srv.requests if rec.path.startswith("/api/v1/token/refresh")]
 
 
-def test_connection_refused_keeps_the_queue(faulty, sk_home):
+def test_connection_refused_keeps_the_queue(faulty, home):
     srv, queue = faulty
     before = _queue_snapshot(queue)
     srv.httpd.shutdown()
     srv.httpd.server_close()
     srv.httpd.shutdown = lambda: None  # the fixture's exit shuts it down again
-    r = run_cli(sk_home, "sync", "now", env=env(sk_home))
+    r = run_cli(home, "sync", "now", env=manual_sync_env(home))
     figures.fault_kind("connection refused")
     assert r.returncode == 1
     assert r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
@@ -112,7 +111,7 @@ def test_connection_refused_keeps_the_queue(faulty, sk_home):
     assert _queue_snapshot(queue) == before
 
 
-def test_401_in_the_middle_of_a_drain(sk_home):
+def test_401_in_the_middle_of_a_drain(home):
     """Batch 1 is stored, then the server refuses the session: batch 1 leaves the queue,
     everything else stays, the user is told to log in again."""
     with FakeServer() as srv:
@@ -131,12 +130,12 @@ def test_401_in_the_middle_of_a_drain(sk_home):
             return _success(rec) if first else Reply(401, {"detail": "token revoked"})
 
         srv.routes[("POST", "/api/v1/events/batch/")] = batch
-        assert run_cli(sk_home, "sync", "server", srv.url).returncode == 0
-        assert run_cli(sk_home, "auth", "login", "-u", "alice", "--password-stdin",
+        assert run_cli(home, "sync", "server", srv.url).returncode == 0
+        assert run_cli(home, "auth", "login", "-u", "alice", "--password-stdin",
                        input=PASSWORD + "\n").returncode == 0
-        queue = seed.queue_file(sk_home, srv.url)
+        queue = seed.queue_file(home, srv.url)
         ids = seed.seed(queue, 2500)
-        r = run_cli(sk_home, "sync", "now", env=env(sk_home))
+        r = run_cli(home, "sync", "now", env=manual_sync_env(home))
         figures.fault_kind("401 in the middle of a drain")
         assert r.returncode == 1, r.stdout + r.stderr
         errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
@@ -144,7 +143,7 @@ def test_401_in_the_middle_of_a_drain(sk_home):
         assert "Traceback" not in r.stderr
         assert seed.queued_ids(queue) == ids[1000:]
         # The session is gone; the queue waits for the same account to log in again.
-        assert run_cli(sk_home, "auth", "login", "-u", "alice", "--password-stdin",
+        assert run_cli(home, "auth", "login", "-u", "alice", "--password-stdin",
                        input=PASSWORD + "\n").returncode == 0
-        status = run_cli(sk_home, "sync", "status", env=env(sk_home))
+        status = run_cli(home, "sync", "status", env=manual_sync_env(home))
         assert "1,500" in status.stdout or "1500" in status.stdout, status.stdout

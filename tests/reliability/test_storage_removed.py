@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from tests._support import figures, seed
+from tests._support.logins import PASSWORD, api_login
 from tests._support.procs import add_user, start_server
-from tests.conftest import PASSWORD
-from tests.security.conftest import api_login, bearer
+from tests._support.server_api import bearer
 
 
 def _remove(db, tmp_path) -> None:

@@ -46,12 +46,12 @@ def _queued(home: Path) -> int:
 
 
 @pytest.fixture
-def project(tmp_path: Path, sk_home: Path) -> Path:
+def project(tmp_path: Path, home: Path) -> Path:
     root = tmp_path / "work" / "proj"
     make_feature(root, wps={"WP01": ("planned", "[]"), "WP02": ("planned", "[]")})
     (tmp_path / "work" / "secret.md").write_text("outside the project\n")
-    r = run_cli(sk_home, "tasks", "finalize", cwd=root,
-                env=cli_env(sk_home, SPEC_KITTY_SYNC_AUTO_START="0"))
+    r = run_cli(home, "tasks", "finalize", cwd=root,
+                env=cli_env(home, SPEC_KITTY_SYNC_AUTO_START="0"))
     assert r.returncode == 0, r.stderr
     return root
 
@@ -93,14 +93,14 @@ HOSTILE_TASKS = [
 ]
 
 
-def test_hostile_task_arguments_change_nothing(project, sk_home, tmp_path):
-    env = cli_env(sk_home, SPEC_KITTY_SYNC_AUTO_START="0")
-    before, queued = _tree(tmp_path / "work", sk_home), _queued(sk_home)
+def test_hostile_task_arguments_change_nothing(project, home, tmp_path):
+    env = cli_env(home, SPEC_KITTY_SYNC_AUTO_START="0")
+    before, queued = _tree(tmp_path / "work", home), _queued(home)
     for args in HOSTILE_TASKS:
-        result = run_cli(sk_home, "tasks", *args, cwd=project, env=env)
+        result = run_cli(home, "tasks", *args, cwd=project, env=env)
         _one_line_error(result)
-        assert _tree(tmp_path / "work", sk_home) == before, args
-        assert _queued(sk_home) == queued, args
+        assert _tree(tmp_path / "work", home) == before, args
+        assert _queued(home) == queued, args
 
 
 HOSTILE_URLS = ["", " ", "not a url", "ftp://example.com", "https://", "https://exa mple.com",
@@ -110,19 +110,19 @@ HOSTILE_URLS = ["", " ", "not a url", "ftp://example.com", "https://", "https://
                 "http://ünïcødé.example"]
 
 
-def test_hostile_server_urls_change_nothing(cli, sk_home):
+def test_hostile_server_urls_change_nothing(cli, home):
     assert cli("sync", "server", "https://good.example.com").returncode == 0
-    before = _tree(sk_home)
+    before = _tree(home)
     for url in HOSTILE_URLS:
         result = cli("sync", "server", url)
         _one_line_error(result)
         assert result.returncode == 2, url
-        assert _tree(sk_home) == before, url
+        assert _tree(home) == before, url
     assert cli("sync", "server").stdout.strip() == "https://good.example.com"
 
 
-def test_hostile_login_arguments(cli, sk_home, logged_in):
-    before = (sk_home / "credentials.json").read_bytes()
+def test_hostile_login_arguments(cli, home, logged_in):
+    before = (home / "credentials.json").read_bytes()
     cases = [
         (("-u", "", "--password-stdin", "--force"), "x\n"),
         (("-u", LONG, "--password-stdin", "--force"), "pw\n"),
@@ -137,4 +137,4 @@ def test_hostile_login_arguments(cli, sk_home, logged_in):
         assert result.returncode != 0, args
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-500:]
-        assert (sk_home / "credentials.json").read_bytes() == before, args[:2]
+        assert (home / "credentials.json").read_bytes() == before, args[:2]

@@ -14,8 +14,8 @@ import pytest
 
 from tests._support.fake_server import FakeServer, Reply, token_reply
 from tests._support.leaks import REGISTRY
+from tests._support.logins import PASSWORD
 from tests._support.procs import SPEC_KITTY, add_user, cli_env, start_server
-from tests.conftest import PASSWORD
 
 
 def _mode(path: Path) -> int:
@@ -44,35 +44,35 @@ def _assert_private(home: Path) -> None:
             assert _mode(path) & 0o077 == 0, (path, oct(_mode(path)))
 
 
-def test_credentials_stay_private_through_login_refresh_and_logout(tmp_path, sk_home):
+def test_credentials_stay_private_through_login_refresh_and_logout(tmp_path, home):
     db = tmp_path / "s.sqlite3"
     add_user(db, "alice", PASSWORD, "acme")
     srv = start_server(tmp_path, "--access-lifetime", "5", db=db)  # < refresh margin
     try:
-        sk_home.mkdir(mode=0o755)
-        sk_home.chmod(0o755)  # a home left world-readable by an older tool
-        assert _run_umask(sk_home, "sync", "server", srv.url).returncode == 0
-        r = _run_umask(sk_home, "auth", "login", "-u", "alice", "--password-stdin",
+        home.mkdir(mode=0o755)
+        home.chmod(0o755)  # a home left world-readable by an older tool
+        assert _run_umask(home, "sync", "server", srv.url).returncode == 0
+        r = _run_umask(home, "auth", "login", "-u", "alice", "--password-stdin",
                        input=PASSWORD + "\n")
         assert r.returncode == 0, r.stderr
-        _assert_private(sk_home)
-        before = json.loads((sk_home / "credentials.json").read_text())
+        _assert_private(home)
+        before = json.loads((home / "credentials.json").read_text())
 
-        r = _run_umask(sk_home, "sync", "status", "--check")  # forces a silent refresh
+        r = _run_umask(home, "sync", "status", "--check")  # forces a silent refresh
         assert r.returncode == 0, r.stdout + r.stderr
-        after = json.loads((sk_home / "credentials.json").read_text())
+        after = json.loads((home / "credentials.json").read_text())
         assert after["refresh_token"] != before["refresh_token"], "no refresh happened"
-        _assert_private(sk_home)
+        _assert_private(home)
 
-        r = _run_umask(sk_home, "sync", "now")
+        r = _run_umask(home, "sync", "now")
         assert r.returncode == 0, r.stdout + r.stderr
-        _assert_private(sk_home)
+        _assert_private(home)
 
-        r = _run_umask(sk_home, "auth", "logout")
+        r = _run_umask(home, "auth", "logout")
         assert r.returncode == 0
-        assert not (sk_home / "credentials.json").exists()
-        _assert_private(sk_home)
-        leftovers = [p.name for p in sk_home.iterdir() if p.name.startswith(".credentials.json")]
+        assert not (home / "credentials.json").exists()
+        _assert_private(home)
+        leftovers = [p.name for p in home.iterdir() if p.name.startswith(".credentials.json")]
         assert leftovers == [], "a temporary copy of the tokens was left behind"
     finally:
         srv.stop()
@@ -83,14 +83,14 @@ def test_credentials_stay_private_through_login_refresh_and_logout(tmp_path, sk_
     "http://localhost.evil.example", "http://127.0.0.1.nip.io", "http://0.0.0.0:8000",
     "http://[::ffff:8.8.8.8]:80", "http://2130706433/", "HTTP://EXAMPLE.COM",
 ])
-def test_plain_http_is_refused_for_remote_hosts(cli, sk_home, url):
+def test_plain_http_is_refused_for_remote_hosts(cli, home, url):
     r = cli("sync", "server", url)
     assert r.returncode == 2, r.stdout + r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
     assert "Traceback" not in r.stderr
-    assert not (sk_home / "config.toml").exists() or url not in (
-        sk_home / "config.toml").read_text()
+    assert not (home / "config.toml").exists() or url not in (
+        home / "config.toml").read_text()
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:8000",
@@ -100,23 +100,23 @@ def test_loopback_http_and_https_are_accepted(cli, url):
     assert r.returncode == 0, r.stderr
 
 
-def test_plain_http_from_env_or_config_file_is_refused(cli, sk_home):
+def test_plain_http_from_env_or_config_file_is_refused(cli, home):
     from tests._support.procs import run_cli
 
-    env = cli_env(sk_home, SPEC_KITTY_SERVER_URL="http://sync.example.com")
-    r = run_cli(sk_home, "auth", "login", "-u", "alice", "--password-stdin",
+    env = cli_env(home, SPEC_KITTY_SERVER_URL="http://sync.example.com")
+    r = run_cli(home, "auth", "login", "-u", "alice", "--password-stdin",
                 input=PASSWORD + "\n", env=env)
     assert r.returncode != 0
     assert len(r.stderr.strip().splitlines()) == 1 and "http" in r.stderr
-    sk_home.mkdir(parents=True, exist_ok=True)
-    (sk_home / "config.toml").write_text('[server]\nurl = "http://sync.example.com"\n')
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text('[server]\nurl = "http://sync.example.com"\n')
     for args in (("auth", "login", "-u", "alice", "--password-stdin"), ("sync", "now"),
                  ("sync", "status", "--check")):
         r = cli(*args, input=PASSWORD + "\n")
         assert r.returncode != 0, args
         assert len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
         assert "Traceback" not in r.stderr
-    assert not (sk_home / "credentials.json").exists()
+    assert not (home / "credentials.json").exists()
 
 
 def _tokens() -> tuple[str, str]:
@@ -144,7 +144,7 @@ def _login_at(cli, issuer: FakeServer, access_lifetime: int = 1) -> tuple[str, s
     return access, refresh
 
 
-def test_tokens_never_follow_a_server_change(cli, sk_home):
+def test_tokens_never_follow_a_server_change(cli, home):
     with FakeServer() as issuer, FakeServer() as other:
         access, refresh = _login_at(cli, issuer)
         issuer.requests.clear()
@@ -158,11 +158,11 @@ def test_tokens_never_follow_a_server_change(cli, sk_home):
             assert "Traceback" not in r.stderr
         # 2. The environment points elsewhere.
         assert cli("sync", "server", issuer.url).returncode == 0
-        env = cli_env(sk_home, SPEC_KITTY_SERVER_URL=other.url)
+        env = cli_env(home, SPEC_KITTY_SERVER_URL=other.url)
         from tests._support.procs import run_cli
 
         for args in (("sync", "status", "--check"), ("sync", "now")):
-            run_cli(sk_home, *args, env=env)
+            run_cli(home, *args, env=env)
         assert _leaked_to(other, access, refresh) == []
         assert not [r for r in issuer.requests if r.path.startswith("/api/v1/token/refresh")]
 
@@ -187,7 +187,7 @@ def test_redirects_never_carry_tokens_to_another_host(cli, redirect_status):
         assert refreshes, "the expired access token should have been refreshed at the issuer"
 
 
-def test_refresh_goes_to_the_issuer_only(cli, sk_home):
+def test_refresh_goes_to_the_issuer_only(cli, home):
     with FakeServer() as issuer:
         access, refresh = _login_at(cli, issuer)
         new_access, new_refresh = _tokens()
@@ -202,5 +202,5 @@ def test_refresh_goes_to_the_issuer_only(cli, sk_home):
         assert "authorization" not in {k.lower() for k in ref.headers}
         health = [rec for rec in issuer.requests if rec.path.startswith("/api/v1/sync/health")]
         assert health[-1].headers.get("Authorization") == f"Bearer {new_access}"
-        stored = json.loads((sk_home / "credentials.json").read_text())
+        stored = json.loads((home / "credentials.json").read_text())
         assert stored["refresh_token"] == new_refresh

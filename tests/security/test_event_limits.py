@@ -13,7 +13,8 @@ import json
 import httpx
 
 from tests._support import figures, seed
-from tests.security.conftest import api_login, bearer
+from tests._support.logins import api_login
+from tests._support.server_api import bearer
 
 
 def test_emitter_refuses_oversized_and_deep_events(tmp_path, monkeypatch, capsys):

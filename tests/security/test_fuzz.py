@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests._support import figures, seed
+from tests._support.logins import PASSWORD, api_login, browser_login
 from tests._support.procs import add_user, start_server
-from tests.conftest import PASSWORD
-from tests.security.conftest import api_login, bearer, browser_login
+from tests._support.server_api import bearer
 
 FUZZ = settings(deadline=None, database=None, derandomize=False, print_blob=False,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,

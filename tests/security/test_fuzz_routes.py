@@ -25,9 +25,9 @@ from websockets.sync.client import connect
 
 from tests._support import figures, seed
 from tests._support.leaks import server_log_health
+from tests._support.logins import PASSWORD, api_login, browser_login, page_csrf
 from tests._support.procs import add_user, start_server
-from tests.conftest import PASSWORD
-from tests.security.conftest import api_login, bearer, browser_login, page_csrf
+from tests._support.server_api import bearer
 
 HTTP_INPUTS = 8300
 WS_INPUTS = 1500

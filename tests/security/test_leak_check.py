@@ -15,8 +15,8 @@ import httpx
 
 from tests._support import leaks
 from tests._support.leaks import REGISTRY, Registry
-from tests.conftest import PASSWORD
-from tests.security.conftest import api_login, bearer
+from tests._support.logins import PASSWORD, api_login
+from tests._support.server_api import bearer
 
 
 def test_the_detector_finds_planted_secrets(tmp_path):
@@ -65,8 +65,8 @@ def test_ws_token_in_the_url_stays_out_of_the_server_log(two_teams):
     assert not leaks.JWT_PATTERN.search(text)
 
 
-def test_cli_outputs_never_show_tokens(cli, sk_home, logged_in):
-    creds = json.loads((sk_home / "credentials.json").read_text())
+def test_cli_outputs_never_show_tokens(cli, home, logged_in):
+    creds = json.loads((home / "credentials.json").read_text())
     outputs = [cli("auth", "status"), cli("auth", "status", "--json"), cli("sync", "status"),
                cli("sync", "status", "--json"), cli("sync", "status", "--check"),
                cli("sync", "now", "--verbose")]

@@ -15,9 +15,8 @@ import httpx
 from spec_kitty_server._hashgate import MAX_CONCURRENT_HASHES
 from spec_kitty_server.settings import ServerSettings
 from tests._support import figures
+from tests._support.logins import PASSWORD, page_csrf
 from tests._support.procs import add_user, start_server
-from tests.conftest import PASSWORD
-from tests.security.conftest import page_csrf
 
 PER_USER = ServerSettings.login_failures_per_user
 PER_IP = ServerSettings.login_failures_per_ip

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.security.conftest import browser_login, page_csrf
+from tests._support.logins import browser_login, page_csrf
 
 
 def _post_json(url: str, path: str, text: str) -> httpx.Response:

@@ -16,9 +16,9 @@ import pytest
 
 from tests._support import seed
 from tests._support.leaks import REGISTRY
+from tests._support.logins import PASSWORD, api_login, browser_login, page_csrf
 from tests._support.procs import start_server
-from tests.conftest import PASSWORD
-from tests.security.conftest import api_login, bearer, browser_login, page_csrf
+from tests._support.server_api import bearer
 
 SIGNING_KEY = "test-secret-" + "x" * 32  # what tests/_support/procs.py gives the server
 

@@ -60,38 +60,38 @@ def evil_server():
 
 
 @pytest.mark.parametrize("color", [True, False], ids=["colour", "NO_COLOR"])
-def test_server_and_file_strings_are_stripped_under_a_pty(evil_server, sk_home, color):
+def test_server_and_file_strings_are_stripped_under_a_pty(evil_server, home, color):
     srv = evil_server
-    assert run_cli(sk_home, "sync", "server", srv.url).returncode == 0
+    assert run_cli(home, "sync", "server", srv.url).returncode == 0
     seen = {}
     user = "alice" + EVIL.replace("\x00", "")  # argv cannot hold a NUL
-    seen["login"] = _under_tty(sk_home, "auth", "login", "-u", user, "-p", "pw", color=color)
+    seen["login"] = _under_tty(home, "auth", "login", "-u", user, "-p", "pw", color=color)
     assert "Logged in as alice" in seen["login"], seen["login"]
-    seen["auth status"] = _under_tty(sk_home, "auth", "status", color=color)
+    seen["auth status"] = _under_tty(home, "auth", "status", color=color)
     assert "Team:           acme" in seen["auth status"], seen["auth status"]
-    seen["sync status --check"] = _under_tty(sk_home, "sync", "status", "--check",
+    seen["sync status --check"] = _under_tty(home, "sync", "status", "--check",
                                              color=color)
     assert "Connected" in seen["sync status --check"]
     # A rejection reason and an error detail with escapes, stored in the queue on the way.
-    creds = json.loads((sk_home / "credentials.json").read_text())
-    queue = seed.queue_file(sk_home, srv.url, creds["username"], creds["team_slug"])
+    creds = json.loads((home / "credentials.json").read_text())
+    queue = seed.queue_file(home, srv.url, creds["username"], creds["team_slug"])
     ids = seed.seed(queue, 2)
     srv.routes[("POST", "/api/v1/events/batch/")] = Reply(200, {"results": [
         {"event_id": i, "status": "rejected", "error": f"bad{EVIL}"} for i in ids]})
     srv.routes[("GET", "/api/v1/events/")] = Reply(400, {"detail": f"nope{EVIL}"})
-    seen["sync now"] = _under_tty(sk_home, "sync", "now", "--verbose", color=color)
+    seen["sync now"] = _under_tty(home, "sync", "now", "--verbose", color=color)
     assert "rejected 2: bad" in seen["sync now"] and "nope" in seen["sync now"]
-    seen["sync status"] = _under_tty(sk_home, "sync", "status", color=color)
+    seen["sync status"] = _under_tty(home, "sync", "status", color=color)
     assert "last error of 2 events: bad" in seen["sync status"]
     # A hand-edited (or planted) credentials file and queue state.
     creds["team_slug"] = f"planted{EVIL}"
-    (sk_home / "credentials.json").write_text(json.dumps(creds))
+    (home / "credentials.json").write_text(json.dumps(creds))
     conn = sqlite3.connect(queue)
     conn.execute("INSERT OR REPLACE INTO state(key, value) VALUES ('ws_state', ?)",
                  (f"weird{EVIL}",))
     conn.commit()
     conn.close()
-    seen["auth status (planted)"] = _under_tty(sk_home, "auth", "status", color=color)
+    seen["auth status (planted)"] = _under_tty(home, "auth", "status", color=color)
     assert "planted" in seen["auth status (planted)"]
     for what, text in seen.items():
         _assert_clean(text, what)

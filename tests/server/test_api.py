@@ -11,8 +11,8 @@ import jwt
 import pytest
 
 from tests._support.events import make_event
+from tests._support.logins import PASSWORD
 from tests._support.server_api import client, push, tokens_for
-from tests.conftest import PASSWORD
 
 SECRET = "test-secret-" + "x" * 32  # what tests/_support/procs.py gives the server
 

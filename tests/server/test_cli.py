@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import stat
 import subprocess
@@ -16,9 +15,9 @@ import httpx
 import pytest
 
 from tests._support.events import make_event
-from tests._support.procs import SERVER, start_server
+from tests._support.logins import PASSWORD
+from tests._support.procs import SERVER, free_port, start_server
 from tests._support.server_api import tokens_for
-from tests.conftest import PASSWORD
 
 
 def run(*args: str, input: str | None = None, env: dict | None = None):
@@ -96,12 +95,6 @@ def test_demo_fills_once(tmp_path):
     assert custom.returncode == 0 and "my-own-demo-pass" not in custom.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_serve_prints_url_and_stops_cleanly(tmp_path, sig):
     srv = start_server(tmp_path)
@@ -115,7 +108,7 @@ def test_serve_prints_url_and_stops_cleanly(tmp_path, sig):
 
 
 def test_serve_fixed_port_and_port_in_use(tmp_path):
-    port = _free_port()
+    port = free_port()
     srv = start_server(tmp_path, port=port)
     try:
         assert srv.url == f"http://127.0.0.1:{port}"

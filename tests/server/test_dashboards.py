@@ -10,9 +10,9 @@ import pytest
 
 from spec_kitty_protocol import LANES
 from spec_kitty_server.cli import DEMO_PASSWORD
+from tests._support.logins import PASSWORD
 from tests._support.procs import SERVER, add_user, start_server
 from tests._support.server_api import start_with_users
-from tests.conftest import PASSWORD
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

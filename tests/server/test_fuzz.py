@@ -93,7 +93,7 @@ def test_events_params_never_500(http, alice, after, limit):
 def dashboard(shared_server):
     import re
 
-    from tests.conftest import PASSWORD
+    from tests._support.logins import PASSWORD
 
     with httpx.Client(base_url=shared_server.url, timeout=30) as session:
         page = session.get("/login/")

@@ -15,9 +15,9 @@ from spec_kitty_server.ingest import ingest as store_batch
 from spec_kitty_server.store import open_database
 from spec_kitty_server.validation import Checked
 from tests._support.events import make_event
+from tests._support.logins import PASSWORD
 from tests._support.procs import start_server
 from tests._support.server_api import add_users
-from tests.conftest import PASSWORD
 
 KINDS = ["WPStatusChanged"] * 5 + ["HistoryAdded"] * 3 + ["WPAssigned", "WPCreated"]
 LANES = ["planned", "doing", "for_review", "done"]

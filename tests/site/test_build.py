@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.site.conftest import build, copy_project
+from tests._support.docs_project import build, copy_project
 
 
 @pytest.fixture(scope="module")

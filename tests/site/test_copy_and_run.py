@@ -19,7 +19,7 @@ from scripts.docs_gate._markdown import parse_page
 from scripts.docs_gate._serve import serve
 from scripts.docs_gate.examples import RUN_LANGS, Session, Step, _judge, parse_block, plan
 
-from tests.site.conftest import BIN, ROOT, docs_env
+from tests._support.docs_project import BIN, ROOT, docs_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

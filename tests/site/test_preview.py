@@ -8,15 +8,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.site.conftest import ROOT, docs_env
-from tests.site.test_serve import _free_port, _wait_for
+from tests._support.docs_project import ROOT, docs_env, wait_for_page
+from tests._support.procs import free_port
 
 BROKEN = "[a page that is not there](no-such-page.md)"
 
 
 def test_preview_serves_a_broken_build_with_the_problem_in_a_banner(project: Path,
                                                                     tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = docs_env(project)
     env["SERVE_ADDR"] = f"127.0.0.1:{port}"
     env.pop("DOCS_PREVIEW", None)
@@ -32,10 +32,10 @@ def test_preview_serves_a_broken_build_with_the_problem_in_a_banner(project: Pat
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/how-to/authenticate/"
-        _wait_for(url, "How to authenticate", 180)
+        wait_for_page(url, "How to authenticate", 180)
         page = project / "docs" / "how-to" / "authenticate.md"
         page.write_text(page.read_text(encoding="utf-8") + f"\n{BROKEN}\n", encoding="utf-8")
-        body = _wait_for(url, "docs-preview-problems", 180)
+        body = wait_for_page(url, "docs-preview-problems", 180)
         assert "no-such-page.md" in body
         assert "How to authenticate" in body  # the page itself is still served
     finally:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests._support.fake_server import FakeServer
+from tests._support.logins import PASSWORD
 from tests._support.procs import add_user, start_server
-from tests.sync._helpers import PASSWORD
 
 
 @pytest.fixture(scope="module")

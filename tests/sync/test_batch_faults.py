@@ -11,7 +11,7 @@ import pytest
 from specify_cli.account import credentials as auth
 from specify_cli.account.scope import queue_path
 from specify_cli.errors import NotAuthenticatedError
-from specify_cli.sync._engine import sync_once
+from specify_cli.sync import sync_once
 from specify_cli.sync.queue import OfflineQueue
 from tests._support.events import sample_events
 from tests._support.fake_server import Reply, token_reply

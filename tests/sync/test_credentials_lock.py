@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from specify_cli._files import file_lock
+from specify_cli import file_lock
 from specify_cli.account import credentials as auth
 
 

@@ -16,9 +16,10 @@ from spec_kitty_protocol import build_event
 from spec_kitty_server.validation import TEAM_MISMATCH
 from specify_cli.cli.commands import sync_now as _now
 from tests._support.events import PROJECT_UUID, sample_events
-from tests._support.procs import SPEC_KITTY, run_cli
+from tests._support.logins import fast_login
+from tests._support.procs import SPEC_KITTY, manual_sync_env, run_cli
 from tests._support.project import make_feature
-from tests.sync._helpers import env_for, fast_login, server_events
+from tests._support.server_api import server_events
 
 
 def make_project(root: Path) -> Path:
@@ -27,7 +28,7 @@ def make_project(root: Path) -> Path:
 
 
 def sk(home: Path, *args: str, cwd: Path | None = None, **env: str):
-    return run_cli(home, *args, cwd=cwd, env=env_for(home, **env))
+    return run_cli(home, *args, cwd=cwd, env=manual_sync_env(home, **env))
 
 
 def open_queue(home: Path, monkeypatch):
@@ -107,7 +108,7 @@ def test_two_concurrent_sync_now_push_each_event_once(alice, shared_server, monk
     events = sample_events(3000, node="aaaabbbbcccc")
     for event in events:
         queue.append(event)
-    procs = [subprocess.Popen([SPEC_KITTY, "sync", "now"], env=env_for(alice),
+    procs = [subprocess.Popen([SPEC_KITTY, "sync", "now"], env=manual_sync_env(alice),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]
@@ -119,13 +120,13 @@ def test_two_concurrent_sync_now_push_each_event_once(alice, shared_server, monk
 
 
 def test_sync_now_waits_for_a_sync_holding_the_lock(alice, monkeypatch):
-    from specify_cli.sync._engine import sync_lock
+    from specify_cli.sync import sync_lock
 
     queue = open_queue(alice, monkeypatch)
     queue.append(sample_events(1, node="1010abab1010")[0])
     with sync_lock(queue.path) as held:
         assert held
-        proc = subprocess.Popen([SPEC_KITTY, "sync", "now"], env=env_for(alice),
+        proc = subprocess.Popen([SPEC_KITTY, "sync", "now"], env=manual_sync_env(alice),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # Its first line says it waits (however long a busy machine takes to start it) ...
         first = proc.stdout.readline()
@@ -147,7 +148,7 @@ def test_kill_9_during_sync_now_loses_and_doubles_nothing(alice, shared_server, 
         for event in events:
             queue.append(event)
         all_ids |= {e["event_id"] for e in events}
-        proc = subprocess.Popen([SPEC_KITTY, "sync", "now"], env=env_for(alice),
+        proc = subprocess.Popen([SPEC_KITTY, "sync", "now"], env=manual_sync_env(alice),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.2, 0.8))
         os.kill(proc.pid, signal.SIGKILL)
@@ -206,7 +207,7 @@ def test_a_command_with_auto_start_hands_its_event_to_a_detached_flush(tmp_path,
 def test_the_exit_push_runs_after_the_command_has_exited(tmp_path, alice, shared_server,
                                                          monkeypatch):
     """The command does not push on its way out: a detached flush does, once it may."""
-    from specify_cli.sync._engine import sync_lock
+    from specify_cli.sync import sync_lock
 
     project = make_project(tmp_path / "proj")
     queue = open_queue(alice, monkeypatch)
@@ -224,7 +225,7 @@ def test_the_exit_push_runs_after_the_command_has_exited(tmp_path, alice, shared
 
 
 def test_no_second_flush_starts_while_one_holds_the_flush_lock(tmp_path, alice, monkeypatch):
-    from specify_cli._files import file_lock
+    from specify_cli import file_lock
     from specify_cli.sync import flush
 
     queue = open_queue(alice, monkeypatch)
@@ -256,7 +257,7 @@ def test_event_built_for_another_team_is_rejected_by_the_real_server(alice, shar
 
 def test_a_flush_pushes_everything_unless_another_flush_holds_the_lock(alice, shared_server,
                                                                        monkeypatch):
-    from specify_cli._files import file_lock
+    from specify_cli import file_lock
     from specify_cli.sync import flush
 
     queue = open_queue(alice, monkeypatch)

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests._support.logins import PASSWORD
 from tests._support.procs import add_user, cli_env, run_cli, start_server
-from tests.sync._helpers import PASSWORD, server_events
+from tests._support.server_api import server_events
 from tests.sync.test_e2e import make_project
 
 

@@ -19,7 +19,7 @@ from specify_cli.sync.batch import push
 from specify_cli.sync.emitter import EventEmitter
 from specify_cli.sync.queue import OfflineQueue
 from tests._support.events import sample_events
-from tests.sync._helpers import fast_login
+from tests._support.logins import fast_login
 
 MOVE = {"wp_id": "WP01", "from_lane": "planned", "to_lane": "in_progress", "actor": "alice",
         "feature_slug": "001-demo"}

@@ -165,9 +165,9 @@ def test_status_names_other_accounts_queues_after_logout(tmp_path):
     """Events left in another account's queue stay visible, with the account named."""
     import json as _json
 
+    from tests._support.logins import PASSWORD
     from tests._support.procs import add_user, cli_env, run_cli, start_server
     from tests._support.project import make_feature
-    from tests.conftest import PASSWORD
 
     home = tmp_path / "home" / ".spec-kitty"
     home.parent.mkdir()

@@ -16,9 +16,10 @@ import pytest
 from spec_kitty_protocol import MAX_LAMPORT, encode
 from tests._support import figures
 from tests._support.fake_server import FakeServer, Reply, token_reply, ws_frame
+from tests._support.logins import PASSWORD, fast_login
 from tests._support.procs import add_user, start_server, wait_until
+from tests._support.server_api import server_events
 from tests._support.trust import NODE, account_queue, check_node, sync_all, trust_event
-from tests.sync._helpers import PASSWORD, fast_login, server_events
 from tests.sync.test_e2e import make_project, sk
 
 
@@ -121,11 +122,10 @@ def test_logged_out_work_is_announced_adopted_at_login_and_pushed(tmp_path, shar
     assert first.returncode == 0, first.stderr
     assert first.stderr.count("kept locally until `spec-kitty auth login`") == 1
     assert sk(home, "sync", "server", shared_server.url).returncode == 0
-    from tests._support.procs import run_cli
-    from tests.sync._helpers import env_for
+    from tests._support.procs import manual_sync_env, run_cli
 
     result = run_cli(home, "auth", "login", "-u", "carol", "--password-stdin", "--adopt",
-                     input=PASSWORD + "\n", env=env_for(home))
+                     input=PASSWORD + "\n", env=manual_sync_env(home))
     assert result.returncode == 0, result.stderr
     assert "Adopted 1 event recorded while logged out" in result.stdout + result.stderr
     import yaml

@@ -16,8 +16,8 @@ from specify_cli.sync.runtime import SyncRuntime
 from specify_cli.sync.websocket import STATE_FALLBACK, WebSocketClient, reconnect_delay, ws_url
 from tests._support.events import sample_events
 from tests._support.fake_server import FakeServer, Reply
+from tests._support.logins import fast_login, token
 from tests._support.procs import run_cli, wait_until
-from tests.sync._helpers import fast_login, token
 
 
 @pytest.fixture
@@ -99,8 +99,8 @@ def test_reconnects_after_the_server_restarts_and_drains_what_queued_meanwhile(
         home, tmp_path_factory):
     from urllib.parse import urlsplit
 
+    from tests._support.logins import PASSWORD
     from tests._support.procs import add_user, start_server
-    from tests.sync._helpers import PASSWORD
 
     work = tmp_path_factory.mktemp("restart")
     db = work / "server.sqlite3"

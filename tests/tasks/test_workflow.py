@@ -50,7 +50,7 @@ def commit(cwd: Path, name: str, text: str) -> None:
 
 
 @pytest.fixture
-def project(tmp_path, sk_home):
+def project(tmp_path, home):
     """A git repository after `spec-kitty init` with feature 001-login-flow committed on main.
 
     WP01 and WP03 have no dependencies; WP02 depends on WP01.
@@ -58,7 +58,7 @@ def project(tmp_path, sk_home):
     root = tmp_path / "proj"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
-    assert sk(sk_home, root, "init").returncode == 0
+    assert sk(home, root, "init").returncode == 0
     make_feature(root, FEATURE, {"WP01": ("planned", "[]"), "WP02": ("planned", "[WP01]"),
                                  "WP03": ("planned", "[]")}, tasks_md=TASKS_MD)
     commit(root, "app.txt", "v1\n")
@@ -100,29 +100,29 @@ def board(server) -> tuple[list[dict], list[dict]]:
         conn.close()
 
 
-def test_init_creates_the_identity_and_specs_dir_once(tmp_path, sk_home):
+def test_init_creates_the_identity_and_specs_dir_once(tmp_path, home):
     root = tmp_path / "fresh"
-    out = ok(sk(sk_home, tmp_path, "init", str(root)))
+    out = ok(sk(home, tmp_path, "init", str(root)))
     assert "created .kittify/config.yaml (project fresh" in out and "created kitty-specs/" in out
     import yaml
 
     project = yaml.safe_load((root / ".kittify" / "config.yaml").read_text())["project"]
     assert project["slug"] == "fresh" and len(project["uuid"]) == 36 and project["node_id"]
     before = (root / ".kittify" / "config.yaml").read_text()
-    again = ok(sk(sk_home, root, "init"))
+    again = ok(sk(home, root, "init"))
     assert again == f"{root} is already a spec-kitty project (fresh); nothing to do.\n"
     assert (root / ".kittify" / "config.yaml").read_text() == before
 
 
-def test_implement_wp01_emits_exactly_one_status_change_on_the_server(project, sk_home,
+def test_implement_wp01_emits_exactly_one_status_change_on_the_server(project, home,
                                                                      logged_in):
-    ok(sk(sk_home, project, "agent", "feature", "finalize-tasks"))
-    ok(sk(sk_home, project, "sync", "now"))
+    ok(sk(home, project, "agent", "feature", "finalize-tasks"))
+    ok(sk(home, project, "sync", "now"))
     before = len(server_events(logged_in))
-    out = ok(sk(sk_home, project, "implement", "WP01"))
+    out = ok(sk(home, project, "implement", "WP01"))
     assert out == (f"Created worktree .worktrees/{FEATURE}-WP01 on branch {FEATURE}-WP01 "
                    "(from main).\nMoved WP01 from planned to in_progress.\n")
-    ok(sk(sk_home, project, "sync", "now"))
+    ok(sk(home, project, "sync", "now"))
     new = server_events(logged_in)[before:]
     assert [(e["event_type"], e["payload"]["wp_id"], e["payload"]["from_lane"],
              e["payload"]["to_lane"]) for e in new] == [
@@ -136,73 +136,73 @@ def test_implement_wp01_emits_exactly_one_status_change_on_the_server(project, s
         "WP01": "in_progress", "WP02": "planned", "WP03": "planned"}
 
 
-def test_implement_with_base_starts_on_the_base_branch(project, sk_home):
-    ok(sk(sk_home, project, "agent", "feature", "finalize-tasks"))
-    ok(sk(sk_home, project, "implement", "WP01"))
+def test_implement_with_base_starts_on_the_base_branch(project, home):
+    ok(sk(home, project, "agent", "feature", "finalize-tasks"))
+    ok(sk(home, project, "implement", "WP01"))
     wp01 = project / ".worktrees" / f"{FEATURE}-WP01"
     commit(wp01, "form.txt", "form\n")
-    refused(sk(sk_home, project, "implement", "WP01"), "already exists")
-    refused(sk(sk_home, project, "implement", "WP02"),
+    refused(sk(home, project, "implement", "WP01"), "already exists")
+    refused(sk(home, project, "implement", "WP02"),
             "WP02 depends on work that is not done (WP01 is in_progress)")
     assert not (project / ".worktrees" / f"{FEATURE}-WP02").exists()
-    refused(sk(sk_home, project, "implement", "WP02", "--base", "WP03"),
+    refused(sk(home, project, "implement", "WP02", "--base", "WP03"),
             "WP01 is in_progress")
 
-    out = ok(sk(sk_home, project, "implement", "WP02", "--base", "WP01"))
+    out = ok(sk(home, project, "implement", "WP02", "--base", "WP01"))
     assert f"(from {FEATURE}-WP01)" in out
     wp02 = project / ".worktrees" / f"{FEATURE}-WP02"
     assert git(wp02, "rev-parse", "HEAD") == git(project, "rev-parse", f"{FEATURE}-WP01")
     assert (wp02 / "form.txt").read_text() == "form\n"
     # `sync workspace` in WP02's worktree rebases onto WP01's branch.
-    rebase = ok(sk(sk_home, wp02, "sync", "workspace", "--verbose"))
+    rebase = ok(sk(home, wp02, "sync", "workspace", "--verbose"))
     assert f"base: {FEATURE}-WP01" in rebase
 
 
-def test_accept_on_an_unfinished_feature_is_refused_and_emits_nothing(project, sk_home,
+def test_accept_on_an_unfinished_feature_is_refused_and_emits_nothing(project, home,
                                                                       logged_in):
-    ok(sk(sk_home, project, "agent", "feature", "finalize-tasks"))
-    ok(sk(sk_home, project, "implement", "WP01"))
-    ok(sk(sk_home, project, "agent", "tasks", "move-task", "WP02", "--to", "for_review"))
-    ok(sk(sk_home, project, "sync", "now"))
+    ok(sk(home, project, "agent", "feature", "finalize-tasks"))
+    ok(sk(home, project, "implement", "WP01"))
+    ok(sk(home, project, "agent", "tasks", "move-task", "WP02", "--to", "for_review"))
+    ok(sk(home, project, "sync", "now"))
     before = len(server_events(logged_in))
     files = {p: p.read_text() for p in (project / "kitty-specs").rglob("*") if p.is_file()}
-    refused(sk(sk_home, project, "accept"),
+    refused(sk(home, project, "accept"),
             "not ready to accept (WP01 is in_progress, WP03 is planned)")
-    ok(sk(sk_home, project, "sync", "now"))
+    ok(sk(home, project, "sync", "now"))
     assert len(server_events(logged_in)) == before
     assert {p: p.read_text() for p in (project / "kitty-specs").rglob("*") if p.is_file()} \
         == files
-    refused(sk(sk_home, project, "merge"), "is not accepted; run `spec-kitty accept")
+    refused(sk(home, project, "merge"), "is not accepted; run `spec-kitty accept")
 
 
-def test_the_full_flow_ends_with_every_wp_done_and_the_feature_completed(project, sk_home,
+def test_the_full_flow_ends_with_every_wp_done_and_the_feature_completed(project, home,
                                                                          logged_in):
-    ok(sk(sk_home, project, "agent", "feature", "finalize-tasks"))
-    ok(sk(sk_home, project, "agent", "tasks", "assign", "WP01", "--agent", "claude"))
-    ok(sk(sk_home, project, "implement", "WP01"))
+    ok(sk(home, project, "agent", "feature", "finalize-tasks"))
+    ok(sk(home, project, "agent", "tasks", "assign", "WP01", "--agent", "claude"))
+    ok(sk(home, project, "implement", "WP01"))
     commit(project / ".worktrees" / f"{FEATURE}-WP01", "form.txt", "form\n")
-    ok(sk(sk_home, project, "agent", "tasks", "mark-status", "T001", "T002", "--status", "done"))
+    ok(sk(home, project, "agent", "tasks", "mark-status", "T001", "T002", "--status", "done"))
     # Run inside the worktree, it changes the main checkout's files, not the branch's copy.
     wp01 = project / ".worktrees" / f"{FEATURE}-WP01"
-    ok(sk(sk_home, wp01, "agent", "tasks", "move-task", "WP01", "--to", "for_review"))
+    ok(sk(home, wp01, "agent", "tasks", "move-task", "WP01", "--to", "for_review"))
     assert "lane: planned" in (wp01 / "kitty-specs" / FEATURE / "tasks" / "WP01.md").read_text()
     main_copy = project / "kitty-specs" / FEATURE / "tasks" / "WP01.md"
     assert "lane: for_review" in main_copy.read_text()
-    ok(sk(sk_home, project, "implement", "WP02", "--base", "WP01"))
+    ok(sk(home, project, "implement", "WP02", "--base", "WP01"))
     commit(project / ".worktrees" / f"{FEATURE}-WP02", "api.txt", "api\n")
-    ok(sk(sk_home, project, "agent", "tasks", "add-history", "WP02", "API done"))
-    ok(sk(sk_home, project, "agent", "tasks", "move-task", "WP02", "--to", "for_review"))
-    ok(sk(sk_home, project, "implement", "WP03"))
+    ok(sk(home, project, "agent", "tasks", "add-history", "WP02", "API done"))
+    ok(sk(home, project, "agent", "tasks", "move-task", "WP02", "--to", "for_review"))
+    ok(sk(home, project, "implement", "WP03"))
     commit(project / ".worktrees" / f"{FEATURE}-WP03", "docs.txt", "docs\n")
-    ok(sk(sk_home, project, "agent", "tasks", "move-task", "WP03", "--to", "doing"))  # no-op
-    ok(sk(sk_home, project, "agent", "tasks", "move-task", "WP03", "--to", "for_review"))
-    assert ok(sk(sk_home, project, "accept")) == (
+    ok(sk(home, project, "agent", "tasks", "move-task", "WP03", "--to", "doing"))  # no-op
+    ok(sk(home, project, "agent", "tasks", "move-task", "WP03", "--to", "for_review"))
+    assert ok(sk(home, project, "accept")) == (
         f"Accepted {FEATURE}; moved WP01, WP02, WP03 to done.\n")
-    ok(sk(sk_home, project, "sync", "now"))
+    ok(sk(home, project, "sync", "now"))
     accepted = len(server_events(logged_in))
-    assert ok(sk(sk_home, project, "merge")) == (
+    assert ok(sk(home, project, "merge")) == (
         "Merged WP01, WP03, WP02 into main and removed their worktrees.\n")
-    ok(sk(sk_home, project, "sync", "now"))
+    ok(sk(home, project, "sync", "now"))
 
     events = server_events(logged_in)
     assert len(events) == accepted  # merge changes no lane: nothing to emit
@@ -233,24 +233,24 @@ def test_the_full_flow_ends_with_every_wp_done_and_the_feature_completed(project
     assert git(project, "branch", "--list", f"{FEATURE}-*") == ""
     meta = json.loads((project / "kitty-specs" / FEATURE / "meta.json").read_text())
     assert meta["accepted_at"] and meta["merged_at"]
-    assert "already accepted" in ok(sk(sk_home, project, "accept"))
+    assert "already accepted" in ok(sk(home, project, "accept"))
 
 
-def test_a_merge_conflict_leaves_the_repository_as_it_was(project, sk_home):
-    ok(sk(sk_home, project, "agent", "feature", "finalize-tasks"))
+def test_a_merge_conflict_leaves_the_repository_as_it_was(project, home):
+    ok(sk(home, project, "agent", "feature", "finalize-tasks"))
     for wp, text in (("WP01", "form\n"), ("WP03", "docs\n")):
-        ok(sk(sk_home, project, "implement", wp))
+        ok(sk(home, project, "implement", wp))
         commit(project / ".worktrees" / f"{FEATURE}-{wp}", "app.txt", text)
-        ok(sk(sk_home, project, "agent", "tasks", "move-task", wp, "--to", "done"))
-    ok(sk(sk_home, project, "implement", "WP02"))
-    ok(sk(sk_home, project, "agent", "tasks", "move-task", "WP02", "--to", "done"))
-    ok(sk(sk_home, project, "accept"))
+        ok(sk(home, project, "agent", "tasks", "move-task", wp, "--to", "done"))
+    ok(sk(home, project, "implement", "WP02"))
+    ok(sk(home, project, "agent", "tasks", "move-task", "WP02", "--to", "done"))
+    ok(sk(home, project, "accept"))
     head = git(project, "rev-parse", "HEAD")
     status = git(project, "status", "--porcelain")
     branches = git(project, "branch", "--list")
     meta = (project / "kitty-specs" / FEATURE / "meta.json").read_text()
 
-    refused(sk(sk_home, project, "merge"),
+    refused(sk(home, project, "merge"),
             f"merging {FEATURE}-WP03 into main conflicts in app.txt; nothing was merged")
     assert git(project, "rev-parse", "HEAD") == head
     assert git(project, "status", "--porcelain") == status
@@ -260,13 +260,13 @@ def test_a_merge_conflict_leaves_the_repository_as_it_was(project, sk_home):
     assert (project / "app.txt").read_text() == "v1\n"
 
 
-def test_accept_and_merge_refuse_uncommitted_work_in_a_worktree(project, sk_home):
-    ok(sk(sk_home, project, "agent", "feature", "finalize-tasks"))
-    ok(sk(sk_home, project, "implement", "WP01"))
+def test_accept_and_merge_refuse_uncommitted_work_in_a_worktree(project, home):
+    ok(sk(home, project, "agent", "feature", "finalize-tasks"))
+    ok(sk(home, project, "implement", "WP01"))
     (project / ".worktrees" / f"{FEATURE}-WP01" / "wip.txt").write_text("wip\n")
     for wp in ("WP01", "WP02", "WP03"):
-        ok(sk(sk_home, project, "agent", "tasks", "move-task", wp, "--to", "for_review"))
-    refused(sk(sk_home, project, "accept"),
+        ok(sk(home, project, "agent", "tasks", "move-task", wp, "--to", "for_review"))
+    refused(sk(home, project, "accept"),
             f"uncommitted changes in .worktrees/{FEATURE}-WP01; commit them first")
 
 
