@@ -102,10 +102,13 @@ def _save_login(home: Path, url: str, *, access_expired: bool, monkeypatch) -> N
     _saved[(home, access_expired)] = path.read_text()
 
 
-def _home(root: Path, url: str) -> tuple[Path, Path, list[str]]:
+def _home(root: Path, url: str, timeout: float = 0.5) -> tuple[Path, Path, list[str]]:
+    """A home whose server answers within `timeout` seconds or count as hung (short, so
+    the hanging answers cost little)."""
     home = root / ".spec-kitty"
     home.mkdir(parents=True)
-    (home / "config.toml").write_text(f'[server]\nurl = "{url}"\ntimeout_seconds = 0.5\n')
+    (home / "config.toml").write_text(
+        f'[server]\nurl = "{url}"\ntimeout_seconds = {timeout}\n')
     queue = seed.queue_file(home, url)
     ids = seed.seed(queue, QUEUED)
     return home, queue, ids
@@ -192,7 +195,9 @@ def test_a_pull_that_never_ends_stops_at_the_stated_bound(hostile_server, tmp_pa
     from specify_cli.sync.pull import MAX_PAGES
 
     srv = hostile_server
-    home, queue, ids = _home(tmp_path / "endless", srv.url)
+    # Nothing here hangs: a generous timeout, so a busy machine's slow page is not mistaken
+    # for a hung server (at 0.5 s a loaded run stopped after 18 pages).
+    home, queue, ids = _home(tmp_path / "endless", srv.url, timeout=30)
     _sane(srv, ids)
     pages = {"n": 0}
     lock = threading.Lock()
