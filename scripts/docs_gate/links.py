@@ -31,6 +31,7 @@ from scripts.docs_gate._common import (
     Result,
     rel,
     subprocess_env,
+    with_bytecode_cache,
 )
 from scripts.docs_gate._serve import serve
 
@@ -145,7 +146,8 @@ def _linkchecker(site: Path, external: bool) -> tuple[subprocess.CompletedProces
             starts = [base + _url_path(page, site) for page in sorted(site.rglob("*.html"))]
             cmd = [str(BIN / "linkchecker"), "-f", str(config), "--no-status", "-o", "csv",
                    "--verbose", "--timeout", "20", *starts]
-            proc = subprocess.run(cmd, cwd=tempfile.gettempdir(), env=subprocess_env(),
+            proc = subprocess.run(cmd, cwd=tempfile.gettempdir(),
+                                  env=with_bytecode_cache(subprocess_env()),
                                   capture_output=True, text=True, timeout=1200)
     finally:
         config.unlink(missing_ok=True)
