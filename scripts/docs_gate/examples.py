@@ -28,7 +28,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.docs_gate._common import BIN, SRC_DIR, Options, Problem, Result, rel, subprocess_env
+from scripts.docs_gate._common import (
+    BIN,
+    SRC_DIR,
+    Options,
+    Problem,
+    Result,
+    rel,
+    subprocess_env,
+    with_bytecode_cache,
+)
 from scripts.docs_gate._markdown import Block, Page, iter_pages
 from scripts.docs_gate._shell import split_commands
 
@@ -171,7 +180,7 @@ class Session:
         gitconfig = self.tmp / "gitconfig"
         gitconfig.write_text("[user]\n\tname = Alice\n\temail = alice@example.com\n"
                              "[init]\n\tdefaultBranch = master\n", encoding="utf-8")
-        env = subprocess_env()
+        env = with_bytecode_cache(subprocess_env())
         env.update({
             "HOME": str(self.home),
             "SPEC_KITTY_HOME": str(self.home / ".spec-kitty"),

@@ -4,10 +4,14 @@ linkchecker is the link checker; the gate only serves the site and reads its rep
 as `nobody` when started as root and then silently drops output files it cannot write, so the
 site is served over HTTP (no file permissions involved), the config file is world-readable,
 and the report is read from stdout (CSV, every URL logged). The server sends a `LinkChecker`
-header so `maxrequestspersecond` applies instead of the per-host throttle. Every built page is
-a start URL, so a page no other page links to is checked too. Same-page anchors (`href="#x"`)
-are checked here, in one pass per page, and hidden from linkchecker, which would refetch the
-page once per anchor. Any error or warning fails the check. External links are listed and
+header so `maxrequestspersecond` applies instead of the per-host throttle. Every built page and
+stylesheet (the files linkchecker reads links from) is a start URL, so a page no other page
+links to is checked too, and one level of recursion checks every link they hold: deeper
+levels would only parse again the pages that `page/#anchor` links fetch (linkchecker fetches
+a page once per anchor asked about), a third of its time. The start URLs are shared between
+two linkchecker processes (one runs on one core). Same-page anchors (`href="#x"`) are
+checked here, in one pass per page, and hidden from linkchecker, which would refetch the page
+once per anchor. Any error or warning fails the check. External links are listed and
 syntax-checked only, unless `--external`.
 """
 
@@ -19,6 +23,7 @@ import os
 import re
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -31,6 +36,7 @@ from scripts.docs_gate._common import (
     Result,
     rel,
     subprocess_env,
+    with_bytecode_cache,
 )
 from scripts.docs_gate._serve import serve
 
@@ -38,7 +44,7 @@ _CONFIG = """\
 [checking]
 threads={threads}
 maxrequestspersecond=1000
-recursionlevel=-1
+recursionlevel=1
 timeout=20
 robotstxt=0
 [filtering]
@@ -135,21 +141,56 @@ def same_page_anchors(site: Path) -> tuple[int, list[Problem]]:
     return count, problems
 
 
-def _linkchecker(site: Path, external: bool) -> tuple[subprocess.CompletedProcess[str], str]:
-    """Run linkchecker over the served site from every built page; returns its run and the
-    base URL it checked."""
+PROCESSES = 2
+"""linkchecker processes sharing the start URLs (each is bound to one core by its GIL)."""
+
+_PARSED = ("*.html", "*.css")
+"""The files linkchecker reads links from: each is a start URL."""
+
+
+def _shares(site: Path, base: str, count: int) -> list[list[str]]:
+    """The start URLs, in `count` shares of about the same bytes to parse."""
+    files = sorted((f for pattern in _PARSED for f in site.rglob(pattern)),
+                   key=lambda f: (-f.stat().st_size, f.as_posix()))
+    shares: list[list[str]] = [[] for _ in range(max(1, count))]
+    sizes = [0] * len(shares)
+    for file in files:
+        lightest = sizes.index(min(sizes))
+        shares[lightest].append(base + _url_path(file, site))
+        sizes[lightest] += file.stat().st_size
+    return [share for share in shares if share]
+
+
+def _linkchecker(site: Path, external: bool) -> tuple[list[dict[str, str]], int, str, str]:
+    """Run linkchecker over the served site from every page and stylesheet.
+
+    Returns:
+        The report's rows (one per URL, first report kept when two processes checked it),
+        the worst exit status, linkchecker's stderr, and the base URL it checked.
+    """
     config = _write_config(threads=int(os.environ.get("DOCS_GATE_LINK_THREADS", "8")),
                            external=external)
+    env = with_bytecode_cache(subprocess_env())
     try:
         with serve(site, hide_same_page_anchors=True) as base:
-            starts = [base + _url_path(page, site) for page in sorted(site.rglob("*.html"))]
-            cmd = [str(BIN / "linkchecker"), "-f", str(config), "--no-status", "-o", "csv",
-                   "--verbose", "--timeout", "20", *starts]
-            proc = subprocess.run(cmd, cwd=tempfile.gettempdir(), env=subprocess_env(),
-                                  capture_output=True, text=True, timeout=1200)
+            def check(starts: list[str]) -> subprocess.CompletedProcess[str]:
+                cmd = [str(BIN / "linkchecker"), "-f", str(config), "--no-status", "-o", "csv",
+                       "--verbose", "--timeout", "20", *starts]
+                return subprocess.run(cmd, cwd=tempfile.gettempdir(), env=env,
+                                      capture_output=True, text=True, timeout=1200)
+
+            shares = _shares(site, base, PROCESSES)
+            with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+                procs = list(pool.map(check, shares))
     finally:
         config.unlink(missing_ok=True)
-    return proc, base
+    rows: dict[str, dict[str, str]] = {}
+    for proc in procs:
+        for row in _rows(proc.stdout):
+            rows.setdefault(row.get("url") or row.get("urlname", ""), row)
+    codes = [proc.returncode for proc in procs]
+    status = next((c for c in codes if c not in (0, 1)), max(codes))
+    return list(rows.values()), status, "".join(proc.stderr for proc in procs), base
 
 
 def _message(row: dict[str, str], valid: bool) -> str:
@@ -179,11 +220,10 @@ def run(options: Options) -> Result:
         result.problems.append(Problem("site/", "no built site; run the build check first"))
         return result
     same_page, result.problems = same_page_anchors(site)
-    proc, base = _linkchecker(site, options.external)
-    rows = _rows(proc.stdout)
+    rows, status, stderr, base = _linkchecker(site, options.external)
     if not rows:
-        result.problems.append(Problem("", f"linkchecker produced no report (exit "
-                                       f"{proc.returncode})", proc.stderr[-2000:]))
+        result.problems.append(Problem("", f"linkchecker produced no report (exit {status})",
+                                       stderr[-2000:]))
         return result
     external: set[str] = set()
     internal = 0
@@ -220,10 +260,9 @@ def run(options: Options) -> Result:
     result.summary = (f"{internal} internal urls and cross-page anchors (linkchecker), "
                       f"{same_page} same-page anchors, {len(external)} external "
                       f"{'checked' if options.external else 'listed'}")
-    if proc.returncode not in (0, 1):
-        result.problems.append(Problem("", f"linkchecker exited {proc.returncode}",
-                                       proc.stderr[-2000:]))
-    elif proc.returncode == 1 and not result.problems:
+    if status not in (0, 1):
+        result.problems.append(Problem("", f"linkchecker exited {status}", stderr[-2000:]))
+    elif status == 1 and not result.problems:
         result.problems.append(Problem("", "linkchecker reported a failure that the report does not"
-                                       " show", proc.stderr[-2000:]))
+                                       " show", stderr[-2000:]))
     return result

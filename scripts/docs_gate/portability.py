@@ -21,7 +21,15 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from scripts.docs_gate._common import BIN, CACHE_DIR, ROOT, Options, Problem, Result
+from scripts.docs_gate._common import (
+    BIN,
+    CACHE_DIR,
+    ROOT,
+    Options,
+    Problem,
+    Result,
+    with_bytecode_cache,
+)
 
 VERSION = "0.0.73"
 _PURELIB = Path(sysconfig.get_paths()["purelib"])
@@ -89,7 +97,8 @@ def run(options: Options) -> Result:
     config = re.sub(r"^site_dir:.*$", "", config, flags=re.M) + "\nsite_dir: site\n"
     (work / "mkdocs.yml").write_text(config, encoding="utf-8")
     # The project root too: mkdocs.yml loads `scripts.docs_gen.cli_intros`.
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+    env = with_bytecode_cache(os.environ)
+    env.update(PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
                NO_MKDOCS_2_WARNING="1")
     try:
         proc = subprocess.run([str(VENV / "bin" / "zensical"), "build", "--strict", "--clean",

@@ -145,6 +145,21 @@ def test_link_check_catches_broken_links_in_content(built_site, tmp_path: Path):
     assert len(result.problems) == len(expected), text
 
 
+def test_every_page_and_stylesheet_starts_the_link_check_once(tmp_path: Path):
+    from scripts.docs_gate.links import _shares
+
+    files = ["index.html", "a/index.html", "b/c.html", "assets/x.css", "assets/y.css"]
+    for number, name in enumerate(files):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x" * (number + 1) * 100, encoding="utf-8")
+    (tmp_path / "assets" / "app.js").write_text("no links read from here", encoding="utf-8")
+    shares = _shares(tmp_path, "http://h/", 2)
+    assert len(shares) == 2
+    starts = [url for share in shares for url in share]
+    assert sorted(starts) == sorted(["http://h/", "http://h/a/", "http://h/b/c.html",
+                                     "http://h/assets/x.css", "http://h/assets/y.css"])
+
+
 def test_site_nav_is_stripped_for_the_link_checker_only():
     from scripts.docs_gate._serve import strip_site_nav
 
