@@ -12,9 +12,9 @@ A private module belongs to the package that contains it and to that package's s
 inside `specify_cli.sync`. What other packages need is exported by a public module or by
 the package's `__init__`.
 
-The tests hold to one more rule: no module imports a `conftest` module. A conftest holds
-fixtures and hooks, which pytest finds by itself; helpers that tests import live in
-`tests/_support`.
+The tests hold to one more rule: no module imports a `conftest` module or a test module. A
+conftest holds fixtures and hooks, which pytest finds by itself, and a test module holds
+tests; helpers that tests import live in `tests/_support`.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def test_engine_imports_no_cli_and_no_private_module_is_imported_across_packages
 
 
 def conftest_imports(*trees: Path) -> list[str]:
-    """Return one line per import of a `conftest` module under `trees` (empty when none).
+    """Return one line per import of a `conftest` or `test_*` module under `trees`.
 
     Args:
         trees: Directories whose Python files are checked, named relative to their parent.
@@ -130,8 +130,12 @@ def conftest_imports(*trees: Path) -> list[str]:
                 else:
                     continue
                 for name in names:
-                    if "conftest" in name.split("."):
-                        problems.append(f"{where}:{node.lineno}: imports from a conftest "
+                    parts = name.split(".")
+                    what = ("a conftest" if "conftest" in parts else
+                            "a test module" if any(p.startswith("test_") for p in parts)
+                            else None)
+                    if what:
+                        problems.append(f"{where}:{node.lineno}: imports from {what} "
                                         f"({name.lstrip('.')}); move what it needs to "
                                         "tests/_support")
     return problems
@@ -153,6 +157,7 @@ def test_the_conftest_check_reports_every_form_of_import(tmp_path):
         "reliability/test_c.py": "import tests.reliability.conftest\n",
         "reliability/test_d.py": "from tests import conftest\n",
         "reliability/test_e.py": "from tests._support.procs import run_cli\n",
+        "sync/test_f.py": "from tests.sync.test_e2e import make_project\n",
     })
     assert conftest_imports(tests) == [
         "tests/reliability/test_a.py:1: imports from a conftest (tests.conftest.PASSWORD); "
@@ -163,6 +168,8 @@ def test_the_conftest_check_reports_every_form_of_import(tmp_path):
         "move what it needs to tests/_support",
         "tests/reliability/test_d.py:1: imports from a conftest (tests.conftest); "
         "move what it needs to tests/_support",
+        "tests/sync/test_f.py:1: imports from a test module "
+        "(tests.sync.test_e2e.make_project); move what it needs to tests/_support",
     ]
 
 

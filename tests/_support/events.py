@@ -52,3 +52,33 @@ def make_event(team: str = "acme", kind: str = "WPStatusChanged", *, wp: str = "
                         project_slug=project, lamport_clock=next(_clock))
     event.update(override)
     return event
+
+
+VALID_PAYLOADS = {
+    "WPStatusChanged": {"wp_id": "WP01", "from_lane": "planned", "to_lane": "done",
+                        "actor": "a", "feature_slug": "001-x"},
+    "WPCreated": {"wp_id": "WP01", "title": "t", "dependencies": ["WP02"],
+                  "feature_slug": "001-x"},
+    "WPAssigned": {"wp_id": "WP01", "agent_id": "a", "phase": "review", "retry_count": 0},
+    "FeatureCreated": {"feature_slug": "001-x", "feature_number": "001",
+                       "target_branch": "main", "wp_count": 2},
+    "FeatureCompleted": {"feature_slug": "001-x", "total_wps": 2,
+                         "completed_at": "2026-01-01T00:00:00Z", "total_duration": "PT1.5S"},
+    "HistoryAdded": {"wp_id": "WP01", "entry_type": "note", "entry_content": "c",
+                     "author": "a"},
+    "ErrorLogged": {"error_type": "runtime", "error_message": "m", "feature_slug": "001-x"},
+    "DependencyResolved": {"wp_id": "WP01", "dependency_wp_id": "WP02",
+                           "resolution_type": "completed"},
+}
+"""One valid payload per 2.x event type."""
+
+
+def protocol_event(kind: str = "HistoryAdded", payload: dict | None = None, **overrides):
+    """A valid event of `kind` (a HistoryAdded by default) with `overrides` on its envelope."""
+    payload = payload if payload is not None else {
+        "wp_id": "WP01", "entry_type": "note", "entry_content": "hi", "author": "alice",
+        "feature_slug": "001-x"}
+    event = build_event(kind, payload, node_id="0123456789ab", team_slug="acme",
+                        project_uuid=PROJECT_UUID, project_slug="demo")
+    event.update(overrides)
+    return event

@@ -184,3 +184,8 @@ def wait_until(predicate, seconds: float = 60.0) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("condition not reached")
+
+
+def run_cli_manual_sync(home: Path, *args: str, cwd: Path | None = None, **env: str):
+    """Run the CLI with background sync off (`manual_sync_env`): what it queues stays queued."""
+    return run_cli(home, *args, cwd=cwd, env=manual_sync_env(home, **env))

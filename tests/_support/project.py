@@ -29,3 +29,9 @@ def make_feature(root: Path, slug: str = "001-login-flow",
     for wp, (lane, deps) in (wps or {"WP01": ("planned", "[]")}).items():
         (feature / "tasks" / f"{wp}.md").write_text(WP.format(id=wp, lane=lane, deps=deps))
     return feature
+
+
+def make_two_wp_project(root: Path) -> Path:
+    """A project with one feature of two planned work packages, WP02 depending on WP01."""
+    make_feature(root, wps={"WP01": ("planned", "[]"), "WP02": ("planned", "[WP01]")})
+    return root

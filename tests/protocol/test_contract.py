@@ -10,19 +10,10 @@ import pytest
 
 import spec_kitty_protocol as protocol
 from spec_kitty_protocol import InvalidEventError, build_event, validate
-from tests._support.events import PROJECT_UUID
+from tests._support.events import PROJECT_UUID, VALID_PAYLOADS
+from tests._support.events import protocol_event as make
 
 ULID = re.compile(protocol.constants.ULID_PATTERN)
-
-
-def make(kind: str = "HistoryAdded", payload: dict | None = None, **overrides):
-    payload = payload if payload is not None else {
-        "wp_id": "WP01", "entry_type": "note", "entry_content": "hi", "author": "alice",
-        "feature_slug": "001-x"}
-    event = build_event(kind, payload, node_id="0123456789ab", team_slug="acme",
-                        project_uuid=PROJECT_UUID, project_slug="demo")
-    event.update(overrides)
-    return event
 
 
 def test_event_ids_are_ulids_unique_and_increasing_within_a_process():
@@ -190,40 +181,22 @@ def test_the_cli_limits_fit_the_servers():
 
 # -- one validator: the fast path says what the whole schema says --------------------------
 
-_GOOD = {
-    "WPStatusChanged": {"wp_id": "WP01", "from_lane": "planned", "to_lane": "done",
-                        "actor": "a", "feature_slug": "001-x"},
-    "WPCreated": {"wp_id": "WP01", "title": "t", "dependencies": ["WP02"],
-                  "feature_slug": "001-x"},
-    "WPAssigned": {"wp_id": "WP01", "agent_id": "a", "phase": "review", "retry_count": 0},
-    "FeatureCreated": {"feature_slug": "001-x", "feature_number": "001",
-                       "target_branch": "main", "wp_count": 2},
-    "FeatureCompleted": {"feature_slug": "001-x", "total_wps": 2,
-                         "completed_at": "2026-01-01T00:00:00Z", "total_duration": "PT1.5S"},
-    "HistoryAdded": {"wp_id": "WP01", "entry_type": "note", "entry_content": "c",
-                     "author": "a"},
-    "ErrorLogged": {"error_type": "runtime", "error_message": "m", "feature_slug": "001-x"},
-    "DependencyResolved": {"wp_id": "WP01", "dependency_wp_id": "WP02",
-                           "resolution_type": "completed"},
-}
-
-
 def _variants():
-    assert set(_GOOD) == set(protocol.EVENT_TYPES)
-    for kind, payload in _GOOD.items():
+    assert set(VALID_PAYLOADS) == set(protocol.EVENT_TYPES)
+    for kind, payload in VALID_PAYLOADS.items():
         yield kind, payload
         yield kind, {**payload, "surplus": 1}
         first = next(iter(payload))
         yield kind, {k: v for k, v in payload.items() if k != first}
         yield kind, {**payload, first: 12345}
-        other = next(k for k in _GOOD if k != kind)
-        yield kind, _GOOD[other]
+        other = next(k for k in VALID_PAYLOADS if k != kind)
+        yield kind, VALID_PAYLOADS[other]
 
 
 @pytest.mark.parametrize("kind, payload", list(_variants()))
 def test_fast_validation_agrees_with_the_whole_schema(kind, payload):
     whole = fastjsonschema.compile(protocol.schema())
-    event = make(kind, dict(_GOOD[kind]))
+    event = make(kind, dict(VALID_PAYLOADS[kind]))
     event["payload"] = dict(payload)
     try:
         whole(event)

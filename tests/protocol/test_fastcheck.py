@@ -19,7 +19,8 @@ import spec_kitty_protocol as protocol
 from spec_kitty_protocol import InvalidEventError, validate
 from spec_kitty_protocol import events as protocol_events
 from spec_kitty_protocol._fastcheck import compile_check
-from tests.protocol.test_contract import _GOOD, make
+from tests._support.events import VALID_PAYLOADS
+from tests._support.events import protocol_event as make
 
 WHOLE = fastjsonschema.compile(protocol.schema())
 
@@ -51,9 +52,9 @@ PAYLOAD_KEYS = sorted({k for d in protocol.schema()["definitions"].values()
 
 @st.composite
 def events(draw):
-    kind = draw(st.sampled_from([*_GOOD, "MissionDossierUpdated"]))
-    if kind in _GOOD:
-        event = make(kind, copy.deepcopy(_GOOD[kind]))
+    kind = draw(st.sampled_from([*VALID_PAYLOADS, "MissionDossierUpdated"]))
+    if kind in VALID_PAYLOADS:
+        event = make(kind, copy.deepcopy(VALID_PAYLOADS[kind]))
     else:
         event = make(event_type=kind, aggregate_type="Mission", aggregate_id="m-1")
         event["payload"] = {"anything": [1, "x"]}
@@ -84,7 +85,7 @@ def _whole_accepts(event) -> bool:
 @given(event=events())
 @example(event=make(lamport_clock=5.0))  # an integer written as a float: the schema's yes
 @example(event=make(node_id="0123456789ab\n"))
-@example(event=make("WPStatusChanged", {**_GOOD["WPStatusChanged"], "to_lane": "doing"}))
+@example(event=make("WPStatusChanged", {**VALID_PAYLOADS["WPStatusChanged"], "to_lane": "doing"}))
 def test_validate_accepts_exactly_what_the_published_schema_accepts(event):
     _agree(event)
 
@@ -104,26 +105,26 @@ def _agree(event) -> None:
         validate(event, check_bytes=False)
 
 
-@pytest.mark.parametrize("kind", sorted(_GOOD))
+@pytest.mark.parametrize("kind", sorted(VALID_PAYLOADS))
 def test_every_field_at_every_edge(kind):
     # Each envelope and payload field of each type set to each edge value, one at a time.
     for key in ENVELOPE_KEYS:
         for value in EDGES:
-            event = make(kind, copy.deepcopy(_GOOD[kind]))
+            event = make(kind, copy.deepcopy(VALID_PAYLOADS[kind]))
             event[key] = copy.deepcopy(value)
             _agree(event)
     for key in PAYLOAD_KEYS:
         for value in EDGES:
-            event = make(kind, copy.deepcopy(_GOOD[kind]))
+            event = make(kind, copy.deepcopy(VALID_PAYLOADS[kind]))
             event["payload"][key] = copy.deepcopy(value)
             _agree(event)
 
 
-@pytest.mark.parametrize("kind", sorted(_GOOD))
+@pytest.mark.parametrize("kind", sorted(VALID_PAYLOADS))
 def test_the_compiled_check_passes_valid_events_itself(kind):
     # Valid events take the quick path (the point of it), unknown event types included.
-    assert protocol_events._surely_valid(make(kind, copy.deepcopy(_GOOD[kind])))
-    assert protocol_events._surely_valid(make(kind, copy.deepcopy(_GOOD[kind]),
+    assert protocol_events._surely_valid(make(kind, copy.deepcopy(VALID_PAYLOADS[kind])))
+    assert protocol_events._surely_valid(make(kind, copy.deepcopy(VALID_PAYLOADS[kind]),
                                               event_type="MissionStarted", surplus=[1]))
 
 
@@ -131,7 +132,7 @@ def test_errors_still_come_from_the_schema():
     event = make(node_id="NOT-HEX")
     with pytest.raises(InvalidEventError, match=r"^data\.node_id must match pattern"):
         validate(event)
-    event = make("WPStatusChanged", {**_GOOD["WPStatusChanged"], "to_lane": "sideways"})
+    event = make("WPStatusChanged", {**VALID_PAYLOADS["WPStatusChanged"], "to_lane": "sideways"})
     with pytest.raises(InvalidEventError, match=r"^data\.payload\.to_lane must be one of"):
         validate(event)
 

@@ -17,18 +17,10 @@ from spec_kitty_server.validation import TEAM_MISMATCH
 from specify_cli.cli.commands import sync_now as _now
 from tests._support.events import PROJECT_UUID, sample_events
 from tests._support.logins import fast_login
-from tests._support.procs import SPEC_KITTY, manual_sync_env, run_cli
-from tests._support.project import make_feature
+from tests._support.procs import SPEC_KITTY, manual_sync_env
+from tests._support.procs import run_cli_manual_sync as sk
+from tests._support.project import make_two_wp_project
 from tests._support.server_api import server_events
-
-
-def make_project(root: Path) -> Path:
-    make_feature(root, wps={"WP01": ("planned", "[]"), "WP02": ("planned", "[WP01]")})
-    return root
-
-
-def sk(home: Path, *args: str, cwd: Path | None = None, **env: str):
-    return run_cli(home, *args, cwd=cwd, env=manual_sync_env(home, **env))
 
 
 def open_queue(home: Path, monkeypatch):
@@ -50,7 +42,7 @@ def alice(tmp_path, shared_server):
 
 def test_tasks_events_reach_the_server_once_with_a_shared_causation(tmp_path, alice,
                                                                     shared_server):
-    project = make_project(tmp_path / "proj")
+    project = make_two_wp_project(tmp_path / "proj")
     before = {e["event_id"] for e in server_events(shared_server.url)}
     for args in (("tasks", "finalize"), ("tasks", "move", "WP01", "--to", "done"),
                  ("tasks", "history", "WP02", "ready"), ("tasks", "assign", "WP02",
@@ -195,7 +187,7 @@ def _wait_until(predicate, seconds: float = 90.0) -> bool:
 
 def test_a_command_with_auto_start_hands_its_event_to_a_detached_flush(tmp_path, alice,
                                                                       shared_server):
-    project = make_project(tmp_path / "proj")
+    project = make_two_wp_project(tmp_path / "proj")
     result = sk(alice, "tasks", "move", "WP01", "--to", "doing", cwd=project,
                 SPEC_KITTY_SYNC_AUTO_START="1")
     assert result.returncode == 0, result.stderr
@@ -209,7 +201,7 @@ def test_the_exit_push_runs_after_the_command_has_exited(tmp_path, alice, shared
     """The command does not push on its way out: a detached flush does, once it may."""
     from specify_cli.sync import sync_lock
 
-    project = make_project(tmp_path / "proj")
+    project = make_two_wp_project(tmp_path / "proj")
     queue = open_queue(alice, monkeypatch)
     with sync_lock(queue.path) as held:  # as if a `sync now` were running
         assert held

@@ -19,8 +19,8 @@ import pytest
 
 from tests._support.logins import PASSWORD
 from tests._support.procs import add_user, cli_env, run_cli, start_server
+from tests._support.project import make_two_wp_project
 from tests._support.server_api import server_events
-from tests.sync.test_e2e import make_project
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def _program(home: Path, project: Path, mode: str) -> dict:
 
 def test_cli_commands_never_open_a_websocket(tmp_path, server):
     home = _logged_in(tmp_path, server.url)
-    project = make_project(tmp_path / "proj")
+    project = make_two_wp_project(tmp_path / "proj")
     on = cli_env(home, SPEC_KITTY_SYNC_AUTO_START="1")
     for args in (("tasks", "move", "WP01", "--to", "doing"),
                  ("tasks", "history", "WP01", "started"),
@@ -81,7 +81,7 @@ def test_cli_commands_never_open_a_websocket(tmp_path, server):
 
 def test_a_live_program_sends_its_events_over_the_websocket(tmp_path, server):
     home = _logged_in(tmp_path, server.url)
-    project = make_project(tmp_path / "proj")
+    project = make_two_wp_project(tmp_path / "proj")
     report = _program(home, project, "live")
     assert report["socket"] and report["connected"]
     assert report["acks"].get(report["second"]) == "success"  # acknowledged over the socket

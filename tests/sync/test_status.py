@@ -142,7 +142,7 @@ def test_status_does_not_import_httpx_without_check(home):
 
 def test_a_command_never_hangs_on_exit_when_the_server_stalls(fake, home, tmp_path):
     from tests._support.procs import cli_env
-    from tests.tasks.test_tasks import make_feature
+    from tests._support.project import make_feature
 
     save(fake.url)
     for route in (("POST", "/api/v1/ws-token/"), ("POST", "/api/v1/events/batch/"),

@@ -18,9 +18,10 @@ from tests._support import figures
 from tests._support.fake_server import FakeServer, Reply, token_reply, ws_frame
 from tests._support.logins import PASSWORD, fast_login
 from tests._support.procs import add_user, start_server, wait_until
+from tests._support.procs import run_cli_manual_sync as sk
+from tests._support.project import make_two_wp_project
 from tests._support.server_api import server_events
 from tests._support.trust import NODE, account_queue, check_node, sync_all, trust_event
-from tests.sync.test_e2e import make_project, sk
 
 
 def test_clock_survives_lost_state_and_account_switches_with_logged_out_work(
@@ -117,7 +118,7 @@ def test_a_poison_clock_on_the_server_stops_nobody_over_pull(home: Path, shared_
 def test_logged_out_work_is_announced_adopted_at_login_and_pushed(tmp_path, shared_server):
     home = tmp_path / "h" / ".spec-kitty"
     home.parent.mkdir()
-    project = make_project(tmp_path / "proj")
+    project = make_two_wp_project(tmp_path / "proj")
     first = sk(home, "tasks", "move", "WP01", "--to", "doing", cwd=project)
     assert first.returncode == 0, first.stderr
     assert first.stderr.count("kept locally until `spec-kitty auth login`") == 1
@@ -139,7 +140,7 @@ def test_a_broken_config_never_loses_an_event(tmp_path):
     home = tmp_path / "h" / ".spec-kitty"
     home.mkdir(parents=True)
     (home / "config.toml").write_text("[sync\nqueue_cap = ")
-    project = make_project(tmp_path / "proj")
+    project = make_two_wp_project(tmp_path / "proj")
     result = sk(home, "tasks", "move", "WP01", "--to", "doing", cwd=project)
     assert "is not valid TOML" in result.stderr and "fix the file" in result.stderr
     from specify_cli.account.scope import LOCAL_SCOPE
