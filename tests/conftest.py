@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 
 from tests._support.logins import PASSWORD
 from tests._support.procs import ServerProcess, add_user, run_cli, start_server
+
+
+def pytest_configure(config):
+    # A shell without job control starts background commands with SIGINT ignored, and an
+    # ignored signal stays ignored in every child: the CLI and server processes the tests
+    # stop with Ctrl-C would then never see it (two tests hung so, in a run started with
+    # `... &`). Children of a process with a handler start with the default again.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
