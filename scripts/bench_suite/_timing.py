@@ -1,4 +1,5 @@
-"""Wall time of short commands: hyperfine when installed, else our own loop with warm-up."""
+"""Wall times: of short commands (hyperfine when installed, else our own loop with warm-up)
+and of dashboard pages fetched over loopback."""
 
 from __future__ import annotations
 
@@ -73,3 +74,32 @@ def wall_times(commands: dict[str, list[str]], env: dict[str, str], runs: int, w
             samples.append(time.perf_counter() - start)
         times[name] = samples
     return times, "own loop"
+
+
+def page_times(client, url: str, runs: int, warmup: int) -> tuple[list[float], int]:
+    """GET `url` `warmup` + `runs` times with `client` (an `httpx.Client`).
+
+    Args:
+        client: The logged-in client.
+        url: The page.
+        runs: GETs timed.
+        warmup: GETs before them, not timed.
+
+    Returns:
+        The wall times of the last `runs` GETs in ms, and the size of the page in bytes.
+
+    Raises:
+        RuntimeError: A GET did not answer 200.
+    """
+    times: list[float] = []
+    size = 0
+    for i in range(warmup + runs):
+        start = time.perf_counter()
+        response = client.get(url)
+        elapsed = (time.perf_counter() - start) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}")
+        size = len(response.content)
+        if i >= warmup:
+            times.append(elapsed)
+    return times, size

@@ -24,6 +24,7 @@ from scripts.bench_suite._context import TEAM, Bench
 from scripts.bench_suite._env import log
 from scripts.bench_suite._model import Figure, Sample, value_at_most
 from scripts.bench_suite._procs import Server
+from scripts.bench_suite._timing import page_times
 from scripts.bench_suite.server import PAGES, login
 
 BASELINE_EVENTS = 1_000
@@ -89,17 +90,7 @@ def _time_pages(b: Bench, db: Path, name: str, runs: int, warmup: int) -> dict[s
         with httpx.Client(base_url=server.url, timeout=120) as client:
             login(client)
             for page, path in PAGES:
-                url = path.format(team=TEAM)
-                runs_ms = []
-                for i in range(warmup + runs):
-                    start = time.perf_counter()
-                    response = client.get(url)
-                    elapsed = (time.perf_counter() - start) * 1000
-                    if response.status_code != 200:
-                        raise RuntimeError(f"GET {url} answered {response.status_code}")
-                    if i >= warmup:
-                        runs_ms.append(elapsed)
-                times[page] = runs_ms
+                times[page], _ = page_times(client, path.format(team=TEAM), runs, warmup)
     finally:
         server.stop()
     return times

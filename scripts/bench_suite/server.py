@@ -34,6 +34,7 @@ from scripts.bench_suite._model import (
     value_below,
 )
 from scripts.bench_suite._procs import run_timed
+from scripts.bench_suite._timing import page_times
 
 BATCH_PATH = "/api/v1/events/batch/"
 BATCH = 1000
@@ -290,20 +291,14 @@ def run_dashboard(b: Bench) -> None:
                 fig = Figure(f"dashboard-{name}", f"dashboard {name} page, {n:,} events stored",
                              goal=value_at_most(200, "ms"))
                 url = path.format(team=TEAM)
-                times = []
-                for i in range(warmup + runs):
-                    start = time.perf_counter()
-                    response = client.get(url)
-                    elapsed = (time.perf_counter() - start) * 1000
-                    if response.status_code != 200:
-                        fig.fail(f"GET {url} answered {response.status_code}")
-                        break
-                    if i >= warmup:
-                        times.append(elapsed)
-                if fig.status != "error":
+                try:
+                    times, size = page_times(client, url, runs, warmup)
+                except RuntimeError as exc:
+                    fig.fail(str(exc))
+                else:
                     fig.value = Sample(times, "ms")
                     fig.notes.append(f"GET {url}, client wall time over loopback, "
-                                     f"{len(response.content) // 1024} KiB page, after {warmup} "
+                                     f"{size // 1024} KiB page, after {warmup} "
                                      "warm-up renders")
                     fig.finish()
                 b.add(fig)

@@ -232,15 +232,9 @@ def features(conn: sqlite3.Connection, team_slug: str,
     Returns:
         The features, by project and slug.
     """
-    sql = ("SELECT project_slug, feature_slug, target_branch, wp_count, completed_at "
-           "FROM features WHERE team_slug = ?")
-    params: list[Any] = [team_slug]
-    if project_slug:
-        sql += " AND project_slug = ?"
-        params.append(project_slug)
-    rows = conn.execute(sql + " ORDER BY project_slug, feature_slug", params)
-    return [{"project_slug": r[0], "feature_slug": r[1], "target_branch": r[2],
-             "wp_count": r[3], "completed_at": r[4]} for r in rows]
+    return _team_rows(conn, "features", ("project_slug", "feature_slug", "target_branch",
+                                         "wp_count", "completed_at"),
+                      "project_slug, feature_slug", team_slug, project_slug=project_slug)
 
 
 def work_packages(conn: sqlite3.Connection, team_slug: str, project_slug: str | None = None,
@@ -256,19 +250,23 @@ def work_packages(conn: sqlite3.Connection, team_slug: str, project_slug: str | 
     Returns:
         The work packages, by project, feature and id.
     """
-    sql = ("SELECT project_slug, feature_slug, wp_id, title, lane, assignee, updated_at, "
-           "updated_seq FROM work_packages WHERE team_slug = ?")
+    return _team_rows(conn, "work_packages", ("project_slug", "feature_slug", "wp_id", "title",
+                                              "lane", "assignee", "updated_at", "updated_seq"),
+                      "project_slug, feature_slug, wp_id", team_slug,
+                      project_slug=project_slug, feature_slug=feature_slug)
+
+
+def _team_rows(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], order: str,
+               team_slug: str, **filters: str | None) -> list[dict[str, Any]]:
+    """A team's rows of `table` as dicts of `columns`, narrowed by each filter that is set."""
+    sql = f"SELECT {', '.join(columns)} FROM {table} WHERE team_slug = ?"
     params: list[Any] = [team_slug]
-    if project_slug:
-        sql += " AND project_slug = ?"
-        params.append(project_slug)
-    if feature_slug:
-        sql += " AND feature_slug = ?"
-        params.append(feature_slug)
-    rows = conn.execute(sql + " ORDER BY project_slug, feature_slug, wp_id", params)
-    return [{"project_slug": r[0], "feature_slug": r[1], "wp_id": r[2], "title": r[3],
-             "lane": r[4], "assignee": r[5], "updated_at": r[6], "updated_seq": r[7]}
-            for r in rows]
+    for column, value in filters.items():
+        if value:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    rows = conn.execute(f"{sql} ORDER BY {order}", params)
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def snapshot(conn: sqlite3.Connection, team_slug: str) -> dict[str, Any]:
