@@ -2,17 +2,20 @@
 
 Start-up cost matters (`--help` is measured against `import typer`), so this module and the
 command modules import only Typer at load time; httpx, SQLite and the sync engine are
-imported inside the commands that use them.
+imported inside the commands that use them, and each command is converted to Click only
+when a command line reaches it (`cli._lazy`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
 import typer
 
 from specify_cli import __version__
+from specify_cli.cli._lazy import LazyGroup
 from specify_cli.cli.commands import agent, auth, docs, sync, workflow
 
 app = typer.Typer(
@@ -27,14 +30,19 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["--help", "-h"]},
+    cls=LazyGroup,
 )
-app.add_typer(auth.app, name="auth")
-app.add_typer(sync.app, name="sync")
+"""The root: its own options only. The commands are registered on `_commands` and built into
+`command` on first use."""
+
+_commands = typer.Typer()
 for _name in ("init", "implement", "accept", "merge"):
-    app.command(name=_name)(getattr(workflow, _name))
-app.add_typer(agent.app, name="agent")
-app.add_typer(agent.legacy_app, name="tasks", hidden=True)
-app.command(name="docs")(docs.docs_command)
+    _commands.command(name=_name)(getattr(workflow, _name))
+_commands.command(name="docs")(docs.docs_command)
+_commands.add_typer(auth.app, name="auth")
+_commands.add_typer(sync.app, name="sync")
+_commands.add_typer(agent.app, name="agent")
+_commands.add_typer(agent.legacy_app, name="tasks", hidden=True)
 
 
 def _version_callback(value: bool) -> None:
@@ -56,18 +64,40 @@ def _root(
     """
 
 
-command = typer.main.get_command(app)
-"""The click command tree, for mkdocs-click and for the docs gate's command checks."""
-
-
-def _plain_help(cmd) -> None:
-    # Sub-apps keep their own markup mode; force plain help on the whole tree in one place.
+def _plain_help(cmd):
     cmd.rich_markup_mode = None
     for sub in getattr(cmd, "commands", {}).values():
         _plain_help(sub)
+    return cmd
 
 
-_plain_help(command)
+def _tree(root: typer.Typer, children: typer.Typer) -> LazyGroup:
+    """The root group with `children`'s commands and groups deferred, converted by Typer's
+    own calls with the root's settings, as an eager `typer.main.get_command` would."""
+    group = typer.main.get_command(root)
+    for info in children.registered_commands:
+        group.defer(info.name or typer.main.get_command_name(info.callback.__name__),
+                    functools.partial(_convert, typer.main.get_command_from_info, info,
+                                      pretty_exceptions_short=root.pretty_exceptions_short,
+                                      rich_markup_mode=root.rich_markup_mode))
+    for info in children.registered_groups:
+        group.defer(info.name,
+                    functools.partial(_convert, typer.main.get_group_from_info, info,
+                                      pretty_exceptions_short=root.pretty_exceptions_short,
+                                      rich_markup_mode=root.rich_markup_mode,
+                                      suggest_commands=root.suggest_commands))
+    group.rich_markup_mode = None
+    return group
+
+
+def _convert(convert, info, **settings):
+    # Sub-apps keep their own markup mode; plain help on every command the tree builds.
+    return _plain_help(convert(info, **settings))
+
+
+command = _tree(app, _commands)
+"""The click command tree, for mkdocs-click and for the docs gate's command checks (each
+command is built when first used; reading `command.commands` builds them all)."""
 
 
 def main() -> None:
