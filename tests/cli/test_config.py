@@ -8,10 +8,7 @@ from specify_cli import config
 from specify_cli.errors import ConfigError, UsageError
 
 
-@pytest.fixture(autouse=True)
-def _home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SPEC_KITTY_HOME", str(tmp_path / "h"))
-    monkeypatch.delenv("SPEC_KITTY_SERVER_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("home")
 
 
 @pytest.mark.parametrize("url", [

@@ -76,11 +76,10 @@ def test_a_bad_ssl_cert_file_is_one_line(fake, home, tmp_path, kind):
     ("\x00http://127.0.0.1:18431", "a NUL byte"), ("http://127.0.0.1:1/\x1b[2J", "U+001B"),
     ("http://127.0.0.1:1/a b", "a space"),
 ])
-def test_control_characters_in_a_server_url_are_refused(url, what, tmp_path, monkeypatch):
+def test_control_characters_in_a_server_url_are_refused(url, what, home):
     from specify_cli import config
     from specify_cli.errors import UsageError
 
-    monkeypatch.setenv("SPEC_KITTY_HOME", str(tmp_path / "h"))
     with pytest.raises(UsageError, match=re.escape(what)):
         config.validate_server_url(url)
 

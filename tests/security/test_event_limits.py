@@ -17,9 +17,7 @@ from tests._support.logins import api_login
 from tests._support.server_api import bearer
 
 
-def test_emitter_refuses_oversized_and_deep_events(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("SPEC_KITTY_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("SPEC_KITTY_SYNC_AUTO_START", "0")
+def test_emitter_refuses_oversized_and_deep_events(tmp_path, home, capsys):
     from specify_cli.sync.emitter import EventEmitter
 
     project = tmp_path / "proj"

@@ -10,13 +10,12 @@ from specify_cli import file_lock
 from specify_cli.account import credentials as auth
 
 
-def test_save_credentials_waits_for_the_credentials_lock(tmp_path, monkeypatch):
-    monkeypatch.setenv("SPEC_KITTY_HOME", str(tmp_path / "home"))
+def test_save_credentials_waits_for_the_credentials_lock(home):
     later = time.time() + 3600
     creds = auth.Credentials(server_url="http://127.0.0.1:9", username="alice",
                              team_slug="acme", access_token="a", refresh_token="r",
                              access_expires_at=later, refresh_expires_at=later)
-    (tmp_path / "home").mkdir()
+    home.mkdir(mode=0o700)
     saved = threading.Event()
     with file_lock(auth._lock_path()):
         writer = threading.Thread(target=lambda: (auth.save_credentials(creds), saved.set()))

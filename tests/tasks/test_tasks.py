@@ -38,9 +38,7 @@ class Sink:
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    monkeypatch.setenv("SPEC_KITTY_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("SPEC_KITTY_SYNC_AUTO_START", "0")
+def project(tmp_path, home):
     make_feature(tmp_path)
     return tmp_path
 

@@ -279,9 +279,7 @@ class Sink:
 
 
 @pytest.fixture
-def feature_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("SPEC_KITTY_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("SPEC_KITTY_SYNC_AUTO_START", "0")
+def feature_dir(tmp_path, home):
     make_feature(tmp_path, FEATURE, {"WP01": ("planned", "[]"), "WP02": ("planned", "[WP01]")},
                  tasks_md=TASKS_MD)
     return tmp_path
