@@ -7,7 +7,6 @@ import pytest
 from specify_cli import config
 from specify_cli.errors import ConfigError, UsageError
 
-
 pytestmark = pytest.mark.usefixtures("home")
 
 
