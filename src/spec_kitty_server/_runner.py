@@ -22,7 +22,17 @@ from spec_kitty_server.settings import ServerSettings, SettingsError
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server without re-raising the stop signal after a graceful shutdown."""
+    """uvicorn's server without re-raising the stop signal after a graceful shutdown, which
+    says `Serving on URL` once it is ready: the app started and Ctrl-C handled gracefully."""
+
+    def __init__(self, config: uvicorn.Config, banner: str) -> None:
+        super().__init__(config)
+        self._banner = banner
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            print(self._banner, flush=True)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -107,10 +117,9 @@ def serve(settings: ServerSettings, host: str, port: int, certfile: str | None =
     actual = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     scheme = "https" if certfile else "http"
-    print(f"Serving on {scheme}://{shown}:{actual}", flush=True)
     # Everything loaded so far (modules, the app, templates) lives as long as the process:
     # frozen, the collector's full passes no longer walk it, which a batch push of
     # thousands of short-lived dicts triggers again and again (about a fifth of ingest CPU).
     gc.freeze()
-    _Server(config).run(sockets=[sock])
+    _Server(config, f"Serving on {scheme}://{shown}:{actual}").run(sockets=[sock])
     print("Stopped.", flush=True)

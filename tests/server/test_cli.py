@@ -107,6 +107,21 @@ def test_serve_prints_url_and_stops_cleanly(tmp_path, sig):
     assert "Traceback" not in log and log.rstrip().endswith("Stopped.")
 
 
+def test_ctrl_c_the_moment_serving_on_is_printed_stops_cleanly(tmp_path):
+    # "Serving on" promises a server that answers and stops cleanly on Ctrl-C: a signal sent
+    # as soon as the line is read must get the graceful stop, not an interrupted start-up.
+    env = {**os.environ, "SPEC_KITTY_SERVER_SECRET": "s" * 40}
+    with subprocess.Popen([SERVER, "serve", "--port", "0", "--db", str(tmp_path / "c.sqlite3")],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as proc:
+        line = proc.stdout.readline()
+        assert line.startswith("Serving on http://127.0.0.1:")
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stdout.read()
+        assert proc.wait(30) == 0, rest
+    assert "Traceback" not in rest and rest.rstrip().endswith("Stopped.")
+
+
 def test_serve_fixed_port_and_port_in_use(tmp_path):
     port = free_port()
     srv = start_server(tmp_path, port=port)
