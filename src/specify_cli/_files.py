@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
+
+from specify_cli.errors import ConfigError
 
 
 def read_config_text(path: Path) -> str | None:
@@ -15,8 +18,6 @@ def read_config_text(path: Path) -> str | None:
     Raises:
         ConfigError: The file exists but cannot be read or is not UTF-8.
     """
-    from specify_cli.errors import ConfigError
-
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -78,8 +79,6 @@ def file_lock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
             could make the lock create or truncate a file elsewhere), with a `strerror`
             that says so.
     """
-    import errno
-
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError as exc:

@@ -7,6 +7,7 @@ through it, and the docs render the configuration reference from `SETTINGS` and
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import math
 import os
@@ -175,8 +176,6 @@ def _check_value(path: Path, setting: Setting, value: Any) -> None:
 
 def _check_names(path: Path, data: dict[str, Any]) -> None:
     """Refuse tables and keys that no setting uses: a typo would otherwise be ignored."""
-    import difflib
-
     tables = {s.table: [t.name for t in SETTINGS if t.table == s.table] for s in SETTINGS}
     for name, value in data.items():
         if name not in tables:

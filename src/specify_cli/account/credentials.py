@@ -249,7 +249,7 @@ def clear_credentials() -> Credentials | None:
 
 
 def _credentials_from_response(server_url: str, data: Any, username: str | None) -> Credentials:
-    from specify_cli.http_client import unexpected_response
+    from specify_cli.http_client import unexpected_response  # lazily: it imports httpx
 
     if not isinstance(data, dict):
         raise unexpected_response(server_url)
@@ -284,7 +284,7 @@ def _is_token(value: Any) -> bool:
 
 def _lifetime(server_url: str, value: Any, default: float) -> float:
     """A token lifetime from the server: the default when absent, an error when absurd."""
-    from specify_cli.http_client import unexpected_response
+    from specify_cli.http_client import unexpected_response  # lazily: it imports httpx
 
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return default
@@ -298,6 +298,7 @@ def _lifetime(server_url: str, value: Any, default: float) -> float:
 
 
 def _post_json(server_url: str, path: str, body: dict[str, str]):
+    # lazily: httpx is slow to import, and only token requests need it.
     import httpx
 
     from specify_cli.http_client import make_client, transport_error
@@ -324,6 +325,7 @@ def request_tokens(server_url: str, username: str, password: str) -> Credentials
         AuthError: The credentials are wrong or login is rate-limited.
         ServerError: The server is unreachable, failing, or not a spec-kitty server.
     """
+    # lazily: it imports httpx.
     from specify_cli.http_client import json_of, status_error, unexpected_response
 
     response = _post_json(server_url, TOKEN_PATH, {"username": username, "password": password})
@@ -350,6 +352,7 @@ def _session_expired(creds: Credentials) -> NotAuthenticatedError:
 
 def _refresh_locked(creds: Credentials) -> Credentials:
     """Refresh with the stored refresh token; caller holds the credentials lock."""
+    # lazily: it imports httpx.
     from specify_cli.http_client import json_of, status_error, unexpected_response
 
     if not creds.refresh_valid():

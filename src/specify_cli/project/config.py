@@ -75,7 +75,7 @@ def read(root: Path) -> dict[str, Any]:
     Raises:
         ConfigError: The file cannot be read or is not a YAML mapping.
     """
-    import yaml
+    import yaml  # lazily: PyYAML costs start-up time; only reading or writing needs it
 
     path = config_file(root)
     text = read_config_text(path)
@@ -110,7 +110,7 @@ def write(root: Path, data: dict[str, Any]) -> Path:
     Raises:
         OSError: The file or its directory cannot be written.
     """
-    import yaml
+    import yaml  # lazily: PyYAML costs start-up time; only reading or writing needs it
 
     path = config_file(root)
     path.parent.mkdir(parents=True, exist_ok=True)

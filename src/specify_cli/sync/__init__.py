@@ -13,6 +13,7 @@ __all__ = ["SyncReport", "lock_holder", "summary", "sync_lock", "sync_once"]
 
 def __getattr__(name: str) -> object:
     if name in __all__:
+        # lazily: the engine brings httpx; `specify_cli.sync` alone must stay light.
         from specify_cli.sync import _engine
 
         return getattr(_engine, name)

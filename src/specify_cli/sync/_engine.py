@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from specify_cli._files import file_lock
+from specify_cli.account.session import Session
 from specify_cli.errors import NotAuthenticatedError, QueueError, SpecKittyError
+from specify_cli.sync import batch, pull
 from specify_cli.sync.batch import BatchResult, PushReport
 from specify_cli.sync.pull import PullReport
 from specify_cli.sync.queue import OfflineQueue
@@ -142,9 +144,6 @@ def sync_once(queue: OfflineQueue, server_url: str, *, node_id: str | None,
     Raises:
         NotAuthenticatedError: Not logged in, or the session expired.
     """
-    from specify_cli.account.session import Session
-    from specify_cli.sync import batch, pull
-
     report = SyncReport()
     try:
         with Session(server_url, timeout=timeout) as session:

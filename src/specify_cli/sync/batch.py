@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from spec_kitty_protocol import BATCH_PATH, MAX_BATCH_EVENTS, MAX_BODY_BYTES
+from specify_cli import http_client as _http
+from specify_cli.account.session import Session, json_body
 from specify_cli.errors import ServerError
 from specify_cli.sync.queue import OfflineQueue
 
 if TYPE_CHECKING:
-    from specify_cli.account.session import Session
     from specify_cli.sync.queue import QueuedEvent
 
 BATCH_SIZE = MAX_BATCH_EVENTS
@@ -269,9 +270,6 @@ def push(
 def _handle(queue: OfflineQueue, session: Session, report: PushReport, request: _Request,
             on_batch: Callable[[BatchResult], None] | None) -> _Outcome:
     """Wait for one request's answer and record it in the queue and the report."""
-    from specify_cli import http_client as _http
-    from specify_cli.account.session import json_body
-
     rows, response = request.rows, request.answer()
     first, last = rows[0].id, rows[-1].id
     if isinstance(response, ServerError):

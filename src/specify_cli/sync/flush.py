@@ -81,6 +81,7 @@ def flush(queue_path: Path, server_url: str, node_id: str | None) -> None:
         server_url: The account's server.
         node_id: This node.
     """
+    # lazily: this runs in the detached child; the emitting command imports only spawn().
     from specify_cli.sync._engine import sync_lock, sync_once
     from specify_cli.sync.queue import OfflineQueue
 

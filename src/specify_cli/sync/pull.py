@@ -11,13 +11,13 @@ every value the server holds for this node, even if the local clock was lost.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from spec_kitty_protocol import EVENTS_PATH, MAX_LAMPORT, MAX_PAGE_SIZE
+from specify_cli import http_client as _http
+from specify_cli._text import plural
+from specify_cli.account.session import Session, json_body
+from specify_cli.errors import ServerError
 from specify_cli.sync.queue import OfflineQueue
-
-if TYPE_CHECKING:
-    from specify_cli.account.session import Session
 
 PAGE_SIZE = MAX_PAGE_SIZE
 """Events requested per page (the contract's maximum)."""
@@ -61,11 +61,6 @@ def pull(queue: OfflineQueue, session: Session, node_id: str | None, *,
             said `has_more` with a cursor it had already sent.
         NotAuthenticatedError: The server refused the session even after a refresh.
     """
-    from specify_cli import http_client as _http
-    from specify_cli._text import plural
-    from specify_cli.account.session import json_body
-    from specify_cli.errors import ServerError
-
     report = PullReport(cursor=queue.get_state().get("pull_cursor"))
     seen = {hash(report.cursor)}  # hashes: a hostile server's cursors may be huge
     while report.pages < max_pages:

@@ -19,6 +19,10 @@ import threading
 import time
 from typing import Any
 
+from specify_cli import config
+from specify_cli.errors import NotAuthenticatedError
+from specify_cli.sync import flush
+from specify_cli.sync.background import BackgroundSync
 from specify_cli.sync.queue import OfflineQueue
 
 EXIT_WAIT_SECONDS = 1.0
@@ -67,17 +71,14 @@ class SyncRuntime:
             self.started = True
             if not self.active:
                 return
-            from specify_cli.sync.background import BackgroundSync
-
             interval = self._interval
             if interval is None:
-                from specify_cli import config
-
                 interval = float(config.get("sync.interval_seconds"))
             self.background = BackgroundSync(self._background_sync, interval,
                                              first_delay=interval)
             self.background.start()
             if self.live:
+                # lazily: the WebSocket client (and the websockets library) only when live.
                 from specify_cli.sync.websocket import WebSocketClient
 
                 self.ws = WebSocketClient(self.server_url, self.queue, self.node_id,
@@ -94,6 +95,7 @@ class SyncRuntime:
             timeout: Seconds per HTTP request.
             pull: Pull after pushing.
         """
+        # lazily: the engine brings httpx; an emitting command that exits first never syncs.
         from specify_cli.sync._engine import sync_lock, sync_once
 
         if not self.server_url:
@@ -105,8 +107,6 @@ class SyncRuntime:
                              timeout=timeout, pull_after=pull).ok
 
     def _background_sync(self) -> bool:
-        from specify_cli.errors import NotAuthenticatedError
-
         try:
             return self.sync()
         except NotAuthenticatedError:
@@ -141,8 +141,6 @@ class SyncRuntime:
             return
         with contextlib.suppress(Exception):
             if self.queue.pending_count() > 0:
-                from specify_cli.sync import flush
-
                 flush.spawn(self.queue.path, self.server_url, self.node_id)
 
 

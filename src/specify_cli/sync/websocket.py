@@ -20,7 +20,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from websockets.exceptions import ConnectionClosedOK
+from websockets.sync.client import connect
+
 from spec_kitty_protocol import WS_PATH, WS_TOKEN_PATH
+from specify_cli import http_client as _http
+from specify_cli._text import without_surrogates
+from specify_cli.account.session import Session, json_body
+from specify_cli.errors import NotAuthenticatedError, ServerError
 from specify_cli.sync.queue import OfflineQueue
 
 MAX_FAILURES = 5
@@ -170,10 +177,6 @@ class WebSocketClient:
             self.queue.set_state(ws_state=state, ws_detail=detail, ws_state_at=time.time())
 
     def _ws_token(self) -> str:
-        from specify_cli import http_client as _http
-        from specify_cli.account.session import Session, json_body
-        from specify_cli.errors import ServerError
-
         with Session(self.server_url, timeout=5.0) as session:
             response = session.request("POST", WS_TOKEN_PATH)
             if response.status_code != 200:
@@ -185,10 +188,6 @@ class WebSocketClient:
         return token
 
     def _run(self) -> None:
-        from websockets.sync.client import connect
-
-        from specify_cli.errors import NotAuthenticatedError
-
         while not self._stopping.is_set():
             try:
                 token = self._ws_token()
@@ -227,10 +226,6 @@ class WebSocketClient:
             self._ack_cv.notify_all()
 
     def _receive_loop(self, ws: Any) -> None:
-        from websockets.exceptions import ConnectionClosedOK
-
-        from specify_cli._text import without_surrogates
-
         while not self._stopping.is_set():
             try:
                 raw = ws.recv(timeout=0.5)

@@ -23,6 +23,7 @@ from spec_kitty_protocol import iso_duration, utc_timestamp
 from specify_cli._files import atomic_write
 from specify_cli._git import git_value
 from specify_cli._text import plural
+from specify_cli.account.credentials import load_credentials
 from specify_cli.errors import UsageError
 from specify_cli.project import config as project_config
 from specify_cli.tasks.model import (
@@ -55,8 +56,6 @@ class ActionResult:
 
 def actor() -> str:
     """Return who is acting: the logged-in user, else the local user name."""
-    from specify_cli.account.credentials import load_credentials
-
     creds = load_credentials()
     if creds is not None and creds.username:
         return creds.username
@@ -67,6 +66,7 @@ def actor() -> str:
 
 
 def _default_emit(event_type: str, payload: dict[str, Any], **kw: Any) -> Any:
+    # lazily: the sync engine (SQLite, the queue) only for commands that emit.
     from specify_cli.sync.emitter import emit
 
     return emit(event_type, payload, **kw)
@@ -110,6 +110,7 @@ def one_action(fn):
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> ActionResult:
+        # lazily: as in _default_emit.
         from specify_cli.sync.emitter import action
 
         with action():

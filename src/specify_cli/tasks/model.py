@@ -118,7 +118,7 @@ def split_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     Raises:
         TasksError: The frontmatter is missing, unterminated, not YAML or not a mapping.
     """
-    import yaml
+    import yaml  # lazily: PyYAML costs start-up time; only reading or writing needs it
 
     if not text.startswith("---"):
         raise TasksError(f"{path}: missing YAML frontmatter (the file must start with ---)")
@@ -147,7 +147,7 @@ def join_frontmatter(data: dict[str, Any], body: str) -> str:
         data: The frontmatter.
         body: The Markdown below it.
     """
-    import yaml
+    import yaml  # lazily: PyYAML costs start-up time; only reading or writing needs it
 
     front = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
     return f"---\n{front}---\n{body}"

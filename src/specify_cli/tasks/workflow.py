@@ -15,7 +15,9 @@ from pathlib import Path
 from spec_kitty_protocol import utc_timestamp
 from specify_cli._files import atomic_write
 from specify_cli._git import git, git_value
-from specify_cli.errors import UsageError
+from specify_cli.errors import ConfigError, UsageError
+from specify_cli.project import config as project_config
+from specify_cli.project import identity
 from specify_cli.tasks import actions
 from specify_cli.tasks.actions import ActionResult, Emit, one_action
 from specify_cli.tasks.model import (
@@ -62,10 +64,6 @@ def init(root: Path) -> str:
     Raises:
         ConfigError: The configuration exists but is not valid YAML, or cannot be written.
     """
-    from specify_cli.errors import ConfigError
-    from specify_cli.project import config as project_config
-    from specify_cli.project import identity
-
     root.mkdir(parents=True, exist_ok=True)
     created: list[str] = []
     had = identity.load_identity(root)
