@@ -53,10 +53,17 @@ def _sql_int(value: Any) -> int:
     return number
 
 
-_PENDING = "SELECT value FROM counters WHERE name = 'pending'"
-_INSERT = ("INSERT INTO queue(event_id, event_type, body, enqueued_at) SELECT ?, ?, ?, ? "
-           "WHERE (SELECT value FROM counters WHERE name = 'pending') < ?")
-"""Queue one event unless the queue is at the cap (one statement: the cap check is free)."""
+_INSERT = ("INSERT INTO queue(id, event_id, event_type, body, enqueued_at) "
+           f"SELECT top + 1, ?, ?, ?, ? FROM (SELECT {_db.TOP} AS top) "
+           "WHERE top - (SELECT value FROM counters WHERE name = 'removed') < ?")
+"""Queue one event as the next row id unless the queue is at the cap (one statement: the
+exact cap check reads two counters and the last row id, and writes nothing)."""
+_INSERT_KEYED = ("INSERT OR IGNORE INTO queue(id, event_id, event_type, body, enqueued_at, "
+                 f"keyed) SELECT {_db.TOP} + 1, ?, ?, ?, ?, 1")
+"""Queue one adopted event, unless an adopted event with its id is queued already."""
+_ROWS_KEPT = 4096
+"""Event id -> row id of the events this queue appended last, so an ack by event id (the
+WebSocket's) finds its row without an index; older or foreign events are found by a scan."""
 
 
 class QueueFullError(QueueError):
@@ -120,6 +127,7 @@ class OfflineQueue:
         self._machine: sqlite3.Connection | None = None
         self._blocks = clock.Blocks()
         self._lock = threading.RLock()
+        self._rows: dict[str, int] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -217,14 +225,14 @@ class OfflineQueue:
     # -- emitting ---------------------------------------------------------------------------
 
     def pending_count(self) -> int:
-        """Return the number of queued events (O(1): a counter kept by triggers).
+        """Return the number of queued events (O(1): the last row id less the ids deleted).
 
         A queue file that does not exist yet holds 0 events and is not created.
         """
         if self._conn is None and not self.path.exists():
             return 0
         with self._reading() as conn:
-            row = conn.execute(_PENDING).fetchone()
+            row = conn.execute(_db.PENDING).fetchone()
         return int(row[0]) if row else 0
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -259,35 +267,46 @@ class OfflineQueue:
                         # Under the queue's write lock, so the values rise in queue order.
                         value = self._blocks.next(machine, node_id)
                         if value is not None:
-                            self._insert(conn, event, value, cap)
+                            row_id = self._insert(conn, event, value, cap)
                         conn.execute("COMMIT")
                     except BaseException:
                         _db.rollback(conn)
                         raise
                     if value is not None:
                         self._blocks.handed(node_id, value)
+                        self._keep_row(event["event_id"], row_id)
                         return event
                 with clock.ticking(machine, conn):
                     value, block = self._blocks.reserve(machine, conn, node_id)
-                    self._insert(conn, event, value, cap)
+                    row_id = self._insert(conn, event, value, cap)
                 self._blocks.install(node_id, block)
+                self._keep_row(event["event_id"], row_id)
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
         return event
 
+    def _keep_row(self, event_id: str, row_id: int) -> None:
+        rows = self._rows
+        rows[event_id] = row_id
+        if len(rows) > _ROWS_KEPT:
+            del rows[next(iter(rows))]
+
     @staticmethod
-    def _insert(conn: sqlite3.Connection, event: dict[str, Any], value: int, cap: int) -> None:
-        """Stamp `value`, validate, and insert below the cap (inside the append transaction)."""
+    def _insert(conn: sqlite3.Connection, event: dict[str, Any], value: int, cap: int) -> int:
+        """Stamp `value`, validate, and insert below the cap (inside the append transaction);
+        return the new row id."""
         event["lamport_clock"] = value
         # The one full check of the stamped event: its clock and its size are final now.
         validate(event, check_bytes=False)
         body = encode(event)
         check_size(body)
-        if conn.execute(_INSERT, (event["event_id"], event["event_type"], body, time.time(),
-                                  cap)).rowcount != 1:
-            pending = conn.execute(_PENDING).fetchone()[0]
+        cursor = conn.execute(_INSERT, (event["event_id"], event["event_type"], body,
+                                        time.time(), cap))
+        if cursor.rowcount != 1:
+            pending = conn.execute(_db.PENDING).fetchone()[0]
             raise QueueFullError(f"the offline queue is full ({pending} of {cap} events); run "
                                  "`spec-kitty sync now` or raise sync.queue_cap")
+        return int(cursor.lastrowid or 0)
 
     def insert_stamped(self, rows: list[tuple[str, str, str]]) -> None:
         """Queue events that already carry their Lamport value (adopted ones), in one
@@ -297,9 +316,7 @@ class OfflineQueue:
             rows: (event id, event type, JSON body) of each event, in order.
         """
         with self._writing() as conn:
-            conn.executemany(
-                "INSERT OR IGNORE INTO queue(event_id, event_type, body, enqueued_at) "
-                "VALUES (?, ?, ?, ?)", [(*row, time.time()) for row in rows])
+            conn.executemany(_INSERT_KEYED, [(*row, time.time()) for row in rows])
 
     def note_refused(self) -> int:
         """Count one event refused at the cap and return the count since the last push."""
@@ -362,6 +379,24 @@ class OfflineQueue:
         return [{"event_id": e, "event_type": t, "retry_count": r, "error": err}
                 for e, t, r, err in rows]
 
+    def delete_rows(self, ids: list[int]) -> int:
+        """Delete events by row id (moved elsewhere, not acknowledged); return how many.
+
+        Args:
+            ids: Row ids from `read_batch`.
+        """
+        with self._writing() as conn:
+            return conn.executemany("DELETE FROM queue WHERE id = ?",
+                                    [(i,) for i in ids]).rowcount
+
+    def _where_event(self, event_id: str) -> tuple[str, tuple[Any, ...]]:
+        """The WHERE clause finding one event: by its row id when this queue appended it
+        lately, else by a scan (no index holds every event id)."""
+        row_id = self._rows.pop(event_id, None)
+        if row_id is not None:
+            return "id = ? AND event_id = ?", (row_id, event_id)
+        return "event_id = ?", (event_id,)
+
     def delete_event_ids(self, event_ids: list[str]) -> int:
         """Delete acknowledged events by event id (for WebSocket acks); return how many.
 
@@ -369,9 +404,11 @@ class OfflineQueue:
             event_ids: ULIDs the server acknowledged.
         """
         with self._writing() as conn:
-            before = conn.total_changes
-            conn.executemany("DELETE FROM queue WHERE event_id = ?", [(e,) for e in event_ids])
-            return (conn.total_changes - before) // 2  # each delete also fires a trigger
+            deleted = 0
+            for event_id in dict.fromkeys(event_ids):
+                where, args = self._where_event(event_id)
+                deleted += conn.execute(f"DELETE FROM queue WHERE {where}", args).rowcount
+            return deleted
 
     def reject_event_id(self, event_id: str, reason: str) -> None:
         """Record a rejection received over the WebSocket.
@@ -381,8 +418,9 @@ class OfflineQueue:
             reason: The server's reason.
         """
         with self._writing() as conn:
+            where, args = self._where_event(event_id)
             conn.execute("UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
-                         "WHERE event_id = ?", (reason, event_id))
+                         f"WHERE {where}", (reason, *args))
 
     # -- pulling ----------------------------------------------------------------------------
 
@@ -476,6 +514,7 @@ class OfflineQueue:
             return QueueStats(self.path, 0, self.cap, 0, None)
         with self._reading() as conn:
             counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+            pending = int(conn.execute(_db.PENDING).fetchone()[0])
             oldest = conn.execute(
                 "SELECT enqueued_at FROM queue ORDER BY id LIMIT 1").fetchone()
             # Every write of last_error also bumps retry_count, so retried rows (a
@@ -483,7 +522,6 @@ class OfflineQueue:
             retried = conn.execute(
                 "SELECT retry_count, last_error, count(*) FROM queue "
                 "WHERE retry_count > 0 GROUP BY retry_count, last_error").fetchall()
-            pending = int(counters.get("pending", 0))
             buckets = {label: 0 for label, _, _ in RETRY_BUCKETS}
             error_counts: dict[str, int] = {}
             for retries, last_error, n in retried:
@@ -498,6 +536,6 @@ class OfflineQueue:
             buckets[RETRY_BUCKETS[0][0]] = pending - sum(buckets.values())
             errors = dict(sorted(error_counts.items(), key=lambda kv: -kv[1])[:5])
             state = dict(conn.execute("SELECT key, value FROM state").fetchall())
-        return QueueStats(self.path, int(counters.get("pending", 0)), self.cap,
+        return QueueStats(self.path, pending, self.cap,
                           int(counters.get("refused", 0)), oldest[0] if oldest else None,
                           buckets, errors, state)
