@@ -22,6 +22,28 @@ def test_event_ids_are_ulids_unique_and_increasing_within_a_process():
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
 
 
+def test_event_ids_read_back_as_ulids_of_now_in_the_ulid_library():
+    """The hand-written generator writes what python-ulid (the 2.x clients' library) reads:
+    the same text back, and the current millisecond in the time part."""
+    import time
+
+    import ulid
+
+    before = time.time_ns() // 1_000_000
+    ids = [protocol.new_event_id() for _ in range(200)]
+    after = time.time_ns() // 1_000_000
+    for text in ids:
+        parsed = ulid.ULID.from_str(text)
+        assert str(parsed) == text and before <= parsed.milliseconds <= after
+
+
+def test_timestamps_of_other_seconds_are_not_the_cached_second():
+    assert protocol.utc_timestamp(1.5) == "1970-01-01T00:00:01.500000Z"
+    assert protocol.utc_timestamp(1.25) == "1970-01-01T00:00:01.250000Z"
+    assert protocol.utc_timestamp(86_401.000001) == "1970-01-02T00:00:01.000001Z"
+    assert protocol.utc_timestamp(1.75) == "1970-01-01T00:00:01.750000Z"
+
+
 def test_timestamps_are_utc_iso_with_z():
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$", protocol.utc_timestamp())
     assert protocol.utc_timestamp(0.9999999) == "1970-01-01T00:00:01.000000Z"
