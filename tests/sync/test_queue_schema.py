@@ -200,7 +200,8 @@ def test_acks_by_event_id_find_rows_queued_by_any_process(tmp_path):
     queue = OfflineQueue(path, cap=100)
     try:
         mine = [queue.append(e)["event_id"] for e in sample_events(3)]
-        assert queue.delete_event_ids([mine[0], theirs[1], mine[0], "01ARZ3NDEKTSV4RRFFQ69G5FAV"]) == 2
+        unknown = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+        assert queue.delete_event_ids([mine[0], theirs[1], mine[0], unknown]) == 2
         queue.reject_event_id(theirs[2], "team mismatch")
         queue.reject_event_id(mine[2], "too old")
         assert [f["event_id"] for f in queue.failures()] == [theirs[2], mine[2]]
