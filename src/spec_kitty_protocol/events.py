@@ -13,6 +13,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from json.encoder import c_encode_basestring as _json_c_text
+from json.encoder import c_make_encoder as _json_c_encoder
 from typing import Any
 
 from spec_kitty_protocol import constants as c
@@ -92,6 +94,17 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan
 """One encoder for every event: `json.dumps` with options builds a new one per call."""
 
 
+def _unknown_type(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_C_ENCODE = None if _json_c_encoder is None else _json_c_encoder(
+    None, _unknown_type, _json_c_text, None, ":", ",", False, False, False)
+"""The C encoder behind `_ENCODER`, built once: `JSONEncoder.encode` builds one per call.
+Without a circular-reference check, a cycle ends in `RecursionError` (refused as nested too
+deeply), as an over-deep event does."""
+
+
 def encode(event: dict[str, Any]) -> str:
     """Return the compact JSON text of an event, as queued, sent and stored.
 
@@ -102,6 +115,8 @@ def encode(event: dict[str, Any]) -> str:
         InvalidEventError: The event holds something JSON cannot carry (NaN, a cycle, ...).
     """
     try:
+        if _C_ENCODE is not None and isinstance(event, dict):
+            return "".join(_C_ENCODE(event, 0))
         return _ENCODER.encode(event)
     except RecursionError:
         raise InvalidEventError("event is nested too deeply") from None

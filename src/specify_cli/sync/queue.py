@@ -61,6 +61,13 @@ writes only the new row. At the cap the event id is NULL: the NOT NULL column re
 OR IGNORE skips the row (nothing else can conflict: the id is new, and emitted rows are not
 `keyed`). An `INSERT ... SELECT` that reads the queue would copy its row through a temporary
 table first (SQLite's rule for a statement that reads its own target): a third slower."""
+_INSERT_FROM_BLOCK = _INSERT.replace(
+    "< ? THEN", "< ? AND (SELECT value FROM clock WHERE node_id = ?) = ? THEN")
+"""`_INSERT` for a value from a block held in memory, in autocommit (one statement, one
+commit): the event is also refused (event id NULL) when the queue's copy of the clock is no
+longer the block's top, i.e. another process reserved or received through this queue since.
+That check, atomic with the insert under SQLite's write lock, is what keeps the values rising
+in queue order without a `BEGIN IMMEDIATE` around the machine-file check."""
 _INSERT_KEYED = ("INSERT OR IGNORE INTO queue(id, event_id, event_type, body, enqueued_at, "
                  f"keyed) VALUES (({_db.TOP}) + 1, ?, ?, ?, ?, 1)")
 """Queue one adopted event, unless an adopted event with its id is queued already."""
@@ -259,26 +266,25 @@ class OfflineQueue:
         """
         cap = self.cap
         node_id = event["node_id"]
-        # The hot path of every emit, so written out (no context managers): one transaction
-        # on the queue, and the machine clock file only read (`Blocks.next`).
+        # The hot path of every emit, so written out: the machine clock file only read
+        # (`Blocks.next`), then one statement that inserts and commits (`_INSERT_FROM_BLOCK`).
         with self._lock:
             try:
                 conn, machine = self.conn, self.machine
-                if self._blocks.spare(node_id):
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        # Under the queue's write lock, so the values rise in queue order.
-                        value = self._blocks.next(machine, node_id)
-                        if value is not None:
-                            row_id = self._insert(conn, event, value, cap)
-                        conn.execute("COMMIT")
-                    except BaseException:
-                        _db.rollback(conn)
-                        raise
-                    if value is not None:
+                value = self._blocks.next(machine, node_id)
+                if value is not None:
+                    top = self._blocks.top(node_id)
+                    body = self._stamp(event, value)
+                    cursor = conn.execute(_INSERT_FROM_BLOCK, (
+                        cap, node_id, top, event["event_id"], event["event_type"], body,
+                        time.time()))
+                    if cursor.rowcount == 1:
                         self._blocks.handed(node_id, value)
-                        self._keep_row(event["event_id"], row_id)
+                        self._keep_row(event["event_id"], int(cursor.lastrowid or 0))
                         return event
+                    if conn.execute(clock.READ, (node_id,)).fetchone() == (top,):
+                        raise self._full(conn, cap)
+                    self._blocks.forget()  # ended by another process: reserve afresh
                 with clock.ticking(machine, conn):
                     value, block = self._blocks.reserve(machine, conn, node_id)
                     row_id = self._insert(conn, event, value, cap)
@@ -297,20 +303,30 @@ class OfflineQueue:
             self._rows = dict(list(rows.items())[-_ROWS_KEPT:])
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, event: dict[str, Any], value: int, cap: int) -> int:
-        """Stamp `value`, validate, and insert below the cap (inside the append transaction);
-        return the new row id."""
+    def _stamp(event: dict[str, Any], value: int) -> str:
+        """Stamp `value`, validate the event and return its JSON text."""
         event["lamport_clock"] = value
         # The one full check of the stamped event: its clock and its size are final now.
         validate(event, check_bytes=False)
         body = encode(event)
         check_size(body)
+        return body
+
+    @staticmethod
+    def _full(conn: sqlite3.Connection, cap: int) -> QueueFullError:
+        pending = conn.execute(_db.PENDING).fetchone()[0]
+        return QueueFullError(f"the offline queue is full ({pending} of {cap} events); run "
+                              "`spec-kitty sync now` or raise sync.queue_cap")
+
+    def _insert(self, conn: sqlite3.Connection, event: dict[str, Any], value: int,
+                cap: int) -> int:
+        """Stamp `value`, validate, and insert below the cap (inside the reserving
+        transaction); return the new row id."""
+        body = self._stamp(event, value)
         cursor = conn.execute(_INSERT, (cap, event["event_id"], event["event_type"], body,
                                         time.time()))
         if cursor.rowcount != 1:
-            pending = conn.execute(_db.PENDING).fetchone()[0]
-            raise QueueFullError(f"the offline queue is full ({pending} of {cap} events); run "
-                                 "`spec-kitty sync now` or raise sync.queue_cap")
+            raise self._full(conn, cap)
         return int(cursor.lastrowid or 0)
 
     def insert_stamped(self, rows: list[tuple[str, str, str]]) -> None:
