@@ -34,6 +34,30 @@ _DIGIT_PAIRS = tuple(a + b for a in "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _SHIFTS = tuple(range(120, -1, -10))
 
 
+_entropy = bytearray()
+
+
+def _random80() -> int:
+    """80 bits from the operating system's random source, read 640 bytes at a time (a
+    system call per event costs more than the rest of the id); call it under `_ids_lock`."""
+    global _entropy
+    if not _entropy:
+        _entropy = bytearray(os.urandom(640))
+    chunk = _entropy[-10:]
+    del _entropy[-10:]
+    return int.from_bytes(chunk, "big")
+
+
+def _forked() -> None:
+    """A forked child must not replay its parent's unread random bytes or last id."""
+    global _entropy, _ids_last
+    _entropy, _ids_last = bytearray(), (0, 0)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
 def new_event_id() -> str:
     """Return a new ULID, monotonic within this process (the format 2.x clients use).
 
@@ -47,11 +71,11 @@ def new_event_id() -> str:
         ms = time.time_ns() // 1_000_000
         last_ms, last_random = _ids_last
         if ms > last_ms:
-            random_part = int.from_bytes(os.urandom(10), "big")
+            random_part = _random80()
         elif last_random + 1 < 1 << 80:
             ms, random_part = last_ms, last_random + 1
         else:  # 2**80 ids in one millisecond: borrow the next one
-            ms, random_part = last_ms + 1, int.from_bytes(os.urandom(10), "big")
+            ms, random_part = last_ms + 1, _random80()
         _ids_last = ms, random_part
     value = (ms << 80) | random_part  # 128 bits, written as 26 digits of 5 bits
     return "".join([_DIGIT_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])

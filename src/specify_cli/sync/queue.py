@@ -264,13 +264,14 @@ class OfflineQueue:
                 past `MAX_LAMPORT`); nothing was stored or ticked.
             QueueError: The database failed.
         """
-        cap = self.cap
+        cap = self._cap if self._cap is not None else self.cap
         node_id = event["node_id"]
         # The hot path of every emit, so written out: the machine clock file only read
         # (`Blocks.next`), then one statement that inserts and commits (`_INSERT_FROM_BLOCK`).
         with self._lock:
             try:
-                conn, machine = self.conn, self.machine
+                conn = self._conn if self._conn is not None else self.conn
+                machine = self._machine if self._machine is not None else self.machine
                 value = self._blocks.next(machine, node_id)
                 if value is not None:
                     top = self._blocks.top(node_id)
