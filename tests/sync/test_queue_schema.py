@@ -230,3 +230,32 @@ def test_a_garbled_depth_counter_is_recounted_from_the_rows(tmp_path):
             assert again.pending_count() == 3, garble
         finally:
             again.close()
+
+
+def test_a_file_an_older_client_opened_again_loses_its_triggers_and_counts_true(tmp_path):
+    path = tmp_path / "queues" / "acme.sqlite3"
+    queue = OfflineQueue(path, cap=100)
+    for event in sample_events(3):
+        queue.append(event)
+    queue.close()
+    # A schema 2 client opens the file: its DDL (IF NOT EXISTS) puts its triggers and its
+    # counter on the table, marks the file as schema 2 and queues one event its way.
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(_SCHEMA_2.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ")
+                      .replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ")
+                      .replace("INSERT INTO counters", "INSERT OR IGNORE INTO counters"))
+    event = sample_events(1)[0]
+    old.execute("INSERT INTO queue(event_id, event_type, body, enqueued_at) VALUES (?, ?, ?, ?)",
+                (event["event_id"], event["event_type"], json.dumps(event), time.time()))
+    old.close()
+    again = OfflineQueue(path, cap=100)
+    try:
+        assert again.pending_count() == 4
+        again.append(sample_events(1)[0])
+        assert again.pending_count() == 5 == len(again.read_batch())
+        conn = again.conn
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                            "AND name IN ('queue_ins', 'queue_del')").fetchone()[0] == 0
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == _db.SCHEMA_VERSION
+    finally:
+        again.close()

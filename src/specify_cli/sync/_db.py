@@ -165,15 +165,20 @@ def _migrate_queue(conn: sqlite3.Connection) -> None:
     from the rows themselves.
     """
     columns = {row[1] for row in conn.execute("PRAGMA table_info(queue)")}
-    if not columns or "keyed" in columns:
-        return
-    has_sequence = conn.execute("SELECT count(*) FROM sqlite_master "
-                                "WHERE name = 'sqlite_sequence'").fetchone()[0]
-    sequence = conn.execute("SELECT max(seq) FROM sqlite_sequence WHERE name = 'queue'"
-                            ).fetchone()[0] if has_sequence else None
-    conn.execute("ALTER TABLE queue RENAME TO queue_schema2")
+    if not columns:
+        return  # a new file
+    # Schema 2's triggers go; so do those an older client put back on a schema 3 table
+    # (a downgrade, then an upgrade), whose inserts the depth counter then missed.
     for trigger in ("queue_ins", "queue_del"):
         conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    if "keyed" in columns:
+        conn.execute("DELETE FROM counters WHERE name = 'pending'")
+        conn.execute(f"UPDATE counters SET value = {TOP} - (SELECT count(*) FROM queue) "
+                     "WHERE name = 'removed'")
+        return
+    sequence = conn.execute("SELECT max(seq) FROM sqlite_sequence WHERE name = 'queue'"
+                            ).fetchone()[0] if _has_table(conn, "sqlite_sequence") else None
+    conn.execute("ALTER TABLE queue RENAME TO queue_schema2")
     conn.execute("DROP INDEX IF EXISTS queue_retried")
     for statement in _statements(_DDL):
         conn.execute(statement)
@@ -185,6 +190,11 @@ def _migrate_queue(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE counters SET value = ? WHERE name = 'top'", (int(sequence or 0),))
     conn.execute(f"UPDATE counters SET value = {TOP} - (SELECT count(*) FROM queue) "
                  "WHERE name = 'removed'")
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return bool(conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                             "AND name = ?", (name,)).fetchone()[0])
 
 
 _COUNTERS = ("refused", "removed", "top")
