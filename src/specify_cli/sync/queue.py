@@ -2,13 +2,17 @@
 
 One SQLite database per account scope (see `account.scope.queue_path`) holds the queue (FIFO by
 row id), a copy of the machine's Lamport clock (see `clock`), the log of pulled events and
-the sync state. An event is appended in one `BEGIN IMMEDIATE` transaction that stamps it
+the sync state. An event is appended in one transaction (one commit) that stores it stamped
 with the next Lamport value of the process's reserved block (reserving a new block, with the
-machine clock file, when there is none: see `clock`) and validates the stamped event again (a
-clock past `MAX_LAMPORT` or an event over the size limit is refused there, so the queue never
-holds an event the server must refuse); it leaves the queue only in the transaction that
-records the server's `success` or `duplicate` answer, so a process killed at any moment
+machine clock file, when there is none: see `clock`), after the stamped event was validated
+(a clock past `MAX_LAMPORT` or an event over the size limit is refused there, so the queue
+never holds an event the server must refuse); it leaves the queue only in the transaction
+that records the server's `success` or `duplicate` answer, so a process killed at any moment
 neither loses nor doubles an event.
+
+**What an append writes.** Only its row: no index or trigger touches a fresh event, and its
+row id is the next one after the highest ever handed out (`_db.TOP`), so ids are never
+reused and the depth is that id less the ids deleted, O(1) (`_db.PENDING`).
 
 **The cap.** The queue holds at most `sync.queue_cap` events (default 100,000). At the cap a
 new event is *refused*: it is not stored, the emitter prints a warning for every refused
