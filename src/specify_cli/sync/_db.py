@@ -52,9 +52,8 @@ INSERT OR IGNORE INTO counters(name, value) VALUES ('refused', 0), ('removed', 0
 -- Deletes are batched (one transaction per pushed batch), so they keep the books: how many
 -- row ids up to the top are gone, and the highest id ever deleted (never handed out again).
 CREATE TRIGGER IF NOT EXISTS queue_gone AFTER DELETE ON queue BEGIN
-    UPDATE counters SET value = CASE name WHEN 'removed' THEN value + 1
-                                          ELSE max(value, OLD.id) END
-    WHERE name IN ('removed', 'top');
+    UPDATE counters SET value = value + 1 WHERE name = 'removed';
+    UPDATE counters SET value = OLD.id WHERE name = 'top' AND value < OLD.id;
 END;
 CREATE TABLE IF NOT EXISTS clock (node_id TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS event_log (
