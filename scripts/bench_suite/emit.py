@@ -2,7 +2,7 @@
 
 Both run in a child of the bench venv, one process each, alternating. The emit side goes
 through `EventEmitter.emit` (build the envelope, validate it against the schema, tick the
-Lamport clock and insert, in one `BEGIN IMMEDIATE` transaction per event). The baseline
+Lamport clock and insert, one transaction and one commit per event). The baseline
 inserts rows of the same mean size, one transaction per row, into a fresh WAL database with
 the engine's own `synchronous` setting (read back from the engine's connection), so the
 ratio is the cost of everything the engine does beyond the one durable commit.

@@ -69,7 +69,7 @@ def _encode_baseline(events: list[dict[str, Any]], reps: int, batch: int = BATCH
 def _pending(queue: Path) -> int:
     conn = sqlite3.connect(str(queue))
     try:
-        return int(conn.execute("SELECT value FROM counters WHERE name = 'pending'").fetchone()[0])
+        return int(conn.execute("SELECT count(*) FROM queue").fetchone()[0])
     finally:
         conn.close()
 

@@ -96,7 +96,7 @@ def _pending(home: Path) -> int:
         conn = sqlite3.connect(str(db))
         try:
             total += int(conn.execute(
-                "SELECT value FROM counters WHERE name = 'pending'").fetchone()[0])
+                "SELECT count(*) FROM queue").fetchone()[0])
         finally:
             conn.close()
     return total

@@ -74,18 +74,29 @@ def seed_many(path: Path, count: int, *, unique: int = 2000, project: str = "rel
         for k in range(1, copies + 1):
             c = codes[k - 1]
             conn.execute(
-                "INSERT INTO queue(event_id, event_type, body, enqueued_at) "
-                "SELECT substr(event_id, 1, 3) || :c || substr(event_id, 5), event_type, "
+                "INSERT INTO queue(id, event_id, event_type, body, enqueued_at) "
+                "SELECT :top + row_number() OVER (ORDER BY id), "
+                "substr(event_id, 1, 3) || :c || substr(event_id, 5), event_type, "
                 "replace(replace(body, '\"event_id\":\"' || event_id, '\"event_id\":\"' || "
                 "substr(event_id, 1, 3) || :c || substr(event_id, 5)), "
                 "'\"entry_content\":\"note ', '\"entry_content\":\"note ' || :c || '-'), "
                 "enqueued_at FROM queue WHERE id <= :u ORDER BY id LIMIT :n",
-                {"c": c, "u": unique, "n": min(unique, count - k * unique)})
+                {"c": c, "u": unique, "n": min(unique, count - k * unique),
+                 "top": _top(conn)})
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return [r[0] for r in conn.execute("SELECT event_id FROM queue ORDER BY id")]
     finally:
         conn.close()
+
+
+def _top(conn: sqlite3.Connection) -> int:
+    """The highest row id the queue ever handed out: copies take the ids after it, as
+    `OfflineQueue` does (a plain INSERT could reuse an acknowledged id and would leave the
+    queue's depth counter behind)."""
+    from specify_cli.sync._db import TOP
+
+    return int(conn.execute(f"SELECT {TOP}").fetchone()[0])
 
 
 def remove_db(path: Path) -> None:
@@ -175,7 +186,7 @@ def append_clone(template: Path, target: Path, trial: int, limit: int = -1) -> s
     Only the first `limit` events are copied when `limit` is not negative.
 
     The target queue is created through `OfflineQueue` if needed; the copy runs in one
-    transaction (the queue's triggers keep its pending counter right).
+    transaction and takes the next row ids, as the queue hands them out (`_top`).
 
     Returns:
         The trial code.
@@ -192,11 +203,13 @@ def append_clone(template: Path, target: Path, trial: int, limit: int = -1) -> s
         conn.execute("ATTACH DATABASE ? AS tpl", (str(template),))
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(
-            "INSERT INTO queue(event_id, event_type, body, enqueued_at) "
-            "SELECT substr(event_id, 1, 1) || :c || substr(event_id, 4), event_type, "
+            "INSERT INTO queue(id, event_id, event_type, body, enqueued_at) "
+            "SELECT :top + row_number() OVER (ORDER BY id), "
+            "substr(event_id, 1, 1) || :c || substr(event_id, 4), event_type, "
             "replace(body, '\"event_id\":\"' || event_id, "
             "'\"event_id\":\"' || substr(event_id, 1, 1) || :c || substr(event_id, 4)), "
-            "enqueued_at FROM tpl.queue ORDER BY id LIMIT :n", {"c": code, "n": limit})
+            "enqueued_at FROM tpl.queue ORDER BY id LIMIT :n",
+            {"c": code, "n": limit, "top": _top(conn)})
         conn.execute("COMMIT")
         conn.execute("DETACH DATABASE tpl")
     finally:

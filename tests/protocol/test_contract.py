@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import fastjsonschema
@@ -20,6 +21,46 @@ def test_event_ids_are_ulids_unique_and_increasing_within_a_process():
     ids = [protocol.new_event_id() for _ in range(5000)]
     assert all(ULID.match(i) for i in ids)
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def test_event_ids_read_back_as_ulids_of_now_in_the_ulid_library():
+    """The hand-written generator writes what python-ulid (the 2.x clients' library) reads:
+    the same text back, and the current millisecond in the time part."""
+    import time
+
+    import ulid
+
+    before = time.time_ns() // 1_000_000
+    ids = [protocol.new_event_id() for _ in range(200)]
+    after = time.time_ns() // 1_000_000
+    for text in ids:
+        parsed = ulid.ULID.from_str(text)
+        assert str(parsed) == text and before <= parsed.milliseconds <= after
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_makes_other_event_ids_than_its_parent():
+    protocol.new_event_id()  # the parent holds unread random bytes now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its ids, then out without running the parent's cleanup
+        os.close(read)
+        os.write(write, " ".join(protocol.new_event_id() for _ in range(50)).encode())
+        os._exit(0)
+    os.close(write)
+    ours = {protocol.new_event_id() for _ in range(50)}
+    with os.fdopen(read) as pipe:
+        theirs = set(pipe.read().split())
+    os.waitpid(pid, 0)
+    assert len(theirs) == 50
+    assert not {i[10:] for i in ours} & {i[10:] for i in theirs}  # no random part replayed
+
+
+def test_timestamps_of_other_seconds_are_not_the_cached_second():
+    assert protocol.utc_timestamp(1.5) == "1970-01-01T00:00:01.500000Z"
+    assert protocol.utc_timestamp(1.25) == "1970-01-01T00:00:01.250000Z"
+    assert protocol.utc_timestamp(86_401.000001) == "1970-01-02T00:00:01.000001Z"
+    assert protocol.utc_timestamp(1.75) == "1970-01-01T00:00:01.750000Z"
 
 
 def test_timestamps_are_utc_iso_with_z():

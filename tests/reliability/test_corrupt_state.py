@@ -176,7 +176,8 @@ def test_garbled_clock_state_gives_no_traceback(tmp_path, home):
 
 
 GARBLES = {
-    "counters.pending = 'abc'": "UPDATE counters SET value = 'abc' WHERE name = 'pending'",
+    "counters.removed = 'abc'": "UPDATE counters SET value = 'abc' WHERE name = 'removed'",
+    "counters.top lost": "DELETE FROM counters WHERE name = 'top'",
     "counters.refused = NULL-ish": "UPDATE counters SET value = 'x' WHERE name = 'refused'",
     "state.last_sync_at = 'abc'": "INSERT OR REPLACE INTO state(key, value) "
                                   "VALUES ('last_sync_at', 'abc')",

@@ -159,3 +159,25 @@ def test_no_block_reaches_past_max_lamport(queues):
         queue.append(sample_events(1)[0])
     assert queue.pending_count() == 3
     assert _machine(queue.path) == MAX_LAMPORT
+
+
+def test_a_block_reserved_through_the_queue_between_check_and_insert_ends_this_block(queues):
+    """The machine file is read before the insert, outside any transaction: a block another
+    process reserves through the same queue in between must still end this one, so the
+    values keep rising in queue order (the insert checks the queue's copy of the clock)."""
+    alice, again = queues("acme"), queues("acme")
+    _append(alice, 4)  # blocks of 1, 2 and 4 values: alice holds 5-7 to spare
+    real_next = alice._blocks.next
+    raced: list[int] = []
+
+    def next_then_race(machine, node_id):
+        value = real_next(machine, node_id)
+        if not raced:  # another process reserves and queues right after the check
+            raced.extend(_append(again, 2))
+        return value
+
+    alice._blocks.next = next_then_race
+    late = _append(alice, 2)
+    values = _queued(alice.path)
+    assert values == sorted(values) and len(set(values)) == len(values)
+    assert min(late) > max(raced)

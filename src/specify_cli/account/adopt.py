@@ -51,6 +51,7 @@ def adopt_local(target: OfflineQueue, team_slug: str) -> int:
             return adopted
         after = rows[-1].id
         moved: list[tuple[str, str, str]] = []
+        moved_ids: list[int] = []
         for row in rows:
             try:
                 event = json.loads(row.body)
@@ -64,8 +65,9 @@ def adopt_local(target: OfflineQueue, team_slug: str) -> int:
             except InvalidEventError:
                 continue
             moved.append((row.event_id, str(event["event_type"]), encode(event)))
+            moved_ids.append(row.id)
         target.insert_stamped(moved)
-        local.delete_event_ids([event_id for event_id, _, _ in moved])
+        local.delete_rows(moved_ids)
         adopted += len(moved)
 
 

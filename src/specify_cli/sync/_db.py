@@ -15,7 +15,7 @@ from pathlib import Path
 
 from specify_cli.errors import QueueError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 
 SYNCHRONOUS = "NORMAL"
@@ -26,30 +26,34 @@ crash can lose the last commits before the next checkpoint's fsync. FULL would f
 on every commit: a few milliseconds per event on an ordinary disk."""
 
 WAL_AUTOCHECKPOINT_PAGES = 4000
-"""WAL pages (4 KiB) between automatic checkpoints. An emit writes several pages (the event,
-its id index, the row-id sequence, the counter); the default of 1000 would checkpoint, with two
-fsyncs, every ~200 events. Closing the last connection checkpoints the rest."""
+"""WAL pages (4 KiB) between automatic checkpoints. An emit writes one or two pages (the queue
+table's last leaf, and its parent when the leaf splits); the default of 1000 would checkpoint,
+with two fsyncs, every few hundred events. Closing the last connection checkpoints the rest."""
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS queue (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL,
     event_type TEXT NOT NULL,
     body TEXT NOT NULL,
     enqueued_at REAL NOT NULL,
     retry_count INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
+    last_error TEXT,
+    keyed INTEGER NOT NULL DEFAULT 0
 );
 -- Only retried events are indexed: `sync status` reads retry buckets and errors from this
 -- small index instead of scanning the queue, and fresh inserts never touch it.
 CREATE INDEX IF NOT EXISTS queue_retried ON queue(retry_count, last_error) WHERE retry_count > 0;
+-- Only adopted events (and those carried over from schema 2) are indexed by event id, which
+-- is what keeps a repeated adoption from doubling them; an emitted event has a fresh id.
+CREATE UNIQUE INDEX IF NOT EXISTS queue_keyed ON queue(event_id) WHERE keyed = 1;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO counters(name, value) VALUES ('pending', 0), ('refused', 0);
-CREATE TRIGGER IF NOT EXISTS queue_ins AFTER INSERT ON queue BEGIN
-    UPDATE counters SET value = value + 1 WHERE name = 'pending';
-END;
-CREATE TRIGGER IF NOT EXISTS queue_del AFTER DELETE ON queue BEGIN
-    UPDATE counters SET value = value - 1 WHERE name = 'pending';
+INSERT OR IGNORE INTO counters(name, value) VALUES ('refused', 0), ('removed', 0), ('top', 0);
+-- Deletes are batched (one transaction per pushed batch), so they keep the books: how many
+-- row ids up to the top are gone, and the highest id ever deleted (never handed out again).
+CREATE TRIGGER IF NOT EXISTS queue_gone AFTER DELETE ON queue BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'removed';
+    UPDATE counters SET value = OLD.id WHERE name = 'top' AND value < OLD.id;
 END;
 CREATE TABLE IF NOT EXISTS clock (node_id TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS event_log (
@@ -62,6 +66,15 @@ CREATE TABLE IF NOT EXISTS event_log (
 );
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+TOP = ("max(coalesce((SELECT max(id) FROM queue), 0), "
+       "(SELECT value FROM counters WHERE name = 'top'))")
+"""SQL: the highest row id ever handed out. Row ids are handed out in sequence (`TOP` + 1),
+so no id is reused even after the queue empties: a push still answering for rows it read
+never deletes or marks a newer event."""
+
+PENDING = f"SELECT {TOP} - (SELECT value FROM counters WHERE name = 'removed')"
+"""SQL: the number of queued events, O(1): ids up to `TOP`, less those deleted."""
 
 
 def _corrupt(path: Path, exc: Exception) -> QueueError:
@@ -131,6 +144,7 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             with transaction(conn):
+                _migrate_queue(conn)
                 for statement in _statements(_DDL):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -141,20 +155,69 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _repair_counters(conn: sqlite3.Connection) -> None:
-    """Recount the queue if a counter is not an integer (a hand edit, a foreign tool).
+def _migrate_queue(conn: sqlite3.Connection) -> None:
+    """Rebuild a schema 1-2 queue table (AUTOINCREMENT, UNIQUE event ids, counter triggers)
+    in the schema 3 form, in the caller's transaction, keeping every row and its id.
 
-    Every reader trusts the `pending` counter; a text or NULL there would otherwise break
-    `sync status`, `sync now` and `auth logout`. The recount is the truth: the rows.
+    The carried-over rows stay indexed by event id (`keyed`), as they were; the highest id
+    schema 2 ever handed out becomes the floor of new ids, and the depth counter starts
+    from the rows themselves.
     """
-    bad = conn.execute("SELECT count(*) FROM counters "
-                       "WHERE typeof(value) != 'integer' OR value < 0").fetchone()[0]
-    if bad:
-        with transaction(conn):
-            conn.execute("UPDATE counters SET value = (SELECT count(*) FROM queue) "
-                         "WHERE name = 'pending'")
-            conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused' AND "
-                         "(typeof(value) != 'integer' OR value < 0)")
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(queue)")}
+    if not columns:
+        return  # a new file
+    # Schema 2's triggers go; so do those an older client put back on a schema 3 table
+    # (a downgrade, then an upgrade), whose inserts the depth counter then missed.
+    for trigger in ("queue_ins", "queue_del"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    if "keyed" in columns:
+        conn.execute("DELETE FROM counters WHERE name = 'pending'")
+        conn.execute(f"UPDATE counters SET value = {TOP} - (SELECT count(*) FROM queue) "
+                     "WHERE name = 'removed'")
+        return
+    sequence = conn.execute("SELECT max(seq) FROM sqlite_sequence WHERE name = 'queue'"
+                            ).fetchone()[0] if _has_table(conn, "sqlite_sequence") else None
+    conn.execute("ALTER TABLE queue RENAME TO queue_schema2")
+    conn.execute("DROP INDEX IF EXISTS queue_retried")
+    for statement in _statements(_DDL):
+        conn.execute(statement)
+    conn.execute("INSERT INTO queue(id, event_id, event_type, body, enqueued_at, retry_count, "
+                 "last_error, keyed) SELECT id, event_id, event_type, body, enqueued_at, "
+                 "retry_count, last_error, 1 FROM queue_schema2 ORDER BY id")
+    conn.execute("DROP TABLE queue_schema2")
+    conn.execute("DELETE FROM counters WHERE name = 'pending'")
+    conn.execute("UPDATE counters SET value = ? WHERE name = 'top'", (int(sequence or 0),))
+    conn.execute(f"UPDATE counters SET value = {TOP} - (SELECT count(*) FROM queue) "
+                 "WHERE name = 'removed'")
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return bool(conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                             "AND name = ?", (name,)).fetchone()[0])
+
+
+_COUNTERS = ("refused", "removed", "top")
+
+
+def _repair_counters(conn: sqlite3.Connection) -> None:
+    """Recount the queue if a counter is missing, not an integer or impossible (a hand edit).
+
+    Every reader trusts the depth the counters give (`PENDING`); a text, a NULL or a missing
+    row there would otherwise break `sync status`, `sync now` and `auth logout`. The recount
+    is the truth: the rows. A lost `top` falls back to the highest id queued.
+    """
+    sound = conn.execute(
+        "SELECT count(*) FROM counters WHERE name IN ('refused', 'removed', 'top') "
+        "AND typeof(value) = 'integer' AND value >= 0").fetchone()[0]
+    if sound == len(_COUNTERS) and conn.execute(PENDING).fetchone()[0] >= 0:
+        return
+    with transaction(conn):
+        for name in _COUNTERS:
+            conn.execute("INSERT INTO counters(name, value) VALUES (?, 0) ON CONFLICT(name) "
+                         "DO UPDATE SET value = 0 WHERE typeof(value) != 'integer' "
+                         "OR value < 0", (name,))
+        conn.execute(f"UPDATE counters SET value = {TOP} - (SELECT count(*) FROM queue) "
+                     "WHERE name = 'removed'")
 
 
 def _statements(script: str) -> Iterator[str]:

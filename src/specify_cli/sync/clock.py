@@ -12,8 +12,10 @@ of every block reserved through that queue, so a block is never handed out twice
 killed in the middle of its block leaves the rest of it *skipped* (a gap), never repeated,
 which is all a Lamport clock needs; a process that closes its queue gives the unused rest
 back (`Blocks.release`) when nobody wrote the machine file since. A block is used only while
-nobody else has written the machine file since it was reserved (SQLite's `data_version`,
-read under the queue's write lock): another process's block, a value received by a pull in
+nobody else has written the machine file since it was reserved (SQLite's `data_version`, read
+before each event), and only while the queue's copy still holds its top (checked by the
+statement that inserts the event, atomically: a block reserved through the same queue after
+that read still ends it): another process's block, a value received by a pull in
 any process (`LamportClock.receive` always writes the machine file) or another queue's
 give-back ends it, and the next event reserves a fresh block above everything written. So
 two processes, of one account or of two, never get the same value, a value received is
@@ -52,7 +54,8 @@ CLOCK_FILENAME = "clock.sqlite3"
 BLOCK_MAX = 1024
 """Most Lamport values a process reserves with one write of the machine clock file."""
 
-_READ = "SELECT value FROM clock WHERE node_id = ?"
+READ = "SELECT value FROM clock WHERE node_id = ?"
+"""SQL: one node's value in a copy of the clock."""
 _WRITE = ("INSERT INTO clock(node_id, value) VALUES (?, ?) "
           "ON CONFLICT(node_id) DO UPDATE SET value = max(value, excluded.value)")
 _GIVE_BACK = "UPDATE clock SET value = ? WHERE node_id = ? AND value = ?"
@@ -159,7 +162,7 @@ class LamportClock:
         """Return the highest value written: handed out, reserved or adopted (0 if none)."""
         key = (self.node_id,)
         return max((row[0] for conn in self._conns
-                    for row in conn.execute(_READ, key).fetchall()), default=0)
+                    for row in conn.execute(READ, key).fetchall()), default=0)
 
     def _set(self, value: int) -> None:
         for conn in self._conns:
@@ -254,27 +257,30 @@ class Blocks:
             return None
         return block
 
-    def spare(self, node_id: str) -> bool:
-        """Return whether a block of the node with values left is held (maybe ended since).
-
-        Args:
-            node_id: The node.
-        """
-        block = self._held.get(node_id)
-        return block is not None and block.last < block.top
-
     def next(self, machine: sqlite3.Connection, node_id: str) -> int | None:
         """Return the next value of the node's block, or None when a block must be reserved.
 
-        The value is handed out only by `handed` (after the event's queue commit). Call it
-        with the queue's write lock held, so values rise in queue order.
+        The value is handed out only by `handed` (after the event's queue commit), and only
+        stored where the queue's copy of the clock still holds the block's `top` (checked in
+        the insert), so values rise in queue order.
 
         Args:
             machine: The clock file's connection.
             node_id: The node.
         """
+        block = self._held.get(node_id)
+        if block is None or block.last >= block.top:
+            return None  # no block, or a used-up one: no need to read the machine file
         block = self._live(machine, node_id)
-        return None if block is None or block.last >= block.top else block.last + 1
+        return None if block is None else block.last + 1
+
+    def top(self, node_id: str) -> int:
+        """Return the last value of the node's block (after `next` returned a value).
+
+        Args:
+            node_id: The node.
+        """
+        return self._held[node_id].top
 
     def handed(self, node_id: str, value: int) -> None:
         """Record that `value` (from `next`) was committed with an event.

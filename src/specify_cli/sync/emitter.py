@@ -104,7 +104,8 @@ class EventEmitter:
         """
         try:
             with self._lock:
-                self._prepare()
+                if not self._ready:
+                    self._prepare()
                 event = build_event(
                     event_type, payload, node_id=self.identity.node_id,
                     team_slug=self.team_slug, project_uuid=self.identity.project_uuid,
@@ -116,21 +117,23 @@ class EventEmitter:
             return None
 
     def _store(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        from specify_cli.sync.queue import QueueFullError
-
         try:
             stored = self.queue.append(event)
-        except QueueFullError as exc:
+        except InvalidEventError as exc:
+            self.dropped += 1
+            _warn(f"dropped an invalid {event['event_type']} event: {exc}")
+            return None
+        except Exception as exc:
+            from specify_cli.sync.queue import QueueFullError  # not imported per event
+
+            if not isinstance(exc, QueueFullError):
+                raise
             self.dropped += 1
             refused = 0
             with contextlib.suppress(Exception):
                 refused = self.queue.note_refused()
             _warn(f"{event['event_type']} event NOT recorded: {exc} "
                   f"({refused} refused since the last successful push)")
-            return None
-        except InvalidEventError as exc:
-            self.dropped += 1
-            _warn(f"dropped an invalid {event['event_type']} event: {exc}")
             return None
         self.emitted += 1
         if self.team_slug == "local" and self.emitted == 1:

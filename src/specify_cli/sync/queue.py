@@ -2,13 +2,17 @@
 
 One SQLite database per account scope (see `account.scope.queue_path`) holds the queue (FIFO by
 row id), a copy of the machine's Lamport clock (see `clock`), the log of pulled events and
-the sync state. An event is appended in one `BEGIN IMMEDIATE` transaction that stamps it
+the sync state. An event is appended in one transaction (one commit) that stores it stamped
 with the next Lamport value of the process's reserved block (reserving a new block, with the
-machine clock file, when there is none: see `clock`) and validates the stamped event again (a
-clock past `MAX_LAMPORT` or an event over the size limit is refused there, so the queue never
-holds an event the server must refuse); it leaves the queue only in the transaction that
-records the server's `success` or `duplicate` answer, so a process killed at any moment
+machine clock file, when there is none: see `clock`), after the stamped event was validated
+(a clock past `MAX_LAMPORT` or an event over the size limit is refused there, so the queue
+never holds an event the server must refuse); it leaves the queue only in the transaction
+that records the server's `success` or `duplicate` answer, so a process killed at any moment
 neither loses nor doubles an event.
+
+**What an append writes.** Only its row: no index or trigger touches a fresh event, and its
+row id is the next one after the highest ever handed out (`_db.TOP`), so ids are never
+reused and the depth is that id less the ids deleted, O(1) (`_db.PENDING`).
 
 **The cap.** The queue holds at most `sync.queue_cap` events (default 100,000). At the cap a
 new event is *refused*: it is not stored, the emitter prints a warning for every refused
@@ -53,10 +57,27 @@ def _sql_int(value: Any) -> int:
     return number
 
 
-_PENDING = "SELECT value FROM counters WHERE name = 'pending'"
-_INSERT = ("INSERT INTO queue(event_id, event_type, body, enqueued_at) SELECT ?, ?, ?, ? "
-           "WHERE (SELECT value FROM counters WHERE name = 'pending') < ?")
-"""Queue one event unless the queue is at the cap (one statement: the cap check is free)."""
+_INSERT = ("INSERT OR IGNORE INTO queue(id, event_id, event_type, body, enqueued_at) "
+           f"VALUES (({_db.TOP}) + 1, CASE WHEN ({_db.TOP}) - "
+           "(SELECT value FROM counters WHERE name = 'removed') < ? THEN ? END, ?, ?, ?)")
+"""Queue one event as the next row id unless the queue is at the cap, in one statement that
+writes only the new row. At the cap the event id is NULL: the NOT NULL column refuses it and
+OR IGNORE skips the row (nothing else can conflict: the id is new, and emitted rows are not
+`keyed`). An `INSERT ... SELECT` that reads the queue would copy its row through a temporary
+table first (SQLite's rule for a statement that reads its own target): a third slower."""
+_INSERT_FROM_BLOCK = _INSERT.replace(
+    "< ? THEN", "< ? AND (SELECT value FROM clock WHERE node_id = ?) = ? THEN")
+"""`_INSERT` for a value from a block held in memory, in autocommit (one statement, one
+commit): the event is also refused (event id NULL) when the queue's copy of the clock is no
+longer the block's top, i.e. another process reserved or received through this queue since.
+That check, atomic with the insert under SQLite's write lock, is what keeps the values rising
+in queue order without a `BEGIN IMMEDIATE` around the machine-file check."""
+_INSERT_KEYED = ("INSERT OR IGNORE INTO queue(id, event_id, event_type, body, enqueued_at, "
+                 f"keyed) VALUES (({_db.TOP}) + 1, ?, ?, ?, ?, 1)")
+"""Queue one adopted event, unless an adopted event with its id is queued already."""
+_ROWS_KEPT = 4096
+"""Event id -> row id of the events this queue appended last, so an ack by event id (the
+WebSocket's) finds its row without an index; older or foreign events are found by a scan."""
 
 
 class QueueFullError(QueueError):
@@ -120,6 +141,7 @@ class OfflineQueue:
         self._machine: sqlite3.Connection | None = None
         self._blocks = clock.Blocks()
         self._lock = threading.RLock()
+        self._rows: dict[str, int] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -217,14 +239,14 @@ class OfflineQueue:
     # -- emitting ---------------------------------------------------------------------------
 
     def pending_count(self) -> int:
-        """Return the number of queued events (O(1): a counter kept by triggers).
+        """Return the number of queued events (O(1): the last row id less the ids deleted).
 
         A queue file that does not exist yet holds 0 events and is not created.
         """
         if self._conn is None and not self.path.exists():
             return 0
         with self._reading() as conn:
-            row = conn.execute(_PENDING).fetchone()
+            row = conn.execute(_db.PENDING).fetchone()
         return int(row[0]) if row else 0
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -246,48 +268,71 @@ class OfflineQueue:
                 past `MAX_LAMPORT`); nothing was stored or ticked.
             QueueError: The database failed.
         """
-        cap = self.cap
+        cap = self._cap if self._cap is not None else self.cap
         node_id = event["node_id"]
-        # The hot path of every emit, so written out (no context managers): one transaction
-        # on the queue, and the machine clock file only read (`Blocks.next`).
+        # The hot path of every emit, so written out: the machine clock file only read
+        # (`Blocks.next`), then one statement that inserts and commits (`_INSERT_FROM_BLOCK`).
         with self._lock:
             try:
-                conn, machine = self.conn, self.machine
-                if self._blocks.spare(node_id):
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        # Under the queue's write lock, so the values rise in queue order.
-                        value = self._blocks.next(machine, node_id)
-                        if value is not None:
-                            self._insert(conn, event, value, cap)
-                        conn.execute("COMMIT")
-                    except BaseException:
-                        _db.rollback(conn)
-                        raise
-                    if value is not None:
+                conn = self._conn if self._conn is not None else self.conn
+                machine = self._machine if self._machine is not None else self.machine
+                value = self._blocks.next(machine, node_id)
+                if value is not None:
+                    top = self._blocks.top(node_id)
+                    body = self._stamp(event, value)
+                    cursor = conn.execute(_INSERT_FROM_BLOCK, (
+                        cap, node_id, top, event["event_id"], event["event_type"], body,
+                        time.time()))
+                    if cursor.rowcount == 1:
                         self._blocks.handed(node_id, value)
+                        self._keep_row(event["event_id"], int(cursor.lastrowid or 0))
                         return event
+                    if conn.execute(clock.READ, (node_id,)).fetchone() == (top,):
+                        raise self._full(conn, cap)
+                    self._blocks.forget()  # ended by another process: reserve afresh
                 with clock.ticking(machine, conn):
                     value, block = self._blocks.reserve(machine, conn, node_id)
-                    self._insert(conn, event, value, cap)
+                    row_id = self._insert(conn, event, value, cap)
                 self._blocks.install(node_id, block)
+                self._keep_row(event["event_id"], row_id)
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
         return event
 
+    def _keep_row(self, event_id: str, row_id: int) -> None:
+        rows = self._rows
+        rows[event_id] = row_id
+        if len(rows) > 2 * _ROWS_KEPT:
+            # Trimmed in one go: deleting the oldest key one at a time makes each next
+            # lookup of the oldest key step over every key deleted before it.
+            self._rows = dict(list(rows.items())[-_ROWS_KEPT:])
+
     @staticmethod
-    def _insert(conn: sqlite3.Connection, event: dict[str, Any], value: int, cap: int) -> None:
-        """Stamp `value`, validate, and insert below the cap (inside the append transaction)."""
+    def _stamp(event: dict[str, Any], value: int) -> str:
+        """Stamp `value`, validate the event and return its JSON text."""
         event["lamport_clock"] = value
         # The one full check of the stamped event: its clock and its size are final now.
         validate(event, check_bytes=False)
         body = encode(event)
         check_size(body)
-        if conn.execute(_INSERT, (event["event_id"], event["event_type"], body, time.time(),
-                                  cap)).rowcount != 1:
-            pending = conn.execute(_PENDING).fetchone()[0]
-            raise QueueFullError(f"the offline queue is full ({pending} of {cap} events); run "
-                                 "`spec-kitty sync now` or raise sync.queue_cap")
+        return body
+
+    @staticmethod
+    def _full(conn: sqlite3.Connection, cap: int) -> QueueFullError:
+        pending = conn.execute(_db.PENDING).fetchone()[0]
+        return QueueFullError(f"the offline queue is full ({pending} of {cap} events); run "
+                              "`spec-kitty sync now` or raise sync.queue_cap")
+
+    def _insert(self, conn: sqlite3.Connection, event: dict[str, Any], value: int,
+                cap: int) -> int:
+        """Stamp `value`, validate, and insert below the cap (inside the reserving
+        transaction); return the new row id."""
+        body = self._stamp(event, value)
+        cursor = conn.execute(_INSERT, (cap, event["event_id"], event["event_type"], body,
+                                        time.time()))
+        if cursor.rowcount != 1:
+            raise self._full(conn, cap)
+        return int(cursor.lastrowid or 0)
 
     def insert_stamped(self, rows: list[tuple[str, str, str]]) -> None:
         """Queue events that already carry their Lamport value (adopted ones), in one
@@ -297,9 +342,7 @@ class OfflineQueue:
             rows: (event id, event type, JSON body) of each event, in order.
         """
         with self._writing() as conn:
-            conn.executemany(
-                "INSERT OR IGNORE INTO queue(event_id, event_type, body, enqueued_at) "
-                "VALUES (?, ?, ?, ?)", [(*row, time.time()) for row in rows])
+            conn.executemany(_INSERT_KEYED, [(*row, time.time()) for row in rows])
 
     def note_refused(self) -> int:
         """Count one event refused at the cap and return the count since the last push."""
@@ -362,6 +405,24 @@ class OfflineQueue:
         return [{"event_id": e, "event_type": t, "retry_count": r, "error": err}
                 for e, t, r, err in rows]
 
+    def delete_rows(self, ids: list[int]) -> int:
+        """Delete events by row id (moved elsewhere, not acknowledged); return how many.
+
+        Args:
+            ids: Row ids from `read_batch`.
+        """
+        with self._writing() as conn:
+            return conn.executemany("DELETE FROM queue WHERE id = ?",
+                                    [(i,) for i in ids]).rowcount
+
+    def _where_event(self, event_id: str) -> tuple[str, tuple[Any, ...]]:
+        """The WHERE clause finding one event: by its row id when this queue appended it
+        lately, else by a scan (no index holds every event id)."""
+        row_id = self._rows.pop(event_id, None)
+        if row_id is not None:
+            return "id = ? AND event_id = ?", (row_id, event_id)
+        return "event_id = ?", (event_id,)
+
     def delete_event_ids(self, event_ids: list[str]) -> int:
         """Delete acknowledged events by event id (for WebSocket acks); return how many.
 
@@ -369,9 +430,11 @@ class OfflineQueue:
             event_ids: ULIDs the server acknowledged.
         """
         with self._writing() as conn:
-            before = conn.total_changes
-            conn.executemany("DELETE FROM queue WHERE event_id = ?", [(e,) for e in event_ids])
-            return (conn.total_changes - before) // 2  # each delete also fires a trigger
+            deleted = 0
+            for event_id in dict.fromkeys(event_ids):
+                where, args = self._where_event(event_id)
+                deleted += conn.execute(f"DELETE FROM queue WHERE {where}", args).rowcount
+            return deleted
 
     def reject_event_id(self, event_id: str, reason: str) -> None:
         """Record a rejection received over the WebSocket.
@@ -381,8 +444,9 @@ class OfflineQueue:
             reason: The server's reason.
         """
         with self._writing() as conn:
+            where, args = self._where_event(event_id)
             conn.execute("UPDATE queue SET retry_count = retry_count + 1, last_error = ? "
-                         "WHERE event_id = ?", (reason, event_id))
+                         f"WHERE {where}", (reason, *args))
 
     # -- pulling ----------------------------------------------------------------------------
 
@@ -476,6 +540,7 @@ class OfflineQueue:
             return QueueStats(self.path, 0, self.cap, 0, None)
         with self._reading() as conn:
             counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+            pending = int(conn.execute(_db.PENDING).fetchone()[0])
             oldest = conn.execute(
                 "SELECT enqueued_at FROM queue ORDER BY id LIMIT 1").fetchone()
             # Every write of last_error also bumps retry_count, so retried rows (a
@@ -483,7 +548,6 @@ class OfflineQueue:
             retried = conn.execute(
                 "SELECT retry_count, last_error, count(*) FROM queue "
                 "WHERE retry_count > 0 GROUP BY retry_count, last_error").fetchall()
-            pending = int(counters.get("pending", 0))
             buckets = {label: 0 for label, _, _ in RETRY_BUCKETS}
             error_counts: dict[str, int] = {}
             for retries, last_error, n in retried:
@@ -498,6 +562,6 @@ class OfflineQueue:
             buckets[RETRY_BUCKETS[0][0]] = pending - sum(buckets.values())
             errors = dict(sorted(error_counts.items(), key=lambda kv: -kv[1])[:5])
             state = dict(conn.execute("SELECT key, value FROM state").fetchall())
-        return QueueStats(self.path, int(counters.get("pending", 0)), self.cap,
+        return QueueStats(self.path, pending, self.cap,
                           int(counters.get("refused", 0)), oldest[0] if oldest else None,
                           buckets, errors, state)
