@@ -216,3 +216,82 @@ def test_the_check_reports_what_the_old_layout_did(tmp_path):
         "scripts/docs_gen/sync_states.py:2: imports specify_cli.sync._status, private to "
         "specify_cli.sync; import what it exports instead",
     ]
+
+
+COMMAND_LAYER = ("specify_cli.cli", "spec_kitty_server.cli")
+"""Where imports are deferred freely: each command imports what only it needs."""
+
+
+def deferred_imports(src: Path) -> list[str]:
+    """Return one line per import inside a function, outside the command layer, that does not
+    say why it is deferred: `lazily:` in a comment on its line or just above its block.
+
+    Args:
+        src: The `src/` directory whose packages are checked.
+    """
+    problems = []
+    for path in sorted(src.rglob("*.py")):
+        module = _module_name(path, src)
+        if any(_within(module, layer) for layer in COMMAND_LAYER):
+            continue
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        for func in ast.walk(ast.parse(text, str(path))):
+            if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(func):
+                if isinstance(node, ast.Import | ast.ImportFrom) and not _says_why(lines, node):
+                    names = node.module if isinstance(node, ast.ImportFrom) else \
+                        node.names[0].name
+                    problems.append(f"{path.relative_to(src.parent).as_posix()}:{node.lineno}: "
+                                    f"{func.name}() imports {names} inside the function; "
+                                    "import it at the top, or say why not (# lazily: ...)")
+    return problems
+
+
+def _says_why(lines: list[str], node: ast.stmt) -> bool:
+    if "lazily:" in lines[node.lineno - 1]:
+        return True
+    index = node.lineno - 2  # the line above; a block of imports shares one comment
+    while index >= 0:
+        line = lines[index].strip()
+        if line.startswith("#"):
+            return "lazily:" in line or _says_why_above(lines, index)
+        if not line or line.startswith(("import ", "from ")):
+            index -= 1
+            continue
+        return False
+    return False
+
+
+def _says_why_above(lines: list[str], index: int) -> bool:
+    # A reason may take several comment lines; any of them can carry the marker.
+    while index >= 0 and lines[index].strip().startswith("#"):
+        if "lazily:" in lines[index]:
+            return True
+        index -= 1
+    return False
+
+
+def test_every_deferred_import_outside_the_command_layer_says_why():
+    problems = deferred_imports(ROOT / "src")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_deferred_import_check_reports_an_unexplained_import(tmp_path):
+    _write(tmp_path / "src", {
+        "specify_cli/__init__.py": "",
+        "specify_cli/cli/app.py": "def main():\n    import typer\n",
+        "specify_cli/sync/queue.py": (
+            "def a():\n    import sqlite3  # lazily: start-up\n"
+            "def b():\n    # lazily: the engine brings httpx\n"
+            "    from specify_cli.sync import _engine\n\n    import json\n"
+            "def c():\n    x = 1\n    import json\n"
+            "def d():\n    # a comment that gives no reason\n    import gzip\n"),
+    })
+    assert deferred_imports(tmp_path / "src") == [
+        "src/specify_cli/sync/queue.py:10: c() imports json inside the function; import it "
+        "at the top, or say why not (# lazily: ...)",
+        "src/specify_cli/sync/queue.py:13: d() imports gzip inside the function; import it "
+        "at the top, or say why not (# lazily: ...)",
+    ]

@@ -183,6 +183,7 @@ def _quick_check(event_type: str) -> Callable[[Any], bool] | None:
         with _compile_lock:
             found = _quick.get(event_type)
             if found is None:
+                # lazily: compiled per event type on first use, as fastjsonschema is.
                 from spec_kitty_protocol._fastcheck import compile_check
 
                 found = _quick[event_type] = compile_check(part)
@@ -203,7 +204,7 @@ def _validator(event_type: str) -> Callable[[Any], Any] | None:
         with _compile_lock:
             found = _compiled.get(event_type)
             if found is None:
-                import fastjsonschema
+                import fastjsonschema  # lazily: slow to import; valid events rarely need it
 
                 found = _compiled[event_type] = fastjsonschema.compile(part)
     return found
@@ -244,7 +245,7 @@ def validate(event: Any, *, check_bytes: bool = True) -> None:
 
 def _explain(event: dict[str, Any]) -> None:
     """Validate with fastjsonschema: raise `InvalidEventError` with its message if invalid."""
-    import fastjsonschema
+    import fastjsonschema  # lazily: as in _validator
 
     try:
         _validator("")(event)  # type: ignore[misc]

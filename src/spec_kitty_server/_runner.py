@@ -64,7 +64,7 @@ def _raise_open_files_limit() -> None:
     # Every open connection holds a descriptor; the soft limit (often 1024) is reached long
     # before the hard one, and then new connections, health checks included, are refused.
     try:
-        import resource
+        import resource  # lazily: Unix only (the ImportError below)
 
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if hard == resource.RLIM_INFINITY or soft < hard:

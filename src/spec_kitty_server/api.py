@@ -32,6 +32,7 @@ from spec_kitty_server._state import AppState, client_ip, state
 from spec_kitty_server.accounts import User, get_user
 from spec_kitty_server.events import events_after, team_lamport
 from spec_kitty_server.ingest import ingest
+from spec_kitty_server.openapi import OPENAPI
 from spec_kitty_server.settings import WS_TOKEN_LIFETIME
 from spec_kitty_server.validation import (
     MAX_BODY_BYTES,
@@ -317,6 +318,4 @@ async def openapi_document(request: Request) -> Response:
     Returns:
         The OpenAPI document.
     """
-    from spec_kitty_server.openapi import OPENAPI
-
     return JSONResponse(OPENAPI)

@@ -21,6 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from spec_kitty_protocol import InvalidEventError, build_event, new_event_id
+from specify_cli._text import printable
+from specify_cli.account import credentials as auth
+from specify_cli.account.scope import open_queue
+from specify_cli.project import config as project_config
+from specify_cli.project.identity import ensure_identity
+from specify_cli.sync.queue import QueueFullError
+from specify_cli.sync.runtime import get_runtime
 
 _causation: contextvars.ContextVar[str | None] = contextvars.ContextVar("spec_kitty_causation",
                                                                          default=None)
@@ -28,8 +35,6 @@ _causation: contextvars.ContextVar[str | None] = contextvars.ContextVar("spec_ki
 
 def _warn(message: str) -> None:
     with contextlib.suppress(Exception):
-        from specify_cli._text import printable
-
         print(f"warning: {' '.join(printable(message).split())}", file=sys.stderr)
 
 
@@ -63,10 +68,6 @@ class EventEmitter:
     def _prepare(self) -> None:
         if self._ready:
             return
-        from specify_cli.account import credentials as auth
-        from specify_cli.account.scope import open_queue
-        from specify_cli.project.identity import ensure_identity
-
         self.identity = ensure_identity(self._root)
         creds = auth.load_credentials()
         if creds is not None:
@@ -81,9 +82,6 @@ class EventEmitter:
                 if self.queue.get_state().get("account") != creds.label:
                     self.queue.set_state(account=creds.label)
         if self._start_runtime:
-            from specify_cli.project import config as project_config
-            from specify_cli.sync.runtime import get_runtime
-
             root = self._root or project_config.find_project_root()
             self.runtime = get_runtime(self.queue, self.server_url, self.identity.node_id,
                                        project_config.auto_start(root), live=self._live)
@@ -123,11 +121,7 @@ class EventEmitter:
             self.dropped += 1
             _warn(f"dropped an invalid {event['event_type']} event: {exc}")
             return None
-        except Exception as exc:
-            from specify_cli.sync.queue import QueueFullError  # not imported per event
-
-            if not isinstance(exc, QueueFullError):
-                raise
+        except QueueFullError as exc:
             self.dropped += 1
             refused = 0
             with contextlib.suppress(Exception):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from spec_kitty_protocol import check_size, encode, validate
-from specify_cli.errors import QueueError
+from specify_cli import config
+from specify_cli.errors import ConfigError, QueueError
 from specify_cli.sync import _db, clock
 from specify_cli.sync.clock import LamportClock
 
@@ -176,9 +178,6 @@ class OfflineQueue:
     def cap(self) -> int:
         """The cap in force (from the constructor or `sync.queue_cap`)."""
         if self._cap is None:
-            from specify_cli import config
-            from specify_cli.errors import ConfigError
-
             try:
                 self._cap = int(config.get("sync.queue_cap"))
             except ConfigError as exc:
@@ -186,8 +185,6 @@ class OfflineQueue:
                 # and say how to repair the file.
                 self._cap = int(next(s.default for s in config.SETTINGS
                                      if s.key == "sync.queue_cap"))
-                import sys
-
                 print(f"warning: {exc}; events are still queued (with the default queue cap "
                       f"{self._cap}); fix the file, or move it aside to use the defaults",
                       file=sys.stderr)
