@@ -105,10 +105,18 @@ def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[
           event["project_slug"], received, body, str(event.get("node_id", "")),
           int(event["lamport_clock"])) for event, body in zip(stored, bodies, strict=True)])
     counts: dict[str, int] = {}
+    marks: dict[tuple[str, str], int] = {}
     for event in events:
-        counts[event["team_slug"]] = counts.get(event["team_slug"], 0) + 1
+        team = event["team_slug"]
+        counts[team] = counts.get(team, 0) + 1
+        node = (team, str(event.get("node_id", "")))
+        marks[node] = max(marks.get(node, 0), int(event["lamport_clock"]))
     conn.executemany("INSERT INTO team_stats(team_slug, events) VALUES (?, ?) "
                      "ON CONFLICT(team_slug) DO UPDATE SET events = events + excluded.events",
                      counts.items())
+    conn.executemany("INSERT INTO node_clocks(team_slug, node_id, lamport) VALUES (?, ?, ?) "
+                     "ON CONFLICT(team_slug, node_id) DO UPDATE "
+                     "SET lamport = max(lamport, excluded.lamport)",
+                     [(*node, lamport) for node, lamport in marks.items()])
     board.apply_batch(conn, stored)
     return stored
