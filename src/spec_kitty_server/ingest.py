@@ -96,27 +96,25 @@ def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[
     Returns:
         The events as stored and served (with `server_seq` and `received_at`).
     """
-    stored = [{**event, "server_seq": first_seq + i, "received_at": received}
-              for i, event in enumerate(events)]
     conn.executemany(
         "INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, received_at, "
         "body, node_id, lamport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(event["server_seq"], event["event_id"], event["team_slug"], event["event_type"],
+        [(seq, event["event_id"], event["team_slug"], event["event_type"],
           event["project_slug"], received, body, str(event.get("node_id", "")),
-          int(event["lamport_clock"])) for event, body in zip(stored, bodies, strict=True)])
-    counts: dict[str, int] = {}
-    marks: dict[tuple[str, str], int] = {}
-    for event in events:
-        team = event["team_slug"]
-        counts[team] = counts.get(team, 0) + 1
-        node = (team, str(event.get("node_id", "")))
-        marks[node] = max(marks.get(node, 0), int(event["lamport_clock"]))
-    conn.executemany("INSERT INTO team_stats(team_slug, events) VALUES (?, ?) "
-                     "ON CONFLICT(team_slug) DO UPDATE SET events = events + excluded.events",
-                     counts.items())
-    conn.executemany("INSERT INTO node_clocks(team_slug, node_id, lamport) VALUES (?, ?, ?) "
-                     "ON CONFLICT(team_slug, node_id) DO UPDATE "
-                     "SET lamport = max(lamport, excluded.lamport)",
-                     [(*node, lamport) for node, lamport in marks.items()])
+          int(event["lamport_clock"]))
+         for seq, event, body in zip(range(first_seq, first_seq + len(events)), events, bodies,
+                                     strict=True)])
+    # The per-team counts and each node's high-water mark, from the rows just written (read
+    # back by sequence range in SQLite, cheaper than a Python pass over the events).
+    conn.execute("INSERT INTO team_stats(team_slug, events) SELECT team_slug, count(*) "
+                 "FROM events WHERE seq >= ? GROUP BY team_slug "
+                 "ON CONFLICT(team_slug) DO UPDATE SET events = events + excluded.events",
+                 (first_seq,))
+    conn.execute("INSERT INTO node_clocks(team_slug, node_id, lamport) SELECT team_slug, "
+                 "node_id, max(lamport) FROM events WHERE seq >= ? GROUP BY team_slug, node_id "
+                 "ON CONFLICT(team_slug, node_id) DO UPDATE "
+                 "SET lamport = max(lamport, excluded.lamport)", (first_seq,))
+    stored = [{**event, "server_seq": first_seq + i, "received_at": received}
+              for i, event in enumerate(events)]
     board.apply_batch(conn, stored)
     return stored

@@ -10,7 +10,7 @@ import pytest
 from spec_kitty_server import _hub, accounts, board
 from spec_kitty_server import events as event_log
 from spec_kitty_server.ingest import ingest as store_batch
-from spec_kitty_server.store import open_database
+from spec_kitty_server.store import PAGE_SIZE, open_database
 from spec_kitty_server.validation import check_event
 from tests._support.events import make_event
 
@@ -187,3 +187,16 @@ def test_slow_websocket_client_is_marked_for_closing():
         assert hub.count() == 0
 
     asyncio.run(scenario())
+
+
+def test_a_new_database_gets_the_larger_pages_and_an_existing_one_keeps_its_own(tmp_path):
+    fresh = open_database(tmp_path / "new.sqlite3")
+    assert fresh.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE != 4096
+    old = sqlite3.connect(tmp_path / "old.sqlite3")
+    old.executescript("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; "
+                      "CREATE TABLE teams (slug TEXT PRIMARY KEY, created_at TEXT NOT NULL);")
+    old.close()
+    conn = open_database(tmp_path / "old.sqlite3")
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert ingest(conn, [make_event()])[0] == ["success"]
+    assert event_log.count_events(conn, "acme") == 1
