@@ -21,6 +21,15 @@ from spec_kitty_server.validation import Checked
 _CHUNK = 500
 """Event ids per duplicate look-up (below SQLite's bound-parameter limit)."""
 
+_COUNT = """
+INSERT INTO team_stats(team_slug, events) VALUES (?, ?)
+ON CONFLICT(team_slug) DO UPDATE SET events = events + excluded.events
+"""
+_MARK = """
+INSERT INTO node_clocks(team_slug, node_id, lamport) VALUES (?, ?, ?)
+ON CONFLICT(team_slug, node_id) DO UPDATE SET lamport = max(lamport, excluded.lamport)
+"""
+
 
 def ingest(conn: sqlite3.Connection,
            checked: list[Checked]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -96,24 +105,23 @@ def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[
     Returns:
         The events as stored and served (with `server_seq` and `received_at`).
     """
-    conn.executemany(
-        "INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, received_at, "
-        "body, node_id, lamport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(seq, event["event_id"], event["team_slug"], event["event_type"],
-          event["project_slug"], received, body, str(event.get("node_id", "")),
-          int(event["lamport_clock"]))
-         for seq, event, body in zip(range(first_seq, first_seq + len(events)), events, bodies,
-                                     strict=True)])
-    # The per-team counts and each node's high-water mark, from the rows just written (read
-    # back by sequence range in SQLite, cheaper than a Python pass over the events).
-    conn.execute("INSERT INTO team_stats(team_slug, events) SELECT team_slug, count(*) "
-                 "FROM events WHERE seq >= ? GROUP BY team_slug "
-                 "ON CONFLICT(team_slug) DO UPDATE SET events = events + excluded.events",
-                 (first_seq,))
-    conn.execute("INSERT INTO node_clocks(team_slug, node_id, lamport) SELECT team_slug, "
-                 "node_id, max(lamport) FROM events WHERE seq >= ? GROUP BY team_slug, node_id "
-                 "ON CONFLICT(team_slug, node_id) DO UPDATE "
-                 "SET lamport = max(lamport, excluded.lamport)", (first_seq,))
+    rows = [(seq, event["event_id"], event["team_slug"], event["event_type"],
+             event["project_slug"], received, body, str(event.get("node_id", "")),
+             int(event["lamport_clock"]))
+            for seq, event, body in zip(range(first_seq, first_seq + len(events)), events,
+                                        bodies, strict=True)]
+    conn.executemany("INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, "
+                     "received_at, body, node_id, lamport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     rows)
+    counts: dict[str, int] = {}
+    marks: dict[tuple[str, str], int] = {}
+    for row in rows:
+        counts[row[2]] = counts.get(row[2], 0) + 1
+        node = row[2], row[7]
+        if marks.get(node, -1) < row[8]:
+            marks[node] = row[8]
+    conn.executemany(_COUNT, counts.items())
+    conn.executemany(_MARK, [(*node, lamport) for node, lamport in marks.items()])
     stored = [{**event, "server_seq": first_seq + i, "received_at": received}
               for i, event in enumerate(events)]
     board.apply_batch(conn, stored)

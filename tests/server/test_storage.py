@@ -200,3 +200,4 @@ def test_a_new_database_gets_the_larger_pages_and_an_existing_one_keeps_its_own(
     assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
     assert ingest(conn, [make_event()])[0] == ["success"]
     assert event_log.count_events(conn, "acme") == 1
+
