@@ -59,6 +59,17 @@ _INSERT = ("INSERT INTO queue(event_id, event_type, body, enqueued_at) SELECT ?,
 """Queue one event unless the queue is at the cap (one statement: the cap check is free)."""
 
 
+def _runs(ids: list[int]) -> list[tuple[int, int]]:
+    """`(first, last)` of each run of consecutive values in ascending `ids`."""
+    runs: list[tuple[int, int]] = []
+    for value in ids:
+        if runs and value == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], value)
+        else:
+            runs.append((value, value))
+    return runs
+
+
 class QueueFullError(QueueError):
     """The queue is at its cap; the event was refused (not stored)."""
 
@@ -334,7 +345,9 @@ class OfflineQueue:
         """
         with self._writing() as conn:
             if done:
-                conn.executemany("DELETE FROM queue WHERE id = ?", [(i,) for i in done])
+                # One statement per run of consecutive ids (a batch is usually one run):
+                # ids are never reused (AUTOINCREMENT), so a run holds no other row.
+                conn.executemany("DELETE FROM queue WHERE id BETWEEN ? AND ?", _runs(done))
                 conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused'")
             if rejected:
                 conn.executemany(
