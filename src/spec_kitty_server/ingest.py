@@ -4,7 +4,8 @@ An event id already stored for the same team is a `duplicate`. An event whose La
 is more than `MAX_LAMPORT_STEP` above the team's highest (counting the events before it in
 the batch) is `rejected`, so no single event can drag the team's clocks towards
 `MAX_LAMPORT`. The stored events are applied to the board (`spec_kitty_server.board`) in the
-same transaction, so the board and the per-team event counts never lag the log.
+same transaction, so the board, the per-team event counts and each node's high-water mark
+(`node_clocks`) never lag the log.
 """
 
 from __future__ import annotations

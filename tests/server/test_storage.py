@@ -201,3 +201,37 @@ def test_a_new_database_gets_the_larger_pages_and_an_existing_one_keeps_its_own(
     assert ingest(conn, [make_event()])[0] == ["success"]
     assert event_log.count_events(conn, "acme") == 1
 
+
+
+def _state(conn: sqlite3.Connection) -> dict:
+    """Everything ingest keeps, but the receive times (one per batch)."""
+    return {
+        "events": conn.execute("SELECT seq, event_id, team_slug, event_type, project_slug, "
+                               "body, node_id, lamport FROM events ORDER BY seq").fetchall(),
+        "board": board.snapshot(conn, "acme"),
+        "overview": {k: v for k, v in board.overview(conn, "acme").items() if k != "recent"},
+        "marks": conn.execute("SELECT * FROM node_clocks ORDER BY node_id").fetchall(),
+    }
+
+
+def test_a_batch_stores_what_the_same_events_pushed_one_by_one_store(tmp_path):
+    """Several events on one card, a mid-batch invalid event and a duplicate, in one batch."""
+    card = dict(wp="WP07", feature="004-pay")
+    events = [make_event(kind="FeatureCreated", feature="004-pay"),
+              make_event(kind="WPCreated", **card),
+              make_event(to_lane="claimed", **card),
+              make_event(lamport_clock="9"),  # invalid: rejected, takes no sequence number
+              make_event(to_lane="for_review", node_id="0f0f0f0f0f0f", **card),
+              make_event(kind="HistoryAdded", **card),
+              make_event(to_lane="in_progress", from_lane="claimed", lamport_clock=1, **card),
+              make_event(kind="WPAssigned", **card)]
+    events.insert(5, dict(events[2]))  # a duplicate of an event earlier in the batch
+    together = open_database(tmp_path / "batch.sqlite3")
+    apart = open_database(tmp_path / "single.sqlite3")
+    statuses, _ = ingest(together, events)
+    assert statuses == ["success", "success", "success", "rejected", "success", "duplicate",
+                        "success", "success", "success"]
+    assert [ingest(apart, [event])[0][0] for event in events] == statuses
+    assert _state(together) == _state(apart)
+    (wp,) = board.work_packages(together, "acme")
+    assert (wp["lane"], wp["assignee"], wp["title"]) == ("for_review", "claude", "Title of WP07")
