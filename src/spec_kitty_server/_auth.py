@@ -98,6 +98,23 @@ def bearer_token(conn: HTTPConnection) -> str | None:
     return value.strip()
 
 
+def is_active(user: User | None, claims: tokens.Claims) -> bool:
+    """Whether verified claims still belong to an enabled user of the token's team.
+
+    Args:
+        user: The claims' user as stored, if any.
+        claims: Verified token claims.
+
+    Returns:
+        True when the user exists, is enabled and is in the token's team.
+    """
+    return user is not None and not user.disabled and user.team_slug == claims.team
+
+
+INACTIVE = "This account is disabled or no longer in that team."
+"""The 403 sentence for a token whose user is disabled or moved."""
+
+
 async def active_user(st: AppState, claims: tokens.Claims) -> User:
     """The user of verified claims, if still enabled and in the token's team.
 
@@ -112,9 +129,32 @@ async def active_user(st: AppState, claims: tokens.Claims) -> User:
         RequestError: 403 when disabled or moved to another team.
     """
     user = await st.db.read(get_user, claims.username)
-    if user is None or user.disabled or user.team_slug != claims.team:
-        raise RequestError(403, "This account is disabled or no longer in that team.")
+    if not is_active(user, claims):
+        raise RequestError(403, INACTIVE)
+    assert user is not None
     return user
+
+
+def access_claims(st: AppState, conn: HTTPConnection) -> tokens.Claims:
+    """Verify a request's Bearer access token, without looking at the database.
+
+    Args:
+        st: The app state.
+        conn: The request.
+
+    Returns:
+        The verified claims (whether the user is still active is the caller's next check).
+
+    Raises:
+        RequestError: 401 for a missing, malformed, forged or expired token.
+    """
+    token = bearer_token(conn)
+    if token is None:
+        raise unauthorized("Authentication required: send Authorization: Bearer <access token>.")
+    try:
+        return tokens.verify(st.settings.secret, token, "access")
+    except tokens.TokenError as exc:
+        raise unauthorized(f"The access token is {exc.status}.") from None
 
 
 async def authenticate(st: AppState, conn: HTTPConnection) -> User:
@@ -131,11 +171,4 @@ async def authenticate(st: AppState, conn: HTTPConnection) -> User:
         RequestError: 401 for a missing, malformed, forged or expired token; 403 for a
             disabled user.
     """
-    token = bearer_token(conn)
-    if token is None:
-        raise unauthorized("Authentication required: send Authorization: Bearer <access token>.")
-    try:
-        claims = tokens.verify(st.settings.secret, token, "access")
-    except tokens.TokenError as exc:
-        raise unauthorized(f"The access token is {exc.status}.") from None
-    return await active_user(st, claims)
+    return await active_user(st, access_claims(st, conn))

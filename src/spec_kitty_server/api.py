@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import sqlite3
 import time
 from typing import Any
 
@@ -17,12 +18,15 @@ from starlette.responses import Response
 from spec_kitty_protocol import MAX_PAGE_SIZE, REFRESH_GRACE_SECONDS
 from spec_kitty_server import __version__, credentials, tokens
 from spec_kitty_server._auth import (
+    INACTIVE,
     MAX_PASSWORD,
     MAX_USERNAME,
+    access_claims,
     active_user,
     authenticate,
     bearer_token,
     check_login,
+    is_active,
     unauthorized,
 )
 from spec_kitty_server._db import GONE_RETRY_AFTER
@@ -34,9 +38,11 @@ from spec_kitty_server.events import events_after, team_lamport
 from spec_kitty_server.ingest import ingest
 from spec_kitty_server.openapi import OPENAPI
 from spec_kitty_server.settings import WS_TOKEN_LIFETIME
+from spec_kitty_server.tokens import Claims
 from spec_kitty_server.validation import (
     MAX_BODY_BYTES,
     BodyError,
+    Checked,
     batch_events,
     check_event,
     decode_body,
@@ -244,25 +250,43 @@ async def health(request: Request) -> Response:
 async def batch(request: Request) -> Response:
     """`POST /api/v1/events/batch/`: store up to 1000 events, reporting each one's fate.
 
+    The user is checked by the write itself (one trip to the writer thread, not a read and
+    then a write); a request refused for its body checks the user first, so a disabled user
+    hears 403 whatever it sent, as from every other endpoint.
+
     Args:
         request: The request.
 
     Returns:
-        `{"results": [...]}` in input order, or 400/401/413.
+        `{"results": [...]}` in input order, or 400/401/403/413.
     """
     st = state(request)
-    user = await authenticate(st, request)
-    raw = await read_body(request, MAX_BODY_BYTES)
+    claims = access_claims(st, request)
     try:
+        raw = await read_body(request, MAX_BODY_BYTES)
         body, fast_json = decode_body(raw, request.headers.get("content-encoding"))
         events = batch_events(body)
-    except BodyError as exc:
-        raise RequestError(exc.status, exc.detail) from None
-    checked = [check_event(item, user.team_slug, fast_json=fast_json) for item in events]
-    results, stored = await st.db.write(ingest, checked)
+    except (BodyError, RequestError) as exc:
+        await active_user(st, claims)
+        if isinstance(exc, BodyError):
+            raise RequestError(exc.status, exc.detail) from None
+        raise
+    checked = [check_event(item, claims.team, fast_json=fast_json) for item in events]
+    answer = await st.db.write(_ingest_as, claims, checked)
+    if answer is None:
+        raise RequestError(403, INACTIVE)
+    results, stored = answer
     if stored:
-        st.hub.publish(user.team_slug, stored)
+        st.hub.publish(claims.team, stored)
     return FloatFreeJSONResponse({"results": results})
+
+
+def _ingest_as(conn: sqlite3.Connection, claims: Claims,
+               checked: list[Checked]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """`ingest` for the claims' user, or None (nothing stored) when it is no longer active."""
+    if not is_active(get_user(conn, claims.username), claims):
+        return None
+    return ingest(conn, checked)
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:

@@ -14,12 +14,13 @@ from spec_kitty_server.store import snapshot
 
 
 def team_lamport(conn: sqlite3.Connection, team_slug: str, node_id: str | None = None) -> int:
-    """The highest Lamport clock among a team's stored events (an index look-up).
+    """The highest Lamport clock among a team's stored events (one look-up).
 
     Args:
         conn: A connection.
         team_slug: The team.
-        node_id: Only this node's events, if given (its high-water mark).
+        node_id: Only this node's events, if given (its high-water mark, which `ingest`
+            keeps in `node_clocks`).
 
     Returns:
         The clock value, 0 when there is none.
@@ -28,9 +29,9 @@ def team_lamport(conn: sqlite3.Connection, team_slug: str, node_id: str | None =
         row = conn.execute("SELECT max(lamport) FROM events WHERE team_slug = ?",
                            (team_slug,)).fetchone()
     else:
-        row = conn.execute("SELECT max(lamport) FROM events WHERE team_slug = ? AND "
+        row = conn.execute("SELECT lamport FROM node_clocks WHERE team_slug = ? AND "
                            "node_id = ?", (team_slug, node_id)).fetchone()
-    return row[0] or 0
+    return (row[0] or 0) if row else 0
 
 
 def events_after(conn: sqlite3.Connection, team_slug: str, after: int, limit: int,

@@ -4,7 +4,8 @@ An event id already stored for the same team is a `duplicate`. An event whose La
 is more than `MAX_LAMPORT_STEP` above the team's highest (counting the events before it in
 the batch) is `rejected`, so no single event can drag the team's clocks towards
 `MAX_LAMPORT`. The stored events are applied to the board (`spec_kitty_server.board`) in the
-same transaction, so the board and the per-team event counts never lag the log.
+same transaction, so the board, the per-team event counts and each node's high-water mark
+(`node_clocks`) never lag the log.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ from spec_kitty_server.validation import Checked
 
 _CHUNK = 500
 """Event ids per duplicate look-up (below SQLite's bound-parameter limit)."""
+
+_COUNT = """
+INSERT INTO team_stats(team_slug, events) VALUES (?, ?)
+ON CONFLICT(team_slug) DO UPDATE SET events = events + excluded.events
+"""
+_MARK = """
+INSERT INTO node_clocks(team_slug, node_id, lamport) VALUES (?, ?, ?)
+ON CONFLICT(team_slug, node_id) DO UPDATE SET lamport = max(lamport, excluded.lamport)
+"""
 
 
 def ingest(conn: sqlite3.Connection,
@@ -96,19 +106,24 @@ def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[
     Returns:
         The events as stored and served (with `server_seq` and `received_at`).
     """
+    rows = [(seq, event["event_id"], event["team_slug"], event["event_type"],
+             event["project_slug"], received, body, str(event.get("node_id", "")),
+             int(event["lamport_clock"]))
+            for seq, event, body in zip(range(first_seq, first_seq + len(events)), events,
+                                        bodies, strict=True)]
+    conn.executemany("INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, "
+                     "received_at, body, node_id, lamport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     rows)
+    counts: dict[str, int] = {}
+    marks: dict[tuple[str, str], int] = {}
+    for row in rows:
+        counts[row[2]] = counts.get(row[2], 0) + 1
+        node = row[2], row[7]
+        if marks.get(node, -1) < row[8]:
+            marks[node] = row[8]
+    conn.executemany(_COUNT, counts.items())
+    conn.executemany(_MARK, [(*node, lamport) for node, lamport in marks.items()])
     stored = [{**event, "server_seq": first_seq + i, "received_at": received}
               for i, event in enumerate(events)]
-    conn.executemany(
-        "INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, received_at, "
-        "body, node_id, lamport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(event["server_seq"], event["event_id"], event["team_slug"], event["event_type"],
-          event["project_slug"], received, body, str(event.get("node_id", "")),
-          int(event["lamport_clock"])) for event, body in zip(stored, bodies, strict=True)])
-    counts: dict[str, int] = {}
-    for event in events:
-        counts[event["team_slug"]] = counts.get(event["team_slug"], 0) + 1
-    conn.executemany("INSERT INTO team_stats(team_slug, events) VALUES (?, ?) "
-                     "ON CONFLICT(team_slug) DO UPDATE SET events = events + excluded.events",
-                     counts.items())
     board.apply_batch(conn, stored)
     return stored

@@ -10,7 +10,7 @@ import pytest
 from spec_kitty_server import _hub, accounts, board
 from spec_kitty_server import events as event_log
 from spec_kitty_server.ingest import ingest as store_batch
-from spec_kitty_server.store import open_database
+from spec_kitty_server.store import PAGE_SIZE, open_database
 from spec_kitty_server.validation import check_event
 from tests._support.events import make_event
 
@@ -187,3 +187,51 @@ def test_slow_websocket_client_is_marked_for_closing():
         assert hub.count() == 0
 
     asyncio.run(scenario())
+
+
+def test_a_new_database_gets_the_larger_pages_and_an_existing_one_keeps_its_own(tmp_path):
+    fresh = open_database(tmp_path / "new.sqlite3")
+    assert fresh.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE != 4096
+    old = sqlite3.connect(tmp_path / "old.sqlite3")
+    old.executescript("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; "
+                      "CREATE TABLE teams (slug TEXT PRIMARY KEY, created_at TEXT NOT NULL);")
+    old.close()
+    conn = open_database(tmp_path / "old.sqlite3")
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert ingest(conn, [make_event()])[0] == ["success"]
+    assert event_log.count_events(conn, "acme") == 1
+
+
+
+def _state(conn: sqlite3.Connection) -> dict:
+    """Everything ingest keeps, but the receive times (one per batch)."""
+    return {
+        "events": conn.execute("SELECT seq, event_id, team_slug, event_type, project_slug, "
+                               "body, node_id, lamport FROM events ORDER BY seq").fetchall(),
+        "board": board.snapshot(conn, "acme"),
+        "overview": {k: v for k, v in board.overview(conn, "acme").items() if k != "recent"},
+        "marks": conn.execute("SELECT * FROM node_clocks ORDER BY node_id").fetchall(),
+    }
+
+
+def test_a_batch_stores_what_the_same_events_pushed_one_by_one_store(tmp_path):
+    """Several events on one card, a mid-batch invalid event and a duplicate, in one batch."""
+    card = dict(wp="WP07", feature="004-pay")
+    events = [make_event(kind="FeatureCreated", feature="004-pay"),
+              make_event(kind="WPCreated", **card),
+              make_event(to_lane="claimed", **card),
+              make_event(lamport_clock="9"),  # invalid: rejected, takes no sequence number
+              make_event(to_lane="for_review", node_id="0f0f0f0f0f0f", **card),
+              make_event(kind="HistoryAdded", **card),
+              make_event(to_lane="in_progress", from_lane="claimed", lamport_clock=1, **card),
+              make_event(kind="WPAssigned", **card)]
+    events.insert(5, dict(events[2]))  # a duplicate of an event earlier in the batch
+    together = open_database(tmp_path / "batch.sqlite3")
+    apart = open_database(tmp_path / "single.sqlite3")
+    statuses, _ = ingest(together, events)
+    assert statuses == ["success", "success", "success", "rejected", "success", "duplicate",
+                        "success", "success", "success"]
+    assert [ingest(apart, [event])[0][0] for event in events] == statuses
+    assert _state(together) == _state(apart)
+    (wp,) = board.work_packages(together, "acme")
+    assert (wp["lane"], wp["assignee"], wp["title"]) == ("for_review", "claude", "Title of WP07")

@@ -76,6 +76,41 @@ def test_a_database_of_the_earlier_schema_is_upgraded_in_place(tmp_path):
     assert credentials.rotate_refresh(conn, "j", "{}", "k", 2**40, 60) == ("new", None)
 
 
+def test_a_nodes_high_water_mark_is_its_highest_stored_clock_per_team(tmp_path):
+    conn = open_database(tmp_path / "s.sqlite3")
+    _ingest(conn, [make_event(lamport_clock=5, node_id="aaaaaaaaaaaa"),
+                   make_event(lamport_clock=9, node_id="bbbbbbbbbbbb"),
+                   make_event(lamport_clock=4, node_id="aaaaaaaaaaaa")])
+    # A later batch with a lower clock (an event emitted before, pushed late) lowers nothing.
+    _ingest(conn, [make_event(lamport_clock=3, node_id="aaaaaaaaaaaa"),
+                   make_event(lamport_clock=6, node_id="cccccccccccc", team_slug="other")])
+    marks = {node: event_log.team_lamport(conn, "acme", node)
+             for node in ("aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc", "dddddddddddd")}
+    assert marks == {"aaaaaaaaaaaa": 5, "bbbbbbbbbbbb": 9, "cccccccccccc": 0, "dddddddddddd": 0}
+    assert event_log.team_lamport(conn, "other", "cccccccccccc") == 6
+    assert event_log.team_lamport(conn, "acme") == 9
+
+
+def test_a_database_with_the_per_node_index_gets_its_marks_from_the_stored_events(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    conn = open_database(path)
+    _ingest(conn, [make_event(lamport_clock=5, node_id="aaaaaaaaaaaa"),
+                   make_event(lamport_clock=2, node_id="bbbbbbbbbbbb"),
+                   make_event(lamport_clock=7, node_id="aaaaaaaaaaaa")])
+    # The schema before the marks were kept: an index of every event by node instead.
+    conn.executescript("DROP TABLE node_clocks; "
+                       "CREATE INDEX events_team_node ON events(team_slug, node_id, lamport);")
+    conn.close()
+    conn = open_database(path)
+    assert [event_log.team_lamport(conn, "acme", node)
+            for node in ("aaaaaaaaaaaa", "bbbbbbbbbbbb")] == [7, 2]
+    indexes = {row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")}
+    assert "events_team_node" not in indexes and "events_team_lamport" in indexes
+    _ingest(conn, [make_event(lamport_clock=8, node_id="bbbbbbbbbbbb")])
+    assert event_log.team_lamport(conn, "acme", "bbbbbbbbbbbb") == 8
+
+
 def test_refresh_reuse_after_the_grace_window_revokes_the_whole_login(tmp_path):
     conn = open_database(tmp_path / "s.sqlite3")
     credentials.store_refresh(conn, "a", "alice", 2**40)

@@ -85,6 +85,19 @@ def test_record_results_deletes_acknowledged_and_keeps_rejected_with_reason(queu
                          "retry_count": 1, "error": "team mismatch"}]
 
 
+def test_record_results_deletes_exactly_the_acknowledged_rows_around_gaps(queue):
+    for event in sample_events(10):
+        queue.append(event)
+    ids = [r.id for r in queue.read_batch()]
+    # Acknowledged in runs broken by a rejected row and two unanswered ones; the last row
+    # was not in the batch at all.
+    done = [ids[0], ids[1], ids[2], ids[4], ids[5], ids[8]]
+    queue.record_results(done, [(ids[3], "x")])
+    assert [r.id for r in queue.read_batch()] == [ids[3], ids[6], ids[7], ids[9]]
+    real = queue.conn.execute("SELECT count(*) FROM queue").fetchone()[0]
+    assert queue.pending_count() == real == 4
+
+
 def test_record_failure_keeps_the_whole_batch_with_one_more_retry(queue):
     for event in sample_events(6):
         queue.append(event)

@@ -82,6 +82,17 @@ _ROWS_KEPT = 4096
 WebSocket's) finds its row without an index; older or foreign events are found by a scan."""
 
 
+def _runs(ids: list[int]) -> list[tuple[int, int]]:
+    """`(first, last)` of each run of consecutive values in ascending `ids`."""
+    runs: list[tuple[int, int]] = []
+    for value in ids:
+        if runs and value == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], value)
+        else:
+            runs.append((value, value))
+    return runs
+
+
 class QueueFullError(QueueError):
     """The queue is at its cap; the event was refused (not stored)."""
 
@@ -374,7 +385,9 @@ class OfflineQueue:
         """
         with self._writing() as conn:
             if done:
-                conn.executemany("DELETE FROM queue WHERE id = ?", [(i,) for i in done])
+                # One statement per run of consecutive ids (a batch is usually one run); a
+                # run of consecutive ids holds those rows and no other.
+                conn.executemany("DELETE FROM queue WHERE id BETWEEN ? AND ?", _runs(done))
                 conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused'")
             if rejected:
                 conn.executemany(
