@@ -5,7 +5,8 @@ A gate run that needs the site builds it (the most expensive step), so the drift
 the same site checks are applied together to one copy, and each test looks for its own
 message in that one run (as tests/site/test_build.py does for the build's drifts): a drift
 the gate stopped seeing still fails its test. A drift that leaves the built site as it is
-(netlify.toml) is checked against the site built once per run (`built_site`).
+(netlify.toml) is checked against the site built once per run (`built_site`). The tests of
+one shared copy run on one xdist worker (`xdist_group`, `--dist loadgroup`), so it is made once.
 """
 
 from __future__ import annotations
@@ -98,26 +99,34 @@ def test_renamed_option_fails_the_mentions(project):
     assert re.search(r"FAIL mentions", out)
 
 
+@pytest.mark.xdist_group("example-drifts")  # one worker builds the shared copy
 def test_changed_default_fails_the_examples(example_drifts):
     out = _fails(example_drifts, "docs/tutorials/server-connection.md:")
     assert re.search(r"^\s*-Cap:\s+0 of 100,000", out, re.M), out[-3000:]
     assert re.search(r"^\s*\+Cap:\s+0 of 50,000", out, re.M), out[-3000:]
 
 
+@pytest.mark.xdist_group("example-drifts")  # one worker builds the shared copy
 def test_changed_message_fails_the_examples(example_drifts):
     _fails(example_drifts, "docs/tutorials/server-connection.md:",
            "-Server set to http://127.0.0.1:8000", "+Server is now http://127.0.0.1:8000")
 
 
+@pytest.mark.xdist_group("site-drifts")  # one worker builds the shared copy
 def test_broken_anchor_fails_build_and_cli_links(site_drifts):
     out = _fails(site_drifts, "invalid-username-or-password", "src/specify_cli/docs_links.py:")
-    assert re.search(r"FAIL cli-links", out), out[-3000:]
+    # The other drifts of this copy fail other checks: this one's problem is cli-links' own.
+    assert re.search(r"^FAIL cli-links", out, re.M), out[-3000:]
+    assert re.search(r"src/specify_cli/docs_links\.py:\d+: .* has no anchor "
+                     r"#invalid-username-or-password", out), out[-3000:]
 
 
+@pytest.mark.xdist_group("site-drifts")  # one worker builds the shared copy
 def test_undocumented_command_fails_completeness(site_drifts):
     _fails(site_drifts, "`spec-kitty sync purge` appears in no tutorial or how-to page")
 
 
+@pytest.mark.xdist_group("site-drifts")  # one worker builds the shared copy
 def test_config_key_missing_from_docs_fails_completeness(site_drifts):
     _fails(site_drifts, "config key sync.queue_cap is not documented")
 
@@ -138,6 +147,7 @@ def test_number_typed_by_hand_fails_quoted(project):
     _fails(proc, "docs/how-to/sync-to-server.md:", 'a number stated by hand: "exit status 3"')
 
 
+@pytest.mark.xdist_group("code-drifts")  # one worker builds the shared copy
 def test_changed_exit_status_reaches_the_page(code_drifts):
     proc, site = code_drifts
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
@@ -145,6 +155,7 @@ def test_changed_exit_status_reaches_the_page(code_drifts):
     assert "(exit status 4)" in html and "(exit status 3)" not in html
 
 
+@pytest.mark.xdist_group("code-drifts")  # one worker builds the shared copy
 def test_changing_a_default_in_code_changes_the_pages(code_drifts):
     proc, site = code_drifts
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
@@ -170,11 +181,13 @@ def test_heading_anchor_must_be_where_the_message_links(project):
            "how-to/authenticate/#invalid-username-or-password")
 
 
+@pytest.mark.xdist_group("site-drifts")  # one worker builds the shared copy
 def test_upstream_name_passes_in_the_mapping_column_only(site_drifts):
     out = _fails(site_drifts,
                  "SPEC_KITTY_UPSTREAM_ONLY is not an environment variable the code reads")
     assert "SPEC_KITTY_LEGACY_QUEUE" not in out, out[-3000:]
 
 
+@pytest.mark.xdist_group("site-drifts")  # one worker builds the shared copy
 def test_page_left_out_of_llms_txt_fails_llms(site_drifts):
     _fails(site_drifts, "contributing/docs/index.md: this page has no Markdown copy")
