@@ -3,15 +3,13 @@ and the docs site built once per run (for tests/docs and tests/site)."""
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 import signal
 from pathlib import Path
 
 import pytest
 
 from tests._support.logins import PASSWORD
+from tests._support.once import once_per_run
 from tests._support.procs import ServerProcess, add_user, run_cli, start_server
 
 
@@ -70,28 +68,21 @@ def logged_in(cli, server):
     assert result.returncode == 0, result.stderr
     return server
 
+
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """The site, built once per test run by the gate's own build check (shared by xdist
-    workers through a lock file): its folder and the build's problems, rendered.
+    workers, `once_per_run`): its folder and the build's problems, rendered.
 
     Tests that only read the site of the unmodified tree use it; a test that drifts the
     docs or the code builds its own copy (tests/_support/docs_project.py)."""
     from scripts.docs_gate import build
     from scripts.docs_gate._common import Options
 
-    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    shared = (tmp_path_factory.getbasetemp().parent / f"docs-site-{run_id}" if run_id
-              else tmp_path_factory.mktemp("docs-site"))
-    shared.mkdir(exist_ok=True)
-    with open(shared / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        saved = shared / "build.json"
-        if not saved.exists():
-            result = build.run(Options(site_dir=shared / "site"))
-            saved.write_text(json.dumps([p.render() for p in result.problems]),
-                             encoding="utf-8")
-        problems = json.loads(saved.read_text(encoding="utf-8"))
+    def make(folder: Path) -> list[str]:
+        return [p.render() for p in build.run(Options(site_dir=folder / "site")).problems]
+
+    shared, problems = once_per_run(tmp_path_factory, "docs-site", make)
     return shared / "site", problems
 
 

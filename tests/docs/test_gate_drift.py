@@ -5,19 +5,21 @@ A gate run that needs the site builds it (the most expensive step), so the drift
 the same site checks are applied together to one copy, and each test looks for its own
 message in that one run (as tests/site/test_build.py does for the build's drifts): a drift
 the gate stopped seeing still fails its test. A drift that leaves the built site as it is
-(netlify.toml) is checked against the site built once per run (`built_site`). The tests of
-one shared copy run on one xdist worker (`xdist_group`, `--dist loadgroup`), so it is made once.
+(netlify.toml) is checked against the site built once per run (`built_site`). Each shared
+copy is made once per run, whichever xdist worker asks first (`once_per_run`).
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests._support.docs_project import copy_project, drift, run_gate
+from tests._support.once import once_per_run
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +37,28 @@ def _fails(proc, *needles: str) -> str:
     return out
 
 
+def _shared_gate_run(factory: pytest.TempPathFactory, name: str,
+                     drift_and_run: Callable[[Path], subprocess.CompletedProcess],
+                     ) -> tuple[subprocess.CompletedProcess, Path]:
+    """Copy the project, drift it and run the gate on it, once per test run."""
+
+    def make(folder: Path) -> dict:
+        proc = drift_and_run(copy_project(folder / "project"))
+        return {"args": [str(a) for a in proc.args], "returncode": proc.returncode,
+                "stdout": proc.stdout, "stderr": proc.stderr}
+
+    folder, saved = once_per_run(factory, name, make)
+    return subprocess.CompletedProcess(saved["args"], saved["returncode"], saved["stdout"],
+                                       saved["stderr"]), folder / "project"
+
+
 @pytest.fixture(scope="module")
 def site_drifts(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess:
     """One copy with every drift the site checks must catch; the gate run once on it."""
-    project = copy_project(tmp_path_factory.mktemp("site-drifts") / "project")
+    return _shared_gate_run(tmp_path_factory, "site-drifts", _site_drifts)[0]
+
+
+def _site_drifts(project: Path) -> subprocess.CompletedProcess:
     # cli-links: the heading an error message links to loses its anchor.
     drift(project / "docs/how-to/authenticate.md", "{ #invalid-username-or-password }",
           "{ #wrong-credentials }")
@@ -72,7 +92,10 @@ def purge() -> None:
 def example_drifts(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess:
     """One copy with a changed default and a changed message; the tutorials' examples run
     once on it (every step of a page runs and is judged, a differing one does not stop it)."""
-    project = copy_project(tmp_path_factory.mktemp("example-drifts") / "project")
+    return _shared_gate_run(tmp_path_factory, "example-drifts", _example_drifts)[0]
+
+
+def _example_drifts(project: Path) -> subprocess.CompletedProcess:
     drift(project / "src/specify_cli/config.py", "DEFAULT_QUEUE_CAP = 100_000",
           "DEFAULT_QUEUE_CAP = 50_000")
     drift(project / "src/specify_cli/cli/commands/sync.py", 'f"Server set to {',
@@ -84,12 +107,16 @@ def example_drifts(tmp_path_factory: pytest.TempPathFactory) -> subprocess.Compl
 def code_drifts(tmp_path_factory: pytest.TempPathFactory) -> tuple[
         subprocess.CompletedProcess, Path]:
     """One copy with two constants changed in code, built (and its prose checked) once."""
-    project = copy_project(tmp_path_factory.mktemp("code-drifts") / "project")
+    proc, project = _shared_gate_run(tmp_path_factory, "code-drifts", _code_drifts)
+    return proc, project / "site"
+
+
+def _code_drifts(project: Path) -> subprocess.CompletedProcess:
     drift(project / "src/specify_cli/config.py", "DEFAULT_SYNC_INTERVAL_SECONDS = 300",
           "DEFAULT_SYNC_INTERVAL_SECONDS = 420")
     drift(project / "src/specify_cli/cli/commands/sync_status.py", "UNREACHABLE: 3,",
           "UNREACHABLE: 4,")
-    return run_gate(project, "--only", "build,quoted"), project / "site"
+    return run_gate(project, "--only", "build,quoted")
 
 
 def test_renamed_option_fails_the_mentions(project):
@@ -99,20 +126,17 @@ def test_renamed_option_fails_the_mentions(project):
     assert re.search(r"FAIL mentions", out)
 
 
-@pytest.mark.xdist_group("example-drifts")  # one worker builds the shared copy
 def test_changed_default_fails_the_examples(example_drifts):
     out = _fails(example_drifts, "docs/tutorials/server-connection.md:")
     assert re.search(r"^\s*-Cap:\s+0 of 100,000", out, re.M), out[-3000:]
     assert re.search(r"^\s*\+Cap:\s+0 of 50,000", out, re.M), out[-3000:]
 
 
-@pytest.mark.xdist_group("example-drifts")  # one worker builds the shared copy
 def test_changed_message_fails_the_examples(example_drifts):
     _fails(example_drifts, "docs/tutorials/server-connection.md:",
            "-Server set to http://127.0.0.1:8000", "+Server is now http://127.0.0.1:8000")
 
 
-@pytest.mark.xdist_group("site-drifts")  # one worker builds the shared copy
 def test_broken_anchor_fails_build_and_cli_links(site_drifts):
     out = _fails(site_drifts, "invalid-username-or-password", "src/specify_cli/docs_links.py:")
     # The other drifts of this copy fail other checks: this one's problem is cli-links' own.
@@ -121,12 +145,10 @@ def test_broken_anchor_fails_build_and_cli_links(site_drifts):
                      r"#invalid-username-or-password", out), out[-3000:]
 
 
-@pytest.mark.xdist_group("site-drifts")  # one worker builds the shared copy
 def test_undocumented_command_fails_completeness(site_drifts):
     _fails(site_drifts, "`spec-kitty sync purge` appears in no tutorial or how-to page")
 
 
-@pytest.mark.xdist_group("site-drifts")  # one worker builds the shared copy
 def test_config_key_missing_from_docs_fails_completeness(site_drifts):
     _fails(site_drifts, "config key sync.queue_cap is not documented")
 
@@ -147,7 +169,6 @@ def test_number_typed_by_hand_fails_quoted(project):
     _fails(proc, "docs/how-to/sync-to-server.md:", 'a number stated by hand: "exit status 3"')
 
 
-@pytest.mark.xdist_group("code-drifts")  # one worker builds the shared copy
 def test_changed_exit_status_reaches_the_page(code_drifts):
     proc, site = code_drifts
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
@@ -155,7 +176,6 @@ def test_changed_exit_status_reaches_the_page(code_drifts):
     assert "(exit status 4)" in html and "(exit status 3)" not in html
 
 
-@pytest.mark.xdist_group("code-drifts")  # one worker builds the shared copy
 def test_changing_a_default_in_code_changes_the_pages(code_drifts):
     proc, site = code_drifts
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
@@ -181,13 +201,11 @@ def test_heading_anchor_must_be_where_the_message_links(project):
            "how-to/authenticate/#invalid-username-or-password")
 
 
-@pytest.mark.xdist_group("site-drifts")  # one worker builds the shared copy
 def test_upstream_name_passes_in_the_mapping_column_only(site_drifts):
     out = _fails(site_drifts,
                  "SPEC_KITTY_UPSTREAM_ONLY is not an environment variable the code reads")
     assert "SPEC_KITTY_LEGACY_QUEUE" not in out, out[-3000:]
 
 
-@pytest.mark.xdist_group("site-drifts")  # one worker builds the shared copy
 def test_page_left_out_of_llms_txt_fails_llms(site_drifts):
     _fails(site_drifts, "contributing/docs/index.md: this page has no Markdown copy")

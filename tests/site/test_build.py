@@ -3,7 +3,7 @@ fails (naming file and line) on each drift.
 
 The drifts are applied together to one copy and built once (MkDocs logs every warning before
 strict mode aborts), so each test below checks that its own message is in that one output.
-Those tests run on one xdist worker (`xdist_group`, `--dist loadgroup`), so it is built once.
+The xdist workers share that one build (`once_per_run`).
 """
 
 from __future__ import annotations
@@ -15,16 +15,21 @@ from pathlib import Path
 import pytest
 
 from tests._support.docs_project import build, copy_project
-
-BROKEN = pytest.mark.xdist_group("site-build-drifts")
-"""The tests of the one broken copy: one worker builds it."""
+from tests._support.once import once_per_run
 
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str],
                                                                dict[str, int]]:
     """One copy with every drift applied, built once; returns the result and line numbers."""
-    project = copy_project(tmp_path_factory.mktemp("broken") / "project")
+    _folder, saved = once_per_run(tmp_path_factory, "site-build-drifts", _drift_and_build)
+    result = subprocess.CompletedProcess(saved["args"], saved["returncode"], saved["stdout"],
+                                         saved["stderr"])
+    return result, saved["lines"]
+
+
+def _drift_and_build(folder: Path) -> dict:
+    project = copy_project(folder / "project")
     lines: dict[str, int] = {}
 
     # A docs page that no toc file lists.
@@ -76,7 +81,8 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Complet
         '"""A module that landed without docs."""\n', encoding="utf-8")
 
     result = build(project)
-    return result, lines
+    return {"args": [str(a) for a in result.args], "returncode": result.returncode,
+            "stdout": result.stdout, "stderr": result.stderr, "lines": lines}
 
 
 def _assert_failed_with(broken: tuple[subprocess.CompletedProcess[str], dict[str, int]],
@@ -102,7 +108,6 @@ def test_unmodified_tree_builds_strictly(built_site: tuple[Path, list[str]]) -> 
         assert (site / page).is_file(), page
 
 
-@BROKEN
 def test_page_missing_from_toc_fails_with_one_message(broken) -> None:
     _assert_failed_with(broken, r"docs/how-to/orphan\.md:1: page is not listed in toc/")
     output = broken[0].stdout + broken[0].stderr
@@ -110,55 +115,46 @@ def test_page_missing_from_toc_fails_with_one_message(broken) -> None:
     assert len(mentions) == 1, mentions  # not also MkDocs' own "not included in nav" list
 
 
-@BROKEN
 def test_broken_toc_href_fails(broken) -> None:
     line = broken[1]["broken href"]
     _assert_failed_with(broken, rf"toc/how-to/toc\.yml:{line}: broken href "
                                 r"'how-to/does-not-exist\.md'")
 
 
-@BROKEN
 def test_broken_toc_file_href_fails(broken) -> None:
     _assert_failed_with(broken, r"toc/toc\.yml:\d+: broken href 'extra/toc\.yml'")
 
 
-@BROKEN
 def test_duplicate_toc_entry_fails(broken) -> None:
     _assert_failed_with(broken, r"toc/reference/toc\.yml:\d+: duplicate entry "
                                 r"'reference/cli\.md': already listed at toc/reference/toc\.yml:1")
 
 
-@BROKEN
 def test_unknown_fact_fails(broken) -> None:
     line = broken[1]["unknown fact"]
     _assert_failed_with(broken, rf"docs/index\.md:{line}: unknown fact 'queue\.capp'; "
                                 r"did you mean queue\.cap")
 
 
-@BROKEN
 def test_fact_of_removed_constant_fails(broken) -> None:
     _assert_failed_with(broken, r"docs/index\.md:\d+: fact 'specify_cli\.config:NOPE': "
                                 r"specify_cli\.config has no attribute 'NOPE'")
 
 
-@BROKEN
 def test_unknown_reference_fails(broken) -> None:
     _assert_failed_with(broken, r"docs/reference/events\.md:\d+: unknown reference "
                                 r"'events\.nope'")
 
 
-@BROKEN
 def test_page_without_see_also_fails(broken) -> None:
     _assert_failed_with(broken, r"docs/how-to/sync-workspaces\.md: every page ends with a "
                                 r"`## See Also` section")
 
 
-@BROKEN
 def test_cli_intro_for_missing_command_fails(broken) -> None:
     _assert_failed_with(broken, r"docs/reference/cli\.md: cli-intro names 'spec kitty authx'")
 
 
-@BROKEN
 def test_public_module_without_api_page_fails(broken) -> None:
     _assert_failed_with(broken, r"src/specify_cli/sync/newthing\.py:1: public module "
                                 r"specify_cli\.sync\.newthing has no API page")
