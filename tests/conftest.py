@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated spec-kitty home, the real CLI and the real reference server."""
+"""Shared fixtures: an isolated spec-kitty home, the real CLI and the real reference server,
+and the docs site built once per run (for tests/docs and tests/site)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests._support.logins import PASSWORD
+from tests._support.once import once_per_run
 from tests._support.procs import ServerProcess, add_user, run_cli, start_server
 
 
@@ -65,6 +67,24 @@ def logged_in(cli, server):
     result = cli("auth", "login", "-u", "alice", "--password-stdin", input=PASSWORD + "\n")
     assert result.returncode == 0, result.stderr
     return server
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """The site, built once per test run by the gate's own build check (shared by xdist
+    workers, `once_per_run`): its folder and the build's problems, rendered.
+
+    Tests that only read the site of the unmodified tree use it; a test that drifts the
+    docs or the code builds its own copy (tests/_support/docs_project.py)."""
+    from scripts.docs_gate import build
+    from scripts.docs_gate._common import Options
+
+    def make(folder: Path) -> list[str]:
+        return [p.render() for p in build.run(Options(site_dir=folder / "site")).problems]
+
+    shared, problems = once_per_run(tmp_path_factory, "docs-site", make)
+    return shared / "site", problems
+
 
 # The suite-wide figures table and no-secret-leak check (tests/_support/suite_report.py).
 pytest_plugins = ["tests._support.suite_report"]

@@ -11,7 +11,6 @@ with the lines the page shows under it.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from scripts.docs_gate._markdown import parse_page
 from scripts.docs_gate._serve import serve
 from scripts.docs_gate.examples import RUN_LANGS, Session, Step, _judge, parse_block, plan
 
-from tests._support.docs_project import BIN, ROOT, docs_env
+from tests._support.docs_project import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,15 +26,6 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
 TUTORIAL = ROOT / "docs" / "tutorials" / "server-connection.md"
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("copy-site") / "site"
-    proc = subprocess.run([str(BIN / "mkdocs"), "build", "--strict", "-d", str(out)], cwd=ROOT,
-                          env=docs_env(ROOT), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
 
 
 def _copied_blocks(site: Path, url_path: str) -> list[str]:
@@ -83,7 +73,8 @@ def _commands(copied: str) -> list[str]:
     return commands
 
 
-def test_tutorial_copy_gives_commands_that_print_the_documented_output(site):
+def test_tutorial_copy_gives_commands_that_print_the_documented_output(built_site):
+    site, _problems = built_site  # the strict build itself is tests/docs/test_gate_checks.py
     page = parse_page(TUTORIAL)
     copied = _copied_blocks(site, "tutorials/server-connection/")
     assert len(copied) == len(page.blocks), (len(copied), len(page.blocks))
