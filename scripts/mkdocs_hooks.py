@@ -8,12 +8,15 @@
   from toc/ is a WARNING (strict turns it into a failure) naming file:line.
 - on_pre_build / on_post_build under ./scripts/serve (`DOCS_PREVIEW=1`): collect the
   build's warnings and show them in a banner on every page (scripts/docs_preview.py).
+- on_config also makes mkdocs-llmstxt convert a page's HTML to Markdown once per distinct
+  HTML, so a `mkdocs serve` rebuild after one edit converts only the pages that changed.
 - on_page_markdown: replace `{{ fact:NAME }}` and `{{ reference:NAME }}` with values and
   tables rendered from the code; an unknown name is a WARNING; every page needs a See Also.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import json
@@ -36,7 +39,44 @@ def _project_dir(config: Any) -> Path:
     return Path(config.config_file_path).resolve().parent
 
 
+LLMS_MEMO_PAGES = 512
+"""Most page conversions `_memoize_llms_markdown` keeps (all of them are dropped past it)."""
+
+
+def _memoize_llms_markdown() -> None:
+    """Reuse mkdocs-llmstxt's Markdown of a page whose HTML has not changed since a build.
+
+    The plugin converts every page's HTML to Markdown on every build (an HTML parse,
+    markdownify and mdformat): about two fifths of a build's CPU. After one page is edited
+    under `mkdocs serve`, every other page renders to the same HTML, and the conversion is a
+    function of its arguments (a `preprocess` module, which could change, is not cached).
+    This hooks module is reloaded with the config on every rebuild, so the cache lives on the
+    plugin's module, which stays imported. `tests/site/test_units.py` fails if the plugin's
+    function moves (mkdocs-llmstxt is pinned in uv.lock).
+    """
+    plugin = importlib.import_module("mkdocs_llmstxt._internal.plugin")
+    convert = getattr(plugin, "_generate_page_markdown", None)
+    if convert is None or getattr(convert, "memo", None) is not None:
+        return
+    memo: dict[tuple[Any, ...], str] = {}
+
+    @functools.wraps(convert)
+    def converted(html: str, **kwargs: Any) -> str:
+        if kwargs.get("preprocess"):
+            return convert(html, **kwargs)
+        key = (html, *sorted(kwargs.items()))
+        if key not in memo:
+            if len(memo) >= LLMS_MEMO_PAGES:
+                memo.clear()
+            memo[key] = convert(html, **kwargs)
+        return memo[key]
+
+    converted.memo = memo  # type: ignore[attr-defined]
+    plugin._generate_page_markdown = converted
+
+
 def on_config(config: Any) -> Any:
+    _memoize_llms_markdown()
     project = _project_dir(config)
     for path in (project / "src", project):
         if str(path) in sys.path:

@@ -69,3 +69,27 @@ def test_docs_topic_paths_become_relative_md_links() -> None:
     assert md_target("", "reference") == "../index.md"
     assert md_target("how-to/authenticate/#log-out", "reference") == \
         "../how-to/authenticate.md#log-out"
+
+
+def test_llms_markdown_is_converted_once_per_distinct_page() -> None:
+    from mkdocs_llmstxt._internal import plugin
+    from scripts import mkdocs_hooks
+
+    original = plugin._generate_page_markdown
+    try:
+        mkdocs_hooks._memoize_llms_markdown()
+        memoized = plugin._generate_page_markdown
+        assert memoized is not original and memoized.memo == {}
+        args = {"should_autoclean": True, "preprocess": None, "path": "/site/a/index.md",
+                "base_uri": "https://docs.example/", "page_uri": "a/index.html"}
+        html = "<h1>Title</h1><p>Some <a href='../b/'>link</a>.</p>"
+        first = memoized(html, **args)
+        assert first == original(html, **args)
+        assert memoized(html, **args) is first  # the same page again: not converted again
+        edited = memoized(html.replace("Some", "Other"), **args)
+        assert edited == original(html.replace("Some", "Other"), **args) != first
+        assert len(memoized.memo) == 2
+        mkdocs_hooks._memoize_llms_markdown()  # the next rebuild keeps the memo
+        assert plugin._generate_page_markdown is memoized
+    finally:
+        plugin._generate_page_markdown = original
