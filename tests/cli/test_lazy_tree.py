@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
+import threading
 
 import typer
 
@@ -77,3 +78,39 @@ def test_a_command_line_builds_only_its_branch():
                           timeout=120, check=False)
     assert proc.stderr.strip().splitlines()[-1] == "['auth']", proc.stderr
     assert "status" in proc.stdout
+
+
+def test_a_reader_waits_for_a_command_another_thread_is_building():
+    # The docs gate's checks read one tree from several threads: reading `commands` while
+    # another thread builds a subcommand must give the whole tree, not a KeyError.
+    group = LazyGroup(name="root")
+    building, release = threading.Event(), threading.Event()
+
+    def slow_build():
+        building.set()
+        assert release.wait(60)
+        return typer.core.TyperCommand(name="slow")
+
+    group.defer("slow", slow_build)
+    group.defer("quick", lambda: typer.core.TyperCommand(name="quick"))
+    ctx = typer.Context(group, info_name="root")
+    builder = threading.Thread(target=group.get_command, args=(ctx, "slow"))
+    builder.start()
+    assert building.wait(60)
+    seen: list = []
+    reader = threading.Thread(target=lambda: seen.append(sorted(group.commands)))
+    reader.start()
+    release.set()
+    builder.join(60)
+    reader.join(60)
+    assert seen == [["quick", "slow"]]
+
+
+def test_a_copy_of_the_tree_is_the_whole_tree():
+    # The docs gate deep-copies the tree before it hides options: the copy must hold every
+    # command, built, and work on its own.
+    fresh = cli_app._tree(cli_app.app, cli_app._commands)
+    copied = copy.deepcopy(fresh)
+    assert _describe(copied) == _describe(_eager_tree())
+    ctx = typer.Context(copied, info_name="spec-kitty")
+    assert copied.get_command(ctx, "auth").name == "auth"
