@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 
 import httpx
@@ -43,6 +44,33 @@ def test_connects_drains_the_queue_and_acks_events_sent_over_the_socket(runtime)
     assert runtime.ws.acks[event["event_id"]] == "success"
     assert runtime.queue.pending_count() == 0
     assert runtime.queue.get_state()["ws_state"] == "connected"
+
+
+def test_the_socket_is_connected_only_once_the_drain_is_done(home, shared_server):
+    # An event emitted once the socket says `connected` goes over the socket alone: the drain
+    # of what queued while disconnected has finished by then and cannot push it a second time.
+    fast_login(home, shared_server.url, "dave")
+    queue = OfflineQueue(queue_path(auth.load_credentials().scope))
+    draining, release = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def drain():
+        seen.append(client.connected)
+        draining.set()
+        assert release.wait(60)
+
+    client = WebSocketClient(shared_server.url, queue, "0123456789ab", drain=drain)
+    client.start()
+    try:
+        assert draining.wait(60)
+        event = queue.append(sample_events(1, node="feedfeedfeed")[0])
+        assert client.send_event(event) is False  # while draining: it stays queued only
+        release.set()
+        wait_until(lambda: client.connected)
+        assert seen == [False]
+    finally:
+        release.set()
+        client.stop()
 
 
 def test_answers_pings_and_stays_connected(runtime):

@@ -196,10 +196,13 @@ class WebSocketClient:
                     self._ws = ws
                     self.failures = 0
                     self.connects += 1
-                    self._set_state(STATE_CONNECTED)
+                    # What queued while disconnected goes first, over HTTP; only then is the
+                    # socket `connected`, so an event emitted from then on goes over the
+                    # socket alone, not a second time in the drain's push.
                     if self._drain is not None:
                         with contextlib.suppress(Exception):
                             self._drain()
+                    self._set_state(STATE_CONNECTED)
                     self._receive_loop(ws)
             except NotAuthenticatedError as exc:
                 self._ws = None
