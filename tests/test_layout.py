@@ -250,22 +250,14 @@ def deferred_imports(src: Path) -> list[str]:
 
 
 def _says_why(lines: list[str], node: ast.stmt) -> bool:
+    """`lazily:` on the import's line, or in the comment just above its block of imports
+    (blank lines and other imports between them; a reason may take several lines)."""
     if "lazily:" in lines[node.lineno - 1]:
         return True
-    index = node.lineno - 2  # the line above; a block of imports shares one comment
-    while index >= 0:
-        line = lines[index].strip()
-        if line.startswith("#"):
-            return "lazily:" in line or _says_why_above(lines, index)
-        if not line or line.startswith(("import ", "from ")):
-            index -= 1
-            continue
-        return False
-    return False
-
-
-def _says_why_above(lines: list[str], index: int) -> bool:
-    # A reason may take several comment lines; any of them can carry the marker.
+    index = node.lineno - 2
+    while index >= 0 and (not lines[index].strip()
+                          or lines[index].strip().startswith(("import ", "from "))):
+        index -= 1
     while index >= 0 and lines[index].strip().startswith("#"):
         if "lazily:" in lines[index]:
             return True

@@ -220,6 +220,13 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
+def _create_table(table: str, head: str | None = None) -> str:
+    """`table`'s CREATE TABLE statement from `_SCHEMA`, ending in `;`, opened with `head`
+    instead of `CREATE TABLE IF NOT EXISTS <table>` when given (the upgrades reuse it)."""
+    own = f"CREATE TABLE IF NOT EXISTS {table}"
+    return f"{head or own}{_SCHEMA.split(own)[1].split(';')[0]};"
+
+
 def _upgrade(conn: sqlite3.Connection) -> None:
     """Bring a database written by an earlier version to the current schema, in place."""
     events = _columns(conn, "events")
@@ -229,8 +236,7 @@ def _upgrade(conn: sqlite3.Connection) -> None:
         conn.executescript(
             "BEGIN IMMEDIATE; ALTER TABLE events RENAME TO events_v1; "
             "DROP INDEX IF EXISTS events_team_seq;"
-            + _SCHEMA.split("CREATE TABLE IF NOT EXISTS events")[1].split(";")[0].join(
-                ("CREATE TABLE events", ";"))
+            + _create_table("events", "CREATE TABLE events")
             + "INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, "
             "received_at, body, node_id, lamport) SELECT seq, event_id, team_slug, event_type, "
             "project_slug, received_at, body, coalesce(json_extract(body, '$.node_id'), ''), "
@@ -242,16 +248,14 @@ def _upgrade(conn: sqlite3.Connection) -> None:
         # process that upgrades at the same time change nothing.
         conn.executescript(
             "BEGIN IMMEDIATE;"
-            + _SCHEMA.split("CREATE TABLE IF NOT EXISTS team_stats")[1].split(";")[0].join(
-                ("CREATE TABLE IF NOT EXISTS team_stats", ";"))
+            + _create_table("team_stats")
             + "INSERT OR IGNORE INTO team_stats(team_slug, events) SELECT team_slug, count(*) "
             "FROM events GROUP BY team_slug; COMMIT;")
     if _columns(conn, "events") and not _columns(conn, "node_clocks"):
         # Each node's high-water mark starts from what is stored; the index it replaces goes.
         conn.executescript(
             "BEGIN IMMEDIATE;"
-            + _SCHEMA.split("CREATE TABLE IF NOT EXISTS node_clocks")[1].split(";")[0].join(
-                ("CREATE TABLE IF NOT EXISTS node_clocks", ";"))
+            + _create_table("node_clocks")
             + "INSERT OR IGNORE INTO node_clocks(team_slug, node_id, lamport) SELECT team_slug, "
             "node_id, max(lamport) FROM events GROUP BY team_slug, node_id; "
             "DROP INDEX IF EXISTS events_team_node; COMMIT;")
