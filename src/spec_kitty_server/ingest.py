@@ -11,7 +11,7 @@ same transaction, so the board, the per-team event counts and each node's high-w
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 from spec_kitty_protocol import MAX_LAMPORT_STEP
@@ -99,19 +99,29 @@ def ingest(conn: sqlite3.Connection, checked: list[Checked]) -> tuple[list[dict[
 class Stored(Sequence[dict[str, Any]]):
     """The events a batch stored, each as stored and served (`server_seq`, `received_at`).
 
-    Built on demand: the copies are needed only when a WebSocket client listens (the hub
-    iterates them), and most batches have none, so the writer does not make them.
+    Built on first use, once: the copies are needed only when a WebSocket client listens
+    (the hub sends them), and most batches have none, so the writer does not make them.
     """
 
-    __slots__ = ("_events", "_first_seq", "_received")
+    __slots__ = ("_built", "_events", "_first_seq", "_received")
 
     def __init__(self, events: list[dict[str, Any]], first_seq: int, received: str) -> None:
         self._events = events
         self._first_seq = first_seq
         self._received = received
+        self._built: list[dict[str, Any]] | None = None
+
+    def _items(self) -> list[dict[str, Any]]:
+        if self._built is None:
+            self._built = [{**event, "server_seq": seq, "received_at": self._received}
+                           for seq, event in enumerate(self._events, self._first_seq)]
+        return self._built
 
     def __len__(self) -> int:
         return len(self._events)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._items())
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
@@ -120,12 +130,7 @@ class Stored(Sequence[dict[str, Any]]):
     def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
 
     def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self._events)
-        return {**self._events[index], "server_seq": self._first_seq + index,
-                "received_at": self._received}
+        return self._items()[index]
 
 
 def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[str],

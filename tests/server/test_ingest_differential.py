@@ -138,6 +138,8 @@ def test_the_write_path_stores_what_the_reference_stores(tmp_path, seed):
             want = reference.ingest(old, [check_event(e, team) for e in batch])
             assert got[0] == want[0]
             assert _hub_view(got[1]) == _hub_view(want[1])
+            assert len(got[1]) == len(want[1])
+            assert _hub_view(got[1][-2:]) == _hub_view(want[1][-2:])  # indexing as a list
             statuses.update(r["status"] for r in got[0])
         assert statuses == {"success", "duplicate", "rejected"}  # the seed covers each path
         assert _dump(new) == _dump(old)
