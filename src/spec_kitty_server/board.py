@@ -154,11 +154,14 @@ def apply_batch(conn: sqlite3.Connection, events: list[dict[str, Any]], first_se
     conn.executemany(_UPSERT_FEATURE, features.values())
     conn.executemany(_WP_CREATED, created.values())
     for event, seq in pending:
-        where = _resolve(conn, event)
-        if where is None:
-            continue
-        feature, wp_id = where
-        team, project, payload = event["team_slug"], event["project_slug"], event["payload"]
+        payload = event["payload"]
+        feature, wp_id = payload.get("feature_slug"), payload.get("wp_id")
+        if not (isinstance(feature, str) and isinstance(wp_id, str)):  # else as _resolve says
+            where = _resolve(conn, event)
+            if where is None:
+                continue
+            feature, wp_id = where
+        team, project = event["team_slug"], event["project_slug"]
         key = (team, project, feature, wp_id)
         if event["event_type"] == "WPStatusChanged":
             lane_key = order_key(event)
