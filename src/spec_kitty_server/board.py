@@ -97,73 +97,81 @@ _APPLIED = frozenset({"WPCreated", "WPStatusChanged", "WPAssigned", "FeatureCrea
                       "FeatureCompleted"})
 
 
-def apply_batch(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
+def apply_batch(conn: sqlite3.Connection, events: list[dict[str, Any]], first_seq: int) -> None:
     """Apply newly stored events (in server order) to the board tables.
 
     Rows are collected per batch and written with one `executemany` per statement; for lane
-    changes only the latest change of each work package in the batch is written.
+    changes only the latest change of each work package in the batch is written, and for
+    the other writes of one row (a card created or assigned twice, a feature's details) only
+    the batch's last one, which is what writing them all in order leaves.
 
     Args:
         conn: The connection, inside the ingest transaction.
-        events: Valid event envelopes, each with its `server_seq`.
+        events: Valid event envelopes, in the order of their sequence numbers.
+        first_seq: The sequence number of the first; the others follow it one by one.
     """
     projects: dict[tuple[str, str], tuple[str, str, str, int]] = {}
     features: dict[tuple[str, str, str], tuple[str, str, str, int]] = {}
-    created: list[tuple[Any, ...]] = []
+    created: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
     status: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
-    assigned: list[tuple[Any, ...]] = []
-    feature_created: list[tuple[Any, ...]] = []
-    feature_completed: list[tuple[Any, ...]] = []
-    pending: list[dict[str, Any]] = []
-    for event in events:
+    assigned: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
+    feature_created: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+    feature_completed: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+    pending: list[tuple[dict[str, Any], int]] = []
+    for seq, event in enumerate(events, first_seq):
         kind = event["event_type"]
         if kind not in _APPLIED:
             continue
-        seq = event["server_seq"]
         team = event["team_slug"]
         project = event["project_slug"]
         payload = event["payload"]
         stamp = event["timestamp"]
-        projects.setdefault((team, project), (team, project, event["project_uuid"], seq))
-        if kind in ("FeatureCreated", "FeatureCompleted"):
-            feature = payload["feature_slug"]
-            features.setdefault((team, project, feature), (team, project, feature, seq))
-            if kind == "FeatureCreated":
-                feature_created.append((payload["target_branch"], payload["wp_count"], team,
-                                        project, feature))
-            else:
-                done_at = payload.get("completed_at")
-                feature_completed.append((done_at if isinstance(done_at, str) else stamp,
-                                          team, project, feature))
-            continue
+        if (team, project) not in projects:
+            projects[team, project] = (team, project, event["project_uuid"], seq)
         if kind == "WPCreated":
             feature, wp_id = payload["feature_slug"], payload["wp_id"]
-            features.setdefault((team, project, feature), (team, project, feature, seq))
-            created.append((team, project, feature, wp_id, f"{feature}/{wp_id}",
-                            payload["title"], seq, stamp))
+            if (team, project, feature) not in features:
+                features[team, project, feature] = (team, project, feature, seq)
+            created[team, project, feature, wp_id] = (
+                team, project, feature, wp_id, f"{feature}/{wp_id}", payload["title"], seq,
+                stamp)
+            continue
+        if kind == "FeatureCreated" or kind == "FeatureCompleted":
+            feature = payload["feature_slug"]
+            key = team, project, feature
+            if key not in features:
+                features[key] = (team, project, feature, seq)
+            if kind == "FeatureCreated":
+                feature_created[key] = (payload["target_branch"], payload["wp_count"], *key)
+            else:
+                done_at = payload.get("completed_at")
+                feature_completed[key] = (done_at if isinstance(done_at, str) else stamp, *key)
             continue
         # A lane change or an assignment may name its card by a bare WP id: resolve it
         # against what is stored, after this batch's projects, features and cards are.
-        pending.append(event)
+        pending.append((event, seq))
     conn.executemany(_UPSERT_PROJECT, projects.values())
     conn.executemany(_UPSERT_FEATURE, features.values())
-    conn.executemany(_WP_CREATED, created)
-    for event in pending:
-        where = _resolve(conn, event)
-        if where is None:
-            continue
-        feature, wp_id = where
-        team, project, payload = event["team_slug"], event["project_slug"], event["payload"]
-        seq, stamp = event["server_seq"], event["timestamp"]
+    conn.executemany(_WP_CREATED, created.values())
+    for event, seq in pending:
+        payload = event["payload"]
+        feature, wp_id = payload.get("feature_slug"), payload.get("wp_id")
+        if not (isinstance(feature, str) and isinstance(wp_id, str)):  # else as _resolve says
+            where = _resolve(conn, event)
+            if where is None:
+                continue
+            feature, wp_id = where
+        team, project = event["team_slug"], event["project_slug"]
+        key = (team, project, feature, wp_id)
         if event["event_type"] == "WPStatusChanged":
-            key = (team, project, feature, wp_id)
             lane_key = order_key(event)
             previous = status.get(key)
             if previous is None or lane_key > previous[7]:
                 status[key] = (team, project, feature, wp_id, f"{feature}/{wp_id}", wp_id,
-                               canonical_lane(payload["to_lane"]), lane_key, seq, stamp)
+                               canonical_lane(payload["to_lane"]), lane_key, seq,
+                               event["timestamp"])
         else:
-            assigned.append((payload["agent_id"], seq, stamp, team, project, feature, wp_id))
+            assigned[key] = (payload["agent_id"], seq, event["timestamp"], *key)
     # A lane change may be the first the board hears of a card (and of its feature): one
     # row per feature not written above (a second row of the same feature changes nothing).
     unseen: dict[tuple[str, str, str], tuple[str, str, str, int]] = {}
@@ -172,9 +180,9 @@ def apply_batch(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
             unseen.setdefault((team, project, feature), (team, project, feature, row[8]))
     conn.executemany(_UPSERT_FEATURE, unseen.values())
     conn.executemany(_WP_STATUS, status.values())
-    conn.executemany(_WP_ASSIGNED, assigned)
-    conn.executemany(_FEATURE_CREATED, feature_created)
-    conn.executemany(_FEATURE_COMPLETED, feature_completed)
+    conn.executemany(_WP_ASSIGNED, assigned.values())
+    conn.executemany(_FEATURE_CREATED, feature_created.values())
+    conn.executemany(_FEATURE_COMPLETED, feature_completed.values())
 
 
 def overview(conn: sqlite3.Connection, team_slug: str) -> dict[str, Any]:

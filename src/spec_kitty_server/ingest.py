@@ -11,7 +11,8 @@ same transaction, so the board, the per-team event counts and each node's high-w
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 from spec_kitty_protocol import MAX_LAMPORT_STEP
 from spec_kitty_server import board
@@ -32,8 +33,7 @@ ON CONFLICT(team_slug, node_id) DO UPDATE SET lamport = max(lamport, excluded.la
 """
 
 
-def ingest(conn: sqlite3.Connection,
-           checked: list[Checked]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def ingest(conn: sqlite3.Connection, checked: list[Checked]) -> tuple[list[dict[str, Any]], Stored]:
     """Store the valid events of a batch in one transaction.
 
     Args:
@@ -45,12 +45,14 @@ def ingest(conn: sqlite3.Connection,
         `server_seq` and `received_at`), for broadcasting.
     """
     results: list[dict[str, Any]] = []
-    candidates = [c for c in checked if c.error is None]
+    ids_by_team: dict[str, list[str]] = {}
+    for c in checked:
+        if c.error is None:
+            ids_by_team.setdefault(c.event["team_slug"], []).append(c.event_id)
     with transaction(conn):
         existing: set[tuple[str, str]] = set()
         highest: dict[str, int] = {}
-        for team in {c.event["team_slug"] for c in candidates}:
-            ids = [c.event_id for c in candidates if c.event["team_slug"] == team]
+        for team, ids in ids_by_team.items():
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start:start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
@@ -59,37 +61,80 @@ def ingest(conn: sqlite3.Connection,
                     f"({marks})", (team, *chunk)))
             highest[team] = team_lamport(conn, team)
         received = utc_now()
-        next_seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events").fetchone()[0]
+        first_seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events").fetchone()[0]
         fresh: list[dict[str, Any]] = []
-        bodies: list[str] = []
+        rows: list[tuple[Any, ...]] = []
         for item in checked:
+            event_id = item.event_id
             if item.error is not None:
-                results.append({"event_id": item.event_id, "status": "rejected",
+                results.append({"event_id": event_id, "status": "rejected",
                                 "error": item.error})
                 continue
             event = item.event
             team, lamport = event["team_slug"], int(event["lamport_clock"])
-            if (team, item.event_id) in existing:
-                results.append({"event_id": item.event_id, "status": "duplicate",
-                                "error": None})
+            key = team, event_id
+            if key in existing:
+                results.append({"event_id": event_id, "status": "duplicate", "error": None})
                 continue
-            if lamport > highest[team] + MAX_LAMPORT_STEP:
-                results.append({"event_id": item.event_id, "status": "rejected",
+            top = highest[team]
+            if lamport > top + MAX_LAMPORT_STEP:
+                results.append({"event_id": event_id, "status": "rejected",
                                 "error": f"invalid lamport_clock: {lamport} is more than "
                                          f"{MAX_LAMPORT_STEP} above the team's highest "
-                                         f"({highest[team]})"})
+                                         f"({top})"})
                 continue
-            highest[team] = max(highest[team], lamport)
-            existing.add((team, item.event_id))
+            if lamport > top:
+                highest[team] = lamport
+            existing.add(key)
+            rows.append((first_seq + len(fresh), event_id, team, event["event_type"],
+                         event["project_slug"], received, item.body,
+                         str(event.get("node_id", "")), lamport))
             fresh.append(event)
-            bodies.append(item.body)
-            results.append({"event_id": item.event_id, "status": "success", "error": None})
-        stored = append(conn, fresh, bodies, next_seq, received) if fresh else []
-    return results, stored
+            results.append({"event_id": event_id, "status": "success", "error": None})
+        if fresh:
+            _store(conn, fresh, rows)
+    return results, Stored(fresh, first_seq, received)
+
+
+class Stored(Sequence[dict[str, Any]]):
+    """The events a batch stored, each as stored and served (`server_seq`, `received_at`).
+
+    Built on first use, once: the copies are needed only when a WebSocket client listens
+    (the hub sends them), and most batches have none, so the writer does not make them.
+    """
+
+    __slots__ = ("_built", "_events", "_first_seq", "_received")
+
+    def __init__(self, events: list[dict[str, Any]], first_seq: int, received: str) -> None:
+        self._events = events
+        self._first_seq = first_seq
+        self._received = received
+        self._built: list[dict[str, Any]] | None = None
+
+    def _items(self) -> list[dict[str, Any]]:
+        if self._built is None:
+            self._built = [{**event, "server_seq": seq, "received_at": self._received}
+                           for seq, event in enumerate(self._events, self._first_seq)]
+        return self._built
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._items())
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        return self._items()[index]
 
 
 def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[str],
-           first_seq: int, received: str) -> list[dict[str, Any]]:
+           first_seq: int, received: str) -> None:
     """Store new events in the stored format and apply them to the read models.
 
     The caller holds the write transaction and has checked the events (valid, not
@@ -102,15 +147,19 @@ def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[
         bodies: Their compact JSON text (`spec_kitty_protocol.encode`), as stored.
         first_seq: The sequence number of the first (higher than any stored).
         received: The receive time to record (UTC ISO).
-
-    Returns:
-        The events as stored and served (with `server_seq` and `received_at`).
     """
-    rows = [(seq, event["event_id"], event["team_slug"], event["event_type"],
-             event["project_slug"], received, body, str(event.get("node_id", "")),
-             int(event["lamport_clock"]))
-            for seq, event, body in zip(range(first_seq, first_seq + len(events)), events,
-                                        bodies, strict=True)]
+    _store(conn, events, [
+        (seq, event["event_id"], event["team_slug"], event["event_type"],
+         event["project_slug"], received, body, str(event.get("node_id", "")),
+         int(event["lamport_clock"]))
+        for seq, event, body in zip(range(first_seq, first_seq + len(events)), events,
+                                    bodies, strict=True)])
+
+
+def _store(conn: sqlite3.Connection, events: list[dict[str, Any]],
+           rows: list[tuple[Any, ...]]) -> None:
+    """Insert the event rows (seq, id, team, type, project, received, body, node, clock),
+    count them per team, raise each node's mark, and apply the events to the board."""
     conn.executemany("INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, "
                      "received_at, body, node_id, lamport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      rows)
@@ -123,7 +172,4 @@ def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[
             marks[node] = row[8]
     conn.executemany(_COUNT, counts.items())
     conn.executemany(_MARK, [(*node, lamport) for node, lamport in marks.items()])
-    stored = [{**event, "server_seq": first_seq + i, "received_at": received}
-              for i, event in enumerate(events)]
-    board.apply_batch(conn, stored)
-    return stored
+    board.apply_batch(conn, events, rows[0][0])
