@@ -387,7 +387,9 @@ class OfflineQueue:
             if done:
                 # One statement per run of consecutive ids (a batch is usually one run); a
                 # run of consecutive ids holds those rows and no other.
-                conn.executemany("DELETE FROM queue WHERE id BETWEEN ? AND ?", _runs(done))
+                deleted = conn.executemany("DELETE FROM queue WHERE id BETWEEN ? AND ?",
+                                           _runs(done)).rowcount
+                _db.forget_rows(conn, deleted, max(done))
                 conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused'")
             if rejected:
                 conn.executemany(
@@ -422,8 +424,11 @@ class OfflineQueue:
             ids: Row ids from `read_batch`.
         """
         with self._writing() as conn:
-            return conn.executemany("DELETE FROM queue WHERE id = ?",
-                                    [(i,) for i in ids]).rowcount
+            gone = [row[0] for row in conn.execute(
+                "DELETE FROM queue WHERE id IN (SELECT value FROM json_each(?)) RETURNING id",
+                (json.dumps([int(i) for i in ids]),)).fetchall()]
+            _db.forget_rows(conn, len(gone), max(gone, default=0))
+            return len(gone)
 
     def _where_event(self, event_id: str) -> tuple[str, tuple[Any, ...]]:
         """The WHERE clause finding one event: by its row id when this queue appended it
@@ -440,11 +445,13 @@ class OfflineQueue:
             event_ids: ULIDs the server acknowledged.
         """
         with self._writing() as conn:
-            deleted = 0
+            gone: list[int] = []
             for event_id in dict.fromkeys(event_ids):
                 where, args = self._where_event(event_id)
-                deleted += conn.execute(f"DELETE FROM queue WHERE {where}", args).rowcount
-            return deleted
+                gone += (row[0] for row in conn.execute(
+                    f"DELETE FROM queue WHERE {where} RETURNING id", args).fetchall())
+            _db.forget_rows(conn, len(gone), max(gone, default=0))
+            return len(gone)
 
     def reject_event_id(self, event_id: str, reason: str) -> None:
         """Record a rejection received over the WebSocket.
