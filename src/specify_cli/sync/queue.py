@@ -36,7 +36,7 @@ from typing import Any
 from spec_kitty_protocol import check_size, encode, validate
 from specify_cli import config
 from specify_cli.errors import ConfigError, QueueError
-from specify_cli.sync import _db, clock
+from specify_cli.sync import _checkpoint, _db, clock
 from specify_cli.sync.clock import LamportClock
 
 RETRY_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -155,6 +155,8 @@ class OfflineQueue:
         self._blocks = clock.Blocks()
         self._lock = threading.RLock()
         self._rows: dict[str, int] = {}
+        self._checkpoints = _checkpoint.Checkpointer(self.path)
+        self._appends = 0
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -207,6 +209,7 @@ class OfflineQueue:
         A failed give-back only leaves those values skipped.
         """
         with self._lock:
+            self._checkpoints.close()
             if self._conn is not None and self._machine is not None:
                 with contextlib.suppress(sqlite3.Error):
                     self._blocks.release(self._machine, self._conn)
@@ -293,7 +296,7 @@ class OfflineQueue:
                         time.time()))
                     if cursor.rowcount == 1:
                         self._blocks.handed(node_id, value)
-                        self._keep_row(event["event_id"], int(cursor.lastrowid or 0))
+                        self._appended(event["event_id"], int(cursor.lastrowid or 0))
                         return event
                     if conn.execute(clock.READ, (node_id,)).fetchone() == (top,):
                         raise self._full(conn, cap)
@@ -302,12 +305,16 @@ class OfflineQueue:
                     value, block = self._blocks.reserve(machine, conn, node_id)
                     row_id = self._insert(conn, event, value, cap)
                 self._blocks.install(node_id, block)
-                self._keep_row(event["event_id"], row_id)
+                self._appended(event["event_id"], row_id)
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
         return event
 
-    def _keep_row(self, event_id: str, row_id: int) -> None:
+    def _appended(self, event_id: str, row_id: int) -> None:
+        self._appends += 1
+        if self._appends >= _checkpoint.EVERY:
+            self._appends = 0
+            self._checkpoints.poke()  # see `_checkpoint`: the emit goes on meanwhile
         rows = self._rows
         rows[event_id] = row_id
         if len(rows) > 2 * _ROWS_KEPT:
