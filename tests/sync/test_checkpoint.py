@@ -59,3 +59,19 @@ def test_many_appends_are_checkpointed_by_the_thread_and_close_stops_it(tmp_path
         assert _checkpoint_threads() == []
     finally:
         again.close()
+
+
+def test_a_push_that_deletes_many_rows_wakes_the_thread_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(_checkpoint, "EVERY", 25)
+    queue = OfflineQueue(tmp_path / "q.sqlite3", cap=1000)
+    try:
+        for event in sample_events(20):
+            queue.append(event)
+        assert _checkpoint_threads() == []
+        queue.record_results([row.id for row in queue.read_batch()], [])
+        assert len(_checkpoint_threads()) == 1
+        assert _wait_for(lambda: queue._checkpoints.runs >= 1), "no checkpoint ran"
+        assert queue.pending_count() == 0
+    finally:
+        queue.close()
+    assert _checkpoint_threads() == []

@@ -2,13 +2,14 @@
 
 SQLite folds the WAL back into the database (a checkpoint: copy the pages, then two fsyncs)
 inside the commit that crosses `_db.WAL_AUTOCHECKPOINT_PAGES`, so every few thousand emits
-one `emit()` waited for the disk: about a third of the wall time of emitting in a loop. A
-process that appends many events wakes this thread instead, every `EVERY` appends; it
-checkpoints with its own connection (SQLite's PASSIVE mode: it never blocks a writer) while
-the emitting thread goes on committing. Durability does not change: each event is still its
-own commit in the WAL before `emit()` returns; a checkpoint only moves committed pages. A
-process that emits a few events never starts the thread, and the emitting connection's
-automatic checkpoint stays as the bound when the thread falls behind or cannot run.
+one `emit()` waited for the disk: a fifth to a third of the wall time of emitting in a loop. A
+queue that writes many rows (appended events; also events a push deletes and a pull stores)
+wakes this thread instead, every `EVERY` rows; it checkpoints with its own connection
+(SQLite's PASSIVE mode: it never blocks a writer) while the writing thread goes on
+committing. Durability does not change: each event is still its own commit in the WAL
+before `emit()` returns; a checkpoint only moves committed pages. A process that emits a few
+events never starts the thread, and the writing connection's automatic checkpoint stays as
+the bound when the thread falls behind or cannot run.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from specify_cli.errors import QueueError
 from specify_cli.sync import _db
 
 EVERY = 1000
-"""Appends between two wake-ups: about 1,400 WAL pages (5.5 MiB), a third of the
-automatic checkpoint's threshold, so the emitting connection never reaches it."""
+"""Rows written between two wake-ups: for appends about 1,400 WAL pages (5.5 MiB), a third
+of the automatic checkpoint's threshold, so the writing connection never reaches it."""
 
 
 class Checkpointer:

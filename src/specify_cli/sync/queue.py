@@ -156,7 +156,7 @@ class OfflineQueue:
         self._lock = threading.RLock()
         self._rows: dict[str, int] = {}
         self._checkpoints = _checkpoint.Checkpointer(self.path)
-        self._appends = 0
+        self._written = 0
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -310,11 +310,16 @@ class OfflineQueue:
                 raise self._error(exc) from None
         return event
 
+    def _wrote(self, rows: int) -> None:
+        """Count rows written; past `_checkpoint.EVERY`, wake the checkpoint thread (an emit,
+        a push or a pull goes on meanwhile instead of waiting for the disk)."""
+        self._written += rows
+        if self._written >= _checkpoint.EVERY:
+            self._written = 0
+            self._checkpoints.poke()
+
     def _appended(self, event_id: str, row_id: int) -> None:
-        self._appends += 1
-        if self._appends >= _checkpoint.EVERY:
-            self._appends = 0
-            self._checkpoints.poke()  # see `_checkpoint`: the emit goes on meanwhile
+        self._wrote(1)
         rows = self._rows
         rows[event_id] = row_id
         if len(rows) > 2 * _ROWS_KEPT:
@@ -397,6 +402,7 @@ class OfflineQueue:
                 deleted = conn.executemany("DELETE FROM queue WHERE id BETWEEN ? AND ?",
                                            _runs(done)).rowcount
                 _db.forget_rows(conn, deleted, max(done))
+                self._wrote(deleted)
                 conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused'")
             if rejected:
                 conn.executemany(
@@ -510,6 +516,7 @@ class OfflineQueue:
                 "INSERT OR IGNORE INTO event_log(server_seq, event_id, event_type, "
                 "lamport_clock, body, received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
             added = conn.total_changes - before
+            self._wrote(added)
             if node_id:
                 self._blocks.forget()  # the clock moves: reserve afresh above it
                 node_clock = LamportClock(*conns, node_id)
