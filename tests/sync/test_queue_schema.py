@@ -1,10 +1,11 @@
-"""The queue's schema 3: one B-tree written per emit, row ids never reused, an exact depth.
+"""The queue's schema 3-4: one B-tree written per emit, row ids never reused, an exact depth.
 
 Schema 2 kept `AUTOINCREMENT`, a `UNIQUE` event-id index and insert/delete counter triggers,
-three extra pages written by every emit. These tests pin what schema 3 keeps of their
-promises: an old file is migrated in place with its events, a row id handed out is never
-handed out again (an in-flight push acknowledges by row id), the depth and the cap are exact
-with gaps, and adopted events are still never doubled.
+three extra pages written by every emit; schema 3 kept a per-row delete trigger, schema 4
+counts deletes once per statement. These tests pin what is kept of their promises: an old
+file is migrated in place with its events, a row id handed out is never handed out again
+(an in-flight push acknowledges by row id), the depth and the cap are exact with gaps
+whichever way rows leave, and adopted events are still never doubled.
 """
 
 from __future__ import annotations
@@ -256,6 +257,70 @@ def test_a_file_an_older_client_opened_again_loses_its_triggers_and_counts_true(
         conn = again.conn
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
                             "AND name IN ('queue_ins', 'queue_del')").fetchone()[0] == 0
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == _db.SCHEMA_VERSION
+    finally:
+        again.close()
+
+
+_SCHEMA_3_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS queue_gone AFTER DELETE ON queue BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'removed';
+    UPDATE counters SET value = OLD.id WHERE name = 'top' AND value < OLD.id;
+END;
+"""
+
+
+def test_every_way_out_of_the_queue_keeps_the_depth_and_the_id_floor(tmp_path):
+    queue = OfflineQueue(tmp_path / "q.sqlite3", cap=100)
+    try:
+        stored = [queue.append(e)["event_id"] for e in sample_events(6)]
+        assert queue.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+                                  ).fetchone()[0] == 0
+        assert queue.delete_rows([6, 6, 99]) == 1  # the highest row (moved elsewhere)
+        assert queue.pending_count() == 5
+        queue.append(sample_events(1)[0])
+        assert queue.read_batch(5)[0].id == 7  # 6 is never handed out again
+        assert queue.delete_event_ids([stored[0], stored[4], stored[0]]) == 2
+        assert queue.pending_count() == 4
+        queue.record_results([2, 3, 7], [])  # the highest again, with the acked rows
+        assert queue.pending_count() == 1
+        queue.append(sample_events(1)[0])
+        assert [r.id for r in queue.read_batch()] == [4, 8]
+        assert queue.pending_count() == 2 == len(queue.read_batch())
+        queue.record_results([4, 8], [])
+        assert queue.pending_count() == 0
+    finally:
+        queue.close()
+    again = OfflineQueue(tmp_path / "q.sqlite3", cap=100)  # the books are on disk
+    try:
+        again.append(sample_events(1)[0])
+        assert [r.id for r in again.read_batch()] == [9] and again.pending_count() == 1
+    finally:
+        again.close()
+
+
+def test_a_schema_3_file_loses_its_delete_trigger_and_counts_each_delete_once(tmp_path):
+    path = tmp_path / "queues" / "acme.sqlite3"
+    queue = OfflineQueue(path, cap=100)
+    for event in sample_events(4):
+        queue.append(event)
+    queue.close()
+    # The file as schema 3 left it (or as a schema 3 client reopened it): its per-row
+    # delete trigger, and the version that makes the next client migrate it.
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(_SCHEMA_3_TRIGGER + "PRAGMA user_version = 3;")
+    old.execute("DELETE FROM queue WHERE id = 4")  # that client acked the newest event
+    old.close()
+    again = OfflineQueue(path, cap=100)
+    try:
+        assert again.pending_count() == 3
+        again.record_results([1, 2], [])
+        assert again.pending_count() == 1 == len(again.read_batch())
+        again.append(sample_events(1)[0])
+        assert [r.id for r in again.read_batch()] == [3, 5]
+        conn = again.conn
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+                            ).fetchone()[0] == 0
         assert conn.execute("PRAGMA user_version").fetchone()[0] == _db.SCHEMA_VERSION
     finally:
         again.close()

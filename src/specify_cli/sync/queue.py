@@ -36,7 +36,7 @@ from typing import Any
 from spec_kitty_protocol import check_size, encode, validate
 from specify_cli import config
 from specify_cli.errors import ConfigError, QueueError
-from specify_cli.sync import _db, clock
+from specify_cli.sync import _checkpoint, _db, clock
 from specify_cli.sync.clock import LamportClock
 
 RETRY_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -155,6 +155,8 @@ class OfflineQueue:
         self._blocks = clock.Blocks()
         self._lock = threading.RLock()
         self._rows: dict[str, int] = {}
+        self._checkpoints = _checkpoint.Checkpointer(self.path)
+        self._written = 0
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -207,6 +209,7 @@ class OfflineQueue:
         A failed give-back only leaves those values skipped.
         """
         with self._lock:
+            self._checkpoints.close()
             if self._conn is not None and self._machine is not None:
                 with contextlib.suppress(sqlite3.Error):
                     self._blocks.release(self._machine, self._conn)
@@ -293,7 +296,7 @@ class OfflineQueue:
                         time.time()))
                     if cursor.rowcount == 1:
                         self._blocks.handed(node_id, value)
-                        self._keep_row(event["event_id"], int(cursor.lastrowid or 0))
+                        self._appended(event["event_id"], int(cursor.lastrowid or 0))
                         return event
                     if conn.execute(clock.READ, (node_id,)).fetchone() == (top,):
                         raise self._full(conn, cap)
@@ -302,12 +305,21 @@ class OfflineQueue:
                     value, block = self._blocks.reserve(machine, conn, node_id)
                     row_id = self._insert(conn, event, value, cap)
                 self._blocks.install(node_id, block)
-                self._keep_row(event["event_id"], row_id)
+                self._appended(event["event_id"], row_id)
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
         return event
 
-    def _keep_row(self, event_id: str, row_id: int) -> None:
+    def _wrote(self, rows: int) -> None:
+        """Count rows written; past `_checkpoint.EVERY`, wake the checkpoint thread (an emit,
+        a push or a pull goes on meanwhile instead of waiting for the disk)."""
+        self._written += rows
+        if self._written >= _checkpoint.EVERY:
+            self._written = 0
+            self._checkpoints.poke()
+
+    def _appended(self, event_id: str, row_id: int) -> None:
+        self._wrote(1)
         rows = self._rows
         rows[event_id] = row_id
         if len(rows) > 2 * _ROWS_KEPT:
@@ -387,7 +399,10 @@ class OfflineQueue:
             if done:
                 # One statement per run of consecutive ids (a batch is usually one run); a
                 # run of consecutive ids holds those rows and no other.
-                conn.executemany("DELETE FROM queue WHERE id BETWEEN ? AND ?", _runs(done))
+                deleted = conn.executemany("DELETE FROM queue WHERE id BETWEEN ? AND ?",
+                                           _runs(done)).rowcount
+                _db.forget_rows(conn, deleted, max(done))
+                self._wrote(deleted)
                 conn.execute("UPDATE counters SET value = 0 WHERE name = 'refused'")
             if rejected:
                 conn.executemany(
@@ -422,8 +437,11 @@ class OfflineQueue:
             ids: Row ids from `read_batch`.
         """
         with self._writing() as conn:
-            return conn.executemany("DELETE FROM queue WHERE id = ?",
-                                    [(i,) for i in ids]).rowcount
+            gone = [row[0] for row in conn.execute(
+                "DELETE FROM queue WHERE id IN (SELECT value FROM json_each(?)) RETURNING id",
+                (json.dumps([int(i) for i in ids]),)).fetchall()]
+            _db.forget_rows(conn, len(gone), max(gone, default=0))
+            return len(gone)
 
     def _where_event(self, event_id: str) -> tuple[str, tuple[Any, ...]]:
         """The WHERE clause finding one event: by its row id when this queue appended it
@@ -440,11 +458,13 @@ class OfflineQueue:
             event_ids: ULIDs the server acknowledged.
         """
         with self._writing() as conn:
-            deleted = 0
+            gone: list[int] = []
             for event_id in dict.fromkeys(event_ids):
                 where, args = self._where_event(event_id)
-                deleted += conn.execute(f"DELETE FROM queue WHERE {where}", args).rowcount
-            return deleted
+                gone += (row[0] for row in conn.execute(
+                    f"DELETE FROM queue WHERE {where} RETURNING id", args).fetchall())
+            _db.forget_rows(conn, len(gone), max(gone, default=0))
+            return len(gone)
 
     def reject_event_id(self, event_id: str, reason: str) -> None:
         """Record a rejection received over the WebSocket.
@@ -496,6 +516,7 @@ class OfflineQueue:
                 "INSERT OR IGNORE INTO event_log(server_seq, event_id, event_type, "
                 "lamport_clock, body, received_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
             added = conn.total_changes - before
+            self._wrote(added)
             if node_id:
                 self._blocks.forget()  # the clock moves: reserve afresh above it
                 node_clock = LamportClock(*conns, node_id)
