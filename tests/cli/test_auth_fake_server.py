@@ -1,4 +1,11 @@
-"""`spec-kitty auth` against a scripted loopback server: errors, storage, refresh."""
+"""`spec-kitty auth` against a scripted loopback server: errors, storage, refresh.
+
+The commands under test run as real subprocesses. Set-up that is not the test's subject is
+done in-process by the same code, one CLI start-up less each: the server URL (`sync server`
+has its own tests in tests/cli/test_config.py) and, where a test is about what follows a
+login, the login itself (`fast_login`: the same request and credentials file as `auth login`,
+whose own output and files the login tests here check).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,10 @@ import sys
 
 import pytest
 from tests._support.fake_server import FakeServer, Reply, token_reply
+from tests._support.logins import fast_login
 from tests._support.procs import child_env
 
-from specify_cli import __version__
+from specify_cli import __version__, config
 
 PW = "s3cret-pass"
 
@@ -23,8 +31,9 @@ def fake():
 
 
 @pytest.fixture
-def at(cli, fake):
-    assert cli("sync", "server", fake.url).returncode == 0
+def at(home, fake):
+    """The fake server, set as the home's server (in-process, as `sync server` does)."""
+    config.set_value("server.url", fake.url)
     return fake
 
 
@@ -167,9 +176,9 @@ def test_logout_and_status(cli, at, home):
     assert home.stat().st_mode & 0o777 == 0o700
 
 
-def test_status_with_expired_access_never_says_logged_in_plainly(cli, at):
+def test_status_with_expired_access_never_says_logged_in_plainly(cli, at, home):
     at.routes[("POST", "/api/v1/token/")] = token_reply(access_lifetime=5)
-    assert login(cli).returncode == 0
+    fast_login(home, at.url)
     r = cli("auth", "status")
     assert r.returncode == 0
     assert "Logged in as alice." not in r.stdout
@@ -178,9 +187,9 @@ def test_status_with_expired_access_never_says_logged_in_plainly(cli, at):
     assert data["access"]["state"] == "expired" and data["usable"] is True
 
 
-def test_status_with_expired_refresh_exits_1(cli, at):
+def test_status_with_expired_refresh_exits_1(cli, at, home):
     at.routes[("POST", "/api/v1/token/")] = token_reply(access_lifetime=0, refresh_lifetime=0)
-    assert login(cli).returncode == 0
+    fast_login(home, at.url)
     r = cli("auth", "status")
     assert r.returncode == 1 and "expired, log in again" in r.stdout
     data = json.loads(cli("auth", "status", "--json").stdout)
@@ -188,7 +197,7 @@ def test_status_with_expired_refresh_exits_1(cli, at):
 
 
 def test_status_json_shape(cli, at, home):
-    assert login(cli).returncode == 0
+    fast_login(home, at.url)
     data = json.loads(cli("auth", "status", "--json").stdout)
     assert set(data) == {"logged_in", "usable", "username", "server_url", "team_slug",
                          "credentials_file", "configured_server_url", "access", "refresh"}
@@ -197,7 +206,7 @@ def test_status_json_shape(cli, at, home):
 
 
 def test_corrupt_credentials_count_as_logged_out(cli, at, home):
-    assert login(cli).returncode == 0
+    fast_login(home, at.url)
     (home / "credentials.json").write_text("{not json")
     r = cli("auth", "status")
     assert r.returncode == 1 and "Not logged in" in r.stdout
@@ -226,7 +235,7 @@ def test_expired_access_is_refreshed_once_across_processes(cli, at, home):
         calls.append(json.loads(rec.body))
         return token_reply(access="acc-new", refresh="ref-new", access_lifetime=900)
     at.routes[("POST", "/api/v1/token/refresh/")] = refresh
-    assert login(cli).returncode == 0
+    fast_login(home, at.url)
     env = child_env(home)
     procs = [subprocess.Popen([sys.executable, "-c", GET_TOKEN], stdout=subprocess.PIPE,
                               text=True, env=env) for _ in range(4)]
@@ -241,7 +250,7 @@ def test_expired_access_is_refreshed_once_across_processes(cli, at, home):
 def test_refresh_rejected_clears_credentials(cli, at, home):
     at.routes[("POST", "/api/v1/token/")] = token_reply(access_lifetime=1)
     at.routes[("POST", "/api/v1/token/refresh/")] = Reply(401, {"detail": "Token is invalid"})
-    assert login(cli).returncode == 0
+    fast_login(home, at.url)
     out = _in_process(home, at.url, GET_TOKEN).stdout
     assert out.startswith("ERR your session on") and "log in again" in out
     assert not (home / "credentials.json").exists()
@@ -249,7 +258,7 @@ def test_refresh_rejected_clears_credentials(cli, at, home):
 
 def test_refresh_token_only_goes_to_its_issuer(cli, at, home):
     at.routes[("POST", "/api/v1/token/")] = token_reply(access_lifetime=1)
-    assert login(cli).returncode == 0
+    fast_login(home, at.url)
     with FakeServer() as other:
         other.routes[("POST", "/api/v1/token/refresh/")] = token_reply()
         assert cli("sync", "server", other.url).returncode == 0
@@ -259,8 +268,8 @@ def test_refresh_token_only_goes_to_its_issuer(cli, at, home):
     assert [r.path for r in at.requests if r.method == "POST"] == ["/api/v1/token/"]
 
 
-def test_status_for_another_server_is_not_usable(cli, at):
-    assert login(cli).returncode == 0
+def test_status_for_another_server_is_not_usable(cli, at, home):
+    fast_login(home, at.url)
     assert cli("sync", "server", "https://elsewhere.example").returncode == 0
     r = cli("auth", "status")
     assert r.returncode == 1

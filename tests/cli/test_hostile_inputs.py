@@ -3,6 +3,10 @@
 Bad trust settings, URLs and config values; server answers that are numbers no clock can
 hold; a lock file that is a symbolic link; a URL that reaches some other web server; a
 report path that cannot be written; usage mistakes; and plurals.
+
+The commands under test run as real subprocesses; the set-up before them (the server URL, a
+login) is done in-process by the same code (`config.set_value`, `fast_login`), one CLI start-up
+less each: `sync server` and `auth login` have their own tests.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import math
 import re
 import time
 import tomllib
-from pathlib import Path
 
 import pytest
 from tests._support import seed
 from tests._support.fake_server import FakeServer, Reply, token_reply
+from tests._support.logins import fast_login
 from tests._support.procs import cli_env, run_cli
+
+from specify_cli import config
 
 PW = "pw-hostile-inputs"
 
@@ -45,17 +51,11 @@ def fake():
         yield srv
 
 
-def _login(home: Path, url: str) -> None:
-    assert run_cli(home, "sync", "server", url).returncode == 0
-    r = run_cli(home, "auth", "login", "-u", "alice", "--password-stdin", input=PW + "\n")
-    assert r.returncode == 0, r.stderr
-
-
 # -- SSL_CERT_FILE ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["missing", "not PEM", "directory"])
 def test_a_bad_ssl_cert_file_is_one_line(fake, home, tmp_path, kind):
-    _login(home, fake.url)
+    fast_login(home, fake.url)
     target = {"missing": tmp_path / "nope.pem", "directory": tmp_path}.get(kind)
     if target is None:
         target = tmp_path / "notes.txt"
@@ -135,7 +135,7 @@ def test_absurd_token_lifetimes_are_an_unexpected_response(cli, home, fake, life
     fake.routes[("POST", "/api/v1/token/")] = Reply(200, (
         '{"access": "acc-x", "refresh": "ref-x", "access_lifetime": ' + lifetime
         + ', "team_slug": "acme"}').encode(), {"Content-Type": "application/json"})
-    assert cli("sync", "server", fake.url).returncode == 0
+    config.set_value("server.url", fake.url)
     r = cli("auth", "login", "-u", "alice", "--password-stdin", input=PW + "\n")
     one_error(r, 1, "sent an unexpected response")
     assert not (home / "credentials.json").exists()
@@ -160,7 +160,7 @@ def test_pulled_numbers_beyond_a_counter_are_skipped(tmp_path):
 def test_deeply_nested_answers_are_an_unexpected_response(cli, home, fake):
     fake.routes[("POST", "/api/v1/token/")] = Reply(200, b"[" * 100_000 + b"]" * 100_000,
                                                     {"Content-Type": "application/json"})
-    assert cli("sync", "server", fake.url).returncode == 0
+    config.set_value("server.url", fake.url)
     r = cli("auth", "login", "-u", "alice", "--password-stdin", input=PW + "\n")
     one_error(r, 1, "sent an unexpected response")
 
@@ -168,7 +168,7 @@ def test_deeply_nested_answers_are_an_unexpected_response(cli, home, fake):
 # -- the credentials lock is not followed through a symbolic link ---------------------------
 
 def test_a_symlinked_credentials_lock_is_refused(fake, home, tmp_path):
-    _login(home, fake.url)
+    fast_login(home, fake.url)
     creds = json.loads((home / "credentials.json").read_text())
     creds["access_expires_at"] = "2000-01-01T00:00:00Z"  # the next command must refresh
     (home / "credentials.json").write_text(json.dumps(creds))
@@ -194,7 +194,7 @@ def test_a_url_ending_in_api_v1_gets_the_fix(cli, fake):
 def test_another_web_server_answering_501_is_not_called_temporary(cli, fake):
     fake.routes[("POST", "/api/v1/token/")] = Reply(501, "<h1>Not Implemented</h1>",
                                                     {"Content-Type": "text/html"})
-    assert cli("sync", "server", fake.url).returncode == 0
+    config.set_value("server.url", fake.url)
     r = cli("auth", "login", "-u", "alice", "--password-stdin", input=PW + "\n")
     line = one_error(r, 1, "has no spec-kitty sync API (HTTP 501)", "base URL")
     assert "temporarily" not in line and "try again later" not in line
@@ -204,7 +204,7 @@ def test_another_web_server_answering_501_is_not_called_temporary(cli, fake):
 
 @pytest.mark.parametrize("where", ["missing dir", "a directory"])
 def test_an_unwritable_report_path_fails_before_pushing(fake, home, tmp_path, where):
-    _login(home, fake.url)
+    fast_login(home, fake.url)
     queue = seed.queue_file(home, fake.url)
     seed.seed(queue, 3)
     fake.requests.clear()
@@ -245,7 +245,7 @@ def test_plural():
 
 
 def test_sync_now_says_1_event_in_1_batch(fake, home):
-    _login(home, fake.url)
+    fast_login(home, fake.url)
     queue = seed.queue_file(home, fake.url)
     ids = seed.seed(queue, 1)
     fake.routes[("POST", "/api/v1/events/batch/")] = Reply(200, {"results": [

@@ -76,11 +76,16 @@ def site_page(browser_page):
 
 
 @pytest.fixture(scope="module")
-def axe_source() -> str:
+def axe_page(browser_page):
+    """The shared page with axe-core in every document it loads: an init script is sent to
+    the browser once, where evaluating the 650 KB source after each navigation sent it again
+    each time (8 page loads: 6.5 s instead of 7.5-9.6 s, same load)."""
     try:
-        return axe_script()
+        source = axe_script()
     except AxeUnavailable as exc:
         pytest.fail(f"error: {exc}")
+    browser_page[0].context.add_init_script(source)
+    return browser_page
 
 
 def page_path(source: Path) -> str:
@@ -129,11 +134,10 @@ def test_the_check_covers_every_built_page(built_site):
 
 @pytest.mark.parametrize("path", PAGES, ids=[p.rstrip("/") or "home" for p in PAGES])
 @pytest.mark.parametrize("scheme", list(SCHEMES))
-def test_page_has_no_wcag_violations(site_page, axe_source, scheme, path):
+def test_page_has_no_wcag_violations(site_page, axe_page, scheme, path):
     page, base, events = site_page
     name = path or "home"
     open_in_scheme(page, base + path, SCHEMES[scheme])
-    page.evaluate(axe_source)
     problems = [f"{scheme} {name}: {v['rule']} ({v['help']}) at `{v['element']}` {v['html']} "
                 f"-- {v['why']}" for v in page.evaluate(RUN_AXE, list(WCAG_TAGS))]
     if skip := page.evaluate(SKIP_LINK):

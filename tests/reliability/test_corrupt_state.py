@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests._support import figures, seed
-from tests._support.logins import login
+from tests._support.logins import fast_login
 from tests._support.procs import manual_sync_env, run_cli
 from tests._support.project import make_feature
 
@@ -88,7 +88,7 @@ def test_corrupt_credentials(tmp_path, home, garbage):
 
 @pytest.fixture
 def logged_in_queue(tmp_path, home, server):
-    login(home, server.url)
+    fast_login(home, server.url)
     queue = seed.queue_file(home, server.url)
     ids = seed.seed(queue, 50)
     return queue, ids

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests._support import figures, seed
-from tests._support.logins import PASSWORD, login
+from tests._support.logins import PASSWORD, fast_login
 from tests._support.mountns import PrivateMounts, read_only, tmpfs
 from tests._support.procs import SPEC_KITTY, add_user, manual_sync_env, run_cli, start_server
 from tests._support.project import make_feature
@@ -112,7 +112,7 @@ def test_disk_full_home(tmp_path, home, disk_server):
 
 
 def test_read_only_home(tmp_path, home, disk_server):
-    login(home, disk_server.url)
+    fast_login(home, disk_server.url)
     project = _project(tmp_path / "proj")
     queue = seed.queue_file(home, disk_server.url)
     ids = seed.seed(queue, 100, project="ro-home")

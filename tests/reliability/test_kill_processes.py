@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests._support import figures, seed
 from tests._support.leaks import REGISTRY
-from tests._support.logins import PASSWORD, login
+from tests._support.logins import PASSWORD, fast_login
 from tests._support.procs import add_user, finish, manual_sync_env, run_cli, spawn, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,7 +120,7 @@ def test_kill9_of_the_server_during_ingest(tmp_path, home):
     trials = 2
     lost = doubled = interrupted = 0
     try:
-        login(home, srv.url)
+        fast_login(home, srv.url)
         queue = seed.queue_file(home, srv.url)
         for trial in range(trials):
             code = seed.append_clone(template, queue, 100 + trial)
@@ -163,7 +163,7 @@ def test_four_emitters_and_a_sync_loop(tmp_path, home):
     add_user(db, "alice", PASSWORD, "acme")
     srv = start_server(tmp_path, db=db)
     try:
-        login(home, srv.url)
+        fast_login(home, srv.url)
         project = _project(tmp_path, "concurrency-proj")
         # Create the identity once, so the four processes start on the same project.
         warm = _emitter(home, project, 0)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests._support import figures, seed
-from tests._support.logins import PASSWORD, login
+from tests._support.logins import PASSWORD, fast_login
 from tests._support.procs import add_user, finish, spawn, start_server
 
 EVENTS = 20_000
@@ -86,7 +86,7 @@ def test_kill9_of_sync_now_loses_and_doubles_nothing(tmp_path, home):
     add_user(db, "alice", PASSWORD, "acme")
     srv = start_server(tmp_path, db=db)
     try:
-        login(home, srv.url)
+        fast_login(home, srv.url)
         queue = seed.queue_file(home, srv.url)
         template = tmp_path / "template.sqlite3"
         template_ids = seed.seed_many(template, EVENTS)

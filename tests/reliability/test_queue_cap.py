@@ -12,14 +12,14 @@ from pathlib import Path
 
 from tests._support import figures, seed
 from tests._support.leaks import REGISTRY
-from tests._support.logins import login
+from tests._support.logins import fast_login
 from tests._support.procs import manual_sync_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_filling_the_queue_to_its_cap(tmp_path, home, server):
-    login(home, server.url)
+    fast_login(home, server.url)
     with open(home / "config.toml", "a") as handle:
         handle.write("\n[sync]\nqueue_cap = 20\n")
     project = tmp_path / "cap-proj"

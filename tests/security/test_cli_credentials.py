@@ -14,7 +14,7 @@ import pytest
 
 from tests._support.fake_server import FakeServer, Reply, token_reply
 from tests._support.leaks import REGISTRY
-from tests._support.logins import PASSWORD
+from tests._support.logins import PASSWORD, fast_login
 from tests._support.procs import SPEC_KITTY, add_user, cli_env, start_server
 
 
@@ -134,19 +134,19 @@ def _leaked_to(server: FakeServer, *secrets: str) -> list[str]:
     return hits
 
 
-def _login_at(cli, issuer: FakeServer, access_lifetime: int = 1) -> tuple[str, str]:
+def _login_at(home: Path, issuer: FakeServer, access_lifetime: int = 1) -> tuple[str, str]:
+    """Log in at `issuer` in-process, by the code `sync server` and `auth login` run (each has
+    its own tests; here the commands that come after a login are tested)."""
     access, refresh = _tokens()
     issuer.routes[("POST", "/api/v1/token/")] = token_reply(
         access=access, refresh=refresh, access_lifetime=access_lifetime)
-    assert cli("sync", "server", issuer.url).returncode == 0
-    r = cli("auth", "login", "-u", "alice", "--password-stdin", input=PASSWORD + "\n")
-    assert r.returncode == 0, r.stderr
+    fast_login(home, issuer.url)
     return access, refresh
 
 
 def test_tokens_never_follow_a_server_change(cli, home):
     with FakeServer() as issuer, FakeServer() as other:
-        access, refresh = _login_at(cli, issuer)
+        access, refresh = _login_at(home, issuer)
         issuer.requests.clear()
         for route in (("GET", "/api/v1/sync/health/"), ("GET", "/api/v1/events/"),
                       ("POST", "/api/v1/events/batch/"), ("POST", "/api/v1/token/refresh/")):
@@ -168,9 +168,9 @@ def test_tokens_never_follow_a_server_change(cli, home):
 
 
 @pytest.mark.parametrize("redirect_status", [302, 307])
-def test_redirects_never_carry_tokens_to_another_host(cli, redirect_status):
+def test_redirects_never_carry_tokens_to_another_host(cli, home, redirect_status):
     with FakeServer() as issuer, FakeServer() as other:
-        access, refresh = _login_at(cli, issuer)
+        access, refresh = _login_at(home, issuer)
         for method, path in (("POST", "/api/v1/token/refresh/"), ("GET", "/api/v1/sync/health/"),
                              ("POST", "/api/v1/events/batch/"), ("GET", "/api/v1/events/")):
             issuer.routes[(method, path)] = Reply(redirect_status, b"",
@@ -189,7 +189,7 @@ def test_redirects_never_carry_tokens_to_another_host(cli, redirect_status):
 
 def test_refresh_goes_to_the_issuer_only(cli, home):
     with FakeServer() as issuer:
-        access, refresh = _login_at(cli, issuer)
+        access, refresh = _login_at(home, issuer)
         new_access, new_refresh = _tokens()
         issuer.routes[("POST", "/api/v1/token/refresh/")] = token_reply(
             access=new_access, refresh=new_refresh)
