@@ -63,7 +63,7 @@ def ingest(conn: sqlite3.Connection, checked: list[Checked]) -> tuple[list[dict[
         received = utc_now()
         first_seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events").fetchone()[0]
         fresh: list[dict[str, Any]] = []
-        rows: list[tuple[Any, ...]] = []
+        bodies: list[str] = []
         for item in checked:
             event_id = item.event_id
             if item.error is not None:
@@ -86,13 +86,11 @@ def ingest(conn: sqlite3.Connection, checked: list[Checked]) -> tuple[list[dict[
             if lamport > top:
                 highest[team] = lamport
             existing.add(key)
-            rows.append((first_seq + len(fresh), event_id, team, event["event_type"],
-                         event["project_slug"], received, item.body,
-                         str(event.get("node_id", "")), lamport))
             fresh.append(event)
+            bodies.append(item.body)
             results.append({"event_id": event_id, "status": "success", "error": None})
         if fresh:
-            _store(conn, fresh, rows)
+            append(conn, fresh, bodies, first_seq, received)
     return results, Stored(fresh, first_seq, received)
 
 
@@ -148,18 +146,11 @@ def append(conn: sqlite3.Connection, events: list[dict[str, Any]], bodies: list[
         first_seq: The sequence number of the first (higher than any stored).
         received: The receive time to record (UTC ISO).
     """
-    _store(conn, events, [
-        (seq, event["event_id"], event["team_slug"], event["event_type"],
-         event["project_slug"], received, body, str(event.get("node_id", "")),
-         int(event["lamport_clock"]))
-        for seq, event, body in zip(range(first_seq, first_seq + len(events)), events,
-                                    bodies, strict=True)])
-
-
-def _store(conn: sqlite3.Connection, events: list[dict[str, Any]],
-           rows: list[tuple[Any, ...]]) -> None:
-    """Insert the event rows (seq, id, team, type, project, received, body, node, clock),
-    count them per team, raise each node's mark, and apply the events to the board."""
+    rows = [(seq, event["event_id"], event["team_slug"], event["event_type"],
+             event["project_slug"], received, body, str(event.get("node_id", "")),
+             int(event["lamport_clock"]))
+            for seq, event, body in zip(range(first_seq, first_seq + len(events)), events,
+                                        bodies, strict=True)]
     conn.executemany("INSERT INTO events(seq, event_id, team_slug, event_type, project_slug, "
                      "received_at, body, node_id, lamport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      rows)
@@ -172,4 +163,4 @@ def _store(conn: sqlite3.Connection, events: list[dict[str, Any]],
             marks[node] = row[8]
     conn.executemany(_COUNT, counts.items())
     conn.executemany(_MARK, [(*node, lamport) for node, lamport in marks.items()])
-    board.apply_batch(conn, events, rows[0][0])
+    board.apply_batch(conn, events, first_seq)
