@@ -7,7 +7,8 @@
 - ingest: 100 pre-built gzip bodies of 1,000 events each are POSTed to the batch endpoint
   over one keep-alive connection; the server's peak RSS is its VmHWM afterwards.
 - baseline of both: JSON encode + gzip (the engine's level) of the same events, in batches
-  of 1,000, in this process: the least CPU any push of those events needs.
+  of 1,000, in this process: the least CPU any push of those events needs; one baseline run
+  right before each measured run.
 - dashboard: the server of the last ingest run (100k events stored), logged in through
   the login form; client-side wall time of each page over loopback.
 """
@@ -58,12 +59,12 @@ def encode_batches(events: list[dict[str, Any]], batch: int = BATCH) -> tuple[fl
     return time.perf_counter() - start, bodies
 
 
-def _encode_baseline(events: list[dict[str, Any]], reps: int, batch: int = BATCH) -> Sample:
-    runs = []
-    for _ in range(reps):
-        seconds, _ = encode_batches(events, batch)
-        runs.append(len(events) / seconds)
-    return Sample(runs, "events/s")
+def _encode_rate(events: list[dict[str, Any]], batch: int = BATCH) -> float:
+    """One baseline run: events/s of JSON encode + gzip. Each figure takes one right before
+    each of its own runs, so a drift of the machine's speed moves both sides alike (run
+    apart, the baseline alone moved ±15 % between bench runs)."""
+    seconds, _ = encode_batches(events, batch)
+    return len(events) / seconds
 
 
 def _pending(queue: Path) -> int:
@@ -122,10 +123,10 @@ def run_push(b: Bench) -> None:
     conn = sqlite3.connect(str(pristine))
     events = [json.loads(body) for (body,) in conn.execute("SELECT body FROM queue ORDER BY id")]
     conn.close()
-    baseline = _encode_baseline(events, reps)
-    rates, rss, server_rss, problems = [], [], [], []
+    rates, base_rates, rss, server_rss, problems = [], [], [], [], []
     rep = 0
     while rep < reps:
+        base_rates.append(_encode_rate(events))
         _copy_db(pristine, queue)
         server = b.fresh_server(f"push-{rep}")
         try:
@@ -151,7 +152,7 @@ def run_push(b: Bench) -> None:
         b.add(fig.fail("; ".join(problems)))
         b.add(mem.fail("`sync now` did not complete"))
         return
-    fig.value, fig.baseline = Sample(rates, "events/s"), baseline
+    fig.value, fig.baseline = Sample(rates, "events/s"), Sample(base_rates, "events/s")
     fig.notes.append(f"whole CLI process: start-up, the push, and the pull that follows it "
                      f"(own events are left out by `exclude_node`); "
                      f"gzip level {_gzip_level()}; queue "
@@ -213,12 +214,12 @@ def run_ingest(b: Bench) -> None:
                  goal=value_below(200, "MB"))
     log(f"ingest: building {n:,} events")
     events = envelopes(n, TEAM)
-    baseline = _encode_baseline(events, reps, batch)
     _, bodies = encode_batches(events, batch)
-    rates, rss = [], []
+    rates, base_rates, rss = [], [], []
     rep = 0
     while rep < reps:
         log(f"ingest: run {rep + 1}/{reps}")
+        base_rates.append(_encode_rate(events, batch))
         seconds, hwm, server, answers = _ingest_once(b, f"ingest-{rep}", bodies)
         problem = _check_answers(answers, n)
         if problem:
@@ -235,7 +236,7 @@ def run_ingest(b: Bench) -> None:
             b.shared["dashboard_server"] = (server, n)
         else:
             server.stop()
-    fig.value, fig.baseline = Sample(rates, "events/s"), baseline
+    fig.value, fig.baseline = Sample(rates, "events/s"), Sample(base_rates, "events/s")
     fig.notes.append(f"one keep-alive httpx client, bodies pre-built (gzip level "
                      f"{_gzip_level()}), fresh server DB per run; timed from the first POST to "
                      "the last answer")
