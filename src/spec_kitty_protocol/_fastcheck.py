@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from spec_kitty_protocol import constants as _c
+
 _IGNORED = frozenset({"$schema", "$id", "title", "description"})
 _DOLLAR = re.compile(r"(?<!\\)\$")
 """fastjsonschema turns every unescaped `$` of a pattern into `\\Z` and searches with it; so
@@ -35,6 +37,49 @@ _TYPE_TESTS = {
 _CONSTRAINTS = {"string": {"pattern", "minLength", "maxLength", "enum"},
                 "integer": {"minimum", "maximum"}, "number": {"minimum", "maximum"},
                 "object": {"properties", "required"}, "array": {"items", "maxItems"}}
+
+
+_DIGIT0 = bytes.maketrans(b"0123456789", b"0" * 10)
+_HEX0 = bytes.maketrans(b"0123456789abcdef", b"0" * 16)
+_ULID_CHARS = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_UUID0 = b"00000000-0000-0000-0000-000000000000"
+_ULID = "(len({v}) == 26 and {v}.isascii() and not {v}.encode().strip({ulid_chars}))"
+_UUID = "(len({v}) == 36 and {v}.isascii() and {v}.encode().translate({hex0}) == {uuid0})"
+_SHORTCUTS = {
+    _c.ULID_PATTERN: _ULID,
+    f"{_c.ULID_PATTERN}|{_c.UUID_PATTERN}": f"({_ULID} or {_UUID})",
+    _c.TIMESTAMP_PATTERN: "({v}.isascii() and {v}.encode().translate({digit0}) in {stamps})",
+}
+"""Tests, at C speed, for patterns of fields that differ from event to event (ids, times),
+where a remembered string rarely matches and `re` would run for every event. Each passes
+only strings its pattern matches (`tests/protocol/test_fastcheck.py` holds them to it);
+whatever they refuse still goes to the pattern. They look at the ASCII bytes (`isascii`
+first: no other string matches, and a lone surrogate cannot be encoded). `strip` with the
+class's characters leaves nothing only when every character is in the class; `translate`
+maps each digit (or hex digit) to `0` and leaves every other byte as it is, so the result
+equals a layout only when the digits and the separators are where the pattern puts them."""
+_STAMPS = frozenset(b"0000-00-00T00:00:00" + fraction + b"Z"
+                    for fraction in (b"", *(b"." + b"0" * n for n in range(1, 7))))
+"""The `Z` layouts of `TIMESTAMP_PATTERN` (`+00:00` ones go to the pattern)."""
+
+
+def shortcut(pattern: str, v: str, name: Callable[[Any], str]) -> str | None:
+    """The C-speed test of `pattern` (`_SHORTCUTS`) as an expression of `v`, if it has one.
+
+    Args:
+        pattern: A schema pattern.
+        v: The name of the tested value in the expression.
+        name: Gives the name under which a constant is reachable from the expression.
+
+    Returns:
+        A Python expression, true only for strings `pattern` matches; None when the
+        pattern has no shortcut.
+    """
+    template = _SHORTCUTS.get(pattern)
+    if template is None:
+        return None
+    return template.format(v=v, ulid_chars=name(_ULID_CHARS), hex0=name(_HEX0),
+                           uuid0=name(_UUID0), digit0=name(_DIGIT0), stamps=name(_STAMPS))
 
 
 _REMEMBERED = 4096
@@ -95,7 +140,9 @@ class _Compiler:
             parts.append(f"len({v}) <= {int(rule['maxLength'])}")
         if "pattern" in rule:
             seen, match = _remembered(re.compile(_DOLLAR.sub(r"\\Z", rule["pattern"])).search)
-            parts.append(f"({v} in {self.constant(seen)} or {self.constant(match)}({v}))")
+            quick = shortcut(rule["pattern"], v, self.constant)
+            parts.append(f"({quick + ' or ' if quick else ''}{v} in {self.constant(seen)} "
+                         f"or {self.constant(match)}({v}))")
         if "minimum" in rule:
             parts.append(f"{v} >= {self.constant(rule['minimum'])}")
         if "maximum" in rule:
@@ -105,14 +152,15 @@ class _Compiler:
         if "items" in rule:
             parts.append(f"all({self.expression(rule['items'], '_x')} for _x in {v})")
         if kinds == "object" and keys & {"properties", "required"}:
-            parts.append(f"{self.object_function(rule)}({v})")
+            return f"{self.object_function(rule)}({v})"  # it tests the type itself
         return "(" + " and ".join(parts) + ")"
 
     def object_function(self, rule: dict[str, Any]) -> str:
         """Define a function checking an object's required keys and properties; its name."""
         name = f"_object{len(self.functions)}"
         self.functions.append("")  # reserve the name before nested objects take theirs
-        lines = [f"def {name}(d):"]
+        # The type test is the function's own, so a top-level object rule needs no wrapper.
+        lines = [f"def {name}(d):", "    if type(d) is not dict:", "        return False"]
         required = set(rule.get("required", ()))
         if required:
             lines.append(f"    if not d.keys() >= {self.constant(frozenset(required))}:")
@@ -150,4 +198,5 @@ def compile_check(rule: dict[str, Any]) -> Callable[[Any], bool]:
     source = "\n\n".join([*compiler.functions, f"def check(value):\n    return bool({body})"])
     namespace: dict[str, Any] = dict(compiler.names)
     exec(compile(source, "<spec_kitty_protocol schema check>", "exec"), namespace)  # noqa: S102
-    return namespace["check"]
+    # An object rule (every event part) is its function: one call per check, not two.
+    return namespace["_object0"] if body == "_object0(value)" else namespace["check"]

@@ -9,6 +9,7 @@ field with the values that sit on each rule's edge.
 from __future__ import annotations
 
 import copy
+import re
 
 import fastjsonschema
 import pytest
@@ -16,9 +17,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import spec_kitty_protocol as protocol
-from spec_kitty_protocol import InvalidEventError, validate
+from spec_kitty_protocol import InvalidEventError, _fastcheck, validate
 from spec_kitty_protocol import events as protocol_events
 from spec_kitty_protocol._fastcheck import compile_check
+from spec_kitty_protocol.schema import envelope_schema
 from tests._support.events import VALID_PAYLOADS
 from tests._support.events import protocol_event as make
 
@@ -156,3 +158,96 @@ def test_unknown_event_types_are_not_remembered():
     for n in range(50):
         validate(make(event_type=f"Unknown{n}", aggregate_type="Mission", aggregate_id="m"))
     assert set(protocol_events._quick) <= {"", *protocol.EVENT_TYPES}
+
+
+SHORTCUT_PATTERNS = sorted(_fastcheck._SHORTCUTS)
+# Strings around each layout: its characters, its neighbours in ASCII and beyond, and the
+# separators of the other layouts, so that near misses of every kind are drawn.
+SHORTCUT_ALPHABET = ("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "-T:.Z+/@[`{\n\x00 é٣\ud800")
+SHORTCUT_EDGES = [
+    "01KB4X5Y8Z9ABCDEFGHJKMNPQR", "01KB4X5Y8Z9ABCDEFGHJKMNPQU", "01KB4X5Y8Z9ABCDEFGHJKMNPQI",
+    "01KB4X5Y8Z9ABCDEFGHJKMNPQ", "01KB4X5Y8Z9ABCDEFGHJKMNPQR\n", "01kb4x5y8z9abcdefghjkmnpqr",
+    "01KB4X5Y8Z9ABCDEFGHJKMNPQ\ud800", "01KB4X5Y8Z9ABCDEFGHJKMNPQ٣",
+    "12345678-1234-4234-8234-123456789abc", "12345678-1234-4234-8234-123456789ABC",
+    "12345678-1234-4234-8234-123456789abg", "12345678+1234-4234-8234-123456789abc",
+    "123456781-234-4234-8234-123456789abc", "12345678-1234-4234-8234-123456789ab\n",
+    "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.1Z", "2026-01-01T00:00:00.123456Z",
+    "2026-01-01T00:00:00.1234567Z", "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00+00:00",
+    "2026-01-01T00:00:00.5+00:00", "2026-01-01T00:00:00+01:00", "2026-01-01T00:00:00Z\n",
+    "2026-01-01 00:00:00Z", "2026-01-01T00:00:00z", "2026-01-0١T00:00:00Z", "٢026-01-01T00:00:00Z",
+    "2026-01-01T00:00:00\ud800", "20260-01-01T00:00:00Z", "", "Z", "0" * 26, "0" * 36,
+]
+
+
+def _shortcut(pattern: str):
+    names: dict[str, object] = {}
+
+    def name(value: object) -> str:
+        names[f"_k{len(names)}"] = value
+        return f"_k{len(names) - 1}"
+
+    expression = _fastcheck.shortcut(pattern, "v", name)
+    return eval(f"lambda v: {expression}", names)  # noqa: S307 (our own expression)
+
+
+def _pattern(pattern: str):
+    # As fastjsonschema searches: every unescaped `$` becomes `\Z`.
+    return re.compile(_fastcheck._DOLLAR.sub(r"\\Z", pattern)).search
+
+
+@pytest.mark.parametrize("pattern", SHORTCUT_PATTERNS)
+def test_a_shortcut_passes_only_what_its_pattern_matches(pattern):
+    quick, full = _shortcut(pattern), _pattern(pattern)
+    samples = [*SHORTCUT_EDGES, *EDGE_STRINGS]
+    for value in samples:
+        assert not quick(value) or full(value), (pattern, value)
+    # ... and it is the path valid ids and times take (Z times; `+00:00` goes to the pattern).
+    passed = [value for value in samples if full(value) and not value.endswith("+00:00")]
+    assert passed and all(quick(value) for value in passed), pattern
+
+
+@pytest.mark.parametrize("pattern", SHORTCUT_PATTERNS)
+def test_shortcuts_agree_with_their_patterns_on_every_one_character_change(pattern):
+    quick, full = _shortcut(pattern), _pattern(pattern)
+    for template in [s for s in SHORTCUT_EDGES if full(s)]:
+        for where in range(len(template) + 1):
+            for what in SHORTCUT_ALPHABET:
+                for text in (template[:where] + what + template[where + 1:],  # replace
+                             template[:where] + what + template[where:],  # insert
+                             template[:where] + template[where + 1:]):  # delete
+                    expected = full(text) is not None and not text.endswith("+00:00")
+                    assert quick(text) == expected, (pattern, text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.data())
+def test_shortcuts_agree_with_their_patterns_on_near_misses(data):
+    pattern = data.draw(st.sampled_from(SHORTCUT_PATTERNS))
+    template = data.draw(st.sampled_from([s for s in SHORTCUT_EDGES if _pattern(pattern)(s)]))
+    # Mutate a valid value: replace, insert or delete characters.
+    value = list(template)
+    for _ in range(data.draw(st.integers(1, 3))):
+        where = data.draw(st.integers(0, len(value)))
+        what = data.draw(st.sampled_from(SHORTCUT_ALPHABET))
+        action = data.draw(st.sampled_from(["replace", "insert", "delete"]))
+        if action == "insert" or where == len(value):
+            value.insert(where, what)
+        elif action == "replace":
+            value[where] = what
+        else:
+            del value[where]
+    text = "".join(value)
+    full = _pattern(pattern)(text) is not None
+    assert _shortcut(pattern)(text) == (full and not text.endswith("+00:00")), (pattern, text)
+
+
+def test_valid_ids_and_times_never_reach_the_remembered_strings():
+    # Unique per event, they would only churn the remembered sets.
+    check = compile_check(envelope_schema())
+    event = make()
+    event["causation_id"] = "12345678-1234-4234-8234-123456789abc"
+    remembered = [value for value in check.__globals__.values() if isinstance(value, set)]
+    assert check(event)
+    for value in (event["event_id"], event["timestamp"], event["causation_id"]):
+        assert not any(value in seen for seen in remembered), value
