@@ -31,7 +31,8 @@ _ids_last = (0, 0)
 _DIGIT_PAIRS = tuple(a + b for a in "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
                      for b in "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 """Every pair of Crockford base32 digits (the ULID alphabet), indexed by its 10 bits."""
-_SHIFTS = tuple(range(120, -1, -10))
+_time_text: tuple[int, str] = (-1, "")
+"""The last millisecond written and its 10 digits (ids come many per millisecond)."""
 
 
 _entropy = bytearray()
@@ -77,8 +78,28 @@ def new_event_id() -> str:
         else:  # 2**80 ids in one millisecond: borrow the next one
             ms, random_part = last_ms + 1, _random80()
         _ids_last = ms, random_part
-    value = (ms << 80) | random_part  # 128 bits, written as 26 digits of 5 bits
-    return "".join([_DIGIT_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
+    return _time_digits(ms) + _random_digits(random_part)
+
+
+def _time_digits(ms: int) -> str:
+    """The 10 digits of the 48-bit time part (the id's top 50 of 130 bits), cached."""
+    global _time_text
+    cached = _time_text
+    if cached[0] != ms:
+        pairs = _DIGIT_PAIRS
+        cached = _time_text = (ms, pairs[ms >> 40] + pairs[(ms >> 30) & 1023]
+                               + pairs[(ms >> 20) & 1023] + pairs[(ms >> 10) & 1023]
+                               + pairs[ms & 1023])
+    return cached[1]
+
+
+def _random_digits(bits: int) -> str:
+    """The 16 digits of the 80 random bits, as two 40-bit halves (small-int arithmetic)."""
+    pairs = _DIGIT_PAIRS
+    high, low = bits >> 40, bits & 0xFF_FFFF_FFFF
+    return (pairs[high >> 30] + pairs[(high >> 20) & 1023] + pairs[(high >> 10) & 1023]
+            + pairs[high & 1023] + pairs[low >> 30] + pairs[(low >> 20) & 1023]
+            + pairs[(low >> 10) & 1023] + pairs[low & 1023])
 
 
 _second: tuple[int, str] = (-1, "")

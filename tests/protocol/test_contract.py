@@ -23,6 +23,19 @@ def test_event_ids_are_ulids_unique_and_increasing_within_a_process():
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
 
 
+@pytest.mark.parametrize("ms", [0, 1, 1023, 2**40 - 1, 2**40, 1_764_633_600_000, 2**48 - 1])
+@pytest.mark.parametrize("bits", [0, 1, 2**40 - 1, 2**40, 2**79, 2**80 - 1, 0x5A5A5A5A5A5A5A5A5A5A])
+def test_each_digit_of_an_id_is_the_ulid_librarys(ms, bits):
+    """The time and random parts are written separately (`_time_digits`, `_random_digits`):
+    at each edge of their halves they give the text python-ulid gives the same 128 bits."""
+    import ulid
+
+    from spec_kitty_protocol import events
+
+    assert events._time_digits(ms) + events._random_digits(bits) == str(
+        ulid.ULID.from_int((ms << 80) | bits))
+
+
 def test_event_ids_read_back_as_ulids_of_now_in_the_ulid_library():
     """The hand-written generator writes what python-ulid (the 2.x clients' library) reads:
     the same text back, and the current millisecond in the time part."""
