@@ -35,6 +35,10 @@ NUMBERS: tuple[str, ...] = (
 
 DEEP_LIST = ("[" * 100_000 + "]" * 100_000).encode()
 DEEP_DICT = ('{"a":' * 50_000 + "1" + "}" * 50_000).encode()
+STALL = "stall past the timeout"
+"""The answer that comes later than the client waits (its kind, as `answer` returns it)."""
+STALL_DELAY = 1.6
+"""Seconds a stalled answer waits before it is sent."""
 
 
 def _text(rng: random.Random) -> str:
@@ -82,7 +86,7 @@ GENERIC: dict[str, Any] = {
         b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{",
         b"HTTP/1.1 418 \x1b[2J\x1b]0;t\x07\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"])),
-    "stall past the timeout": lambda rng: Reply(200, b"{}", delay=1.6),
+    STALL: lambda rng: Reply(200, b"{}", delay=STALL_DELAY),
 }
 """Answers that make no sense for any endpoint."""
 

@@ -102,16 +102,35 @@ def _save_login(home: Path, url: str, *, access_expired: bool, monkeypatch) -> N
     _saved[(home, access_expired)] = path.read_text()
 
 
+STALL_TIMEOUT = 0.1
+"""The client's timeout (the least the config allows) when the next answer is a stall:
+short, so the stalls cost little. The stall itself lasts longer than any timeout used here."""
+
+ANSWER_TIMEOUT = 10.0
+"""The client's timeout for every other answer: generous, so that on a busy machine a slow
+answer is still read and judged rather than mistaken for a hung server. (One 0.5 s timeout
+for all answers made the 26 stalls of the in-process test 13 s of waiting.)"""
+
+
 def _home(root: Path, url: str, timeout: float = 0.5) -> tuple[Path, Path, list[str]]:
-    """A home whose server answers within `timeout` seconds or count as hung (short, so
-    the hanging answers cost little)."""
+    """A home whose server answers within `timeout` seconds or count as hung."""
     home = root / ".spec-kitty"
     home.mkdir(parents=True)
-    (home / "config.toml").write_text(
-        f'[server]\nurl = "{url}"\ntimeout_seconds = {timeout}\n')
+    _set_timeout(home, url, timeout)
     queue = seed.queue_file(home, url)
     ids = seed.seed(queue, QUEUED)
     return home, queue, ids
+
+
+def _set_timeout(home: Path, url: str, timeout: float) -> None:
+    (home / "config.toml").write_text(
+        f'[server]\nurl = "{url}"\ntimeout_seconds = {timeout}\n')
+
+
+def _expect(home: Path, url: str, kind: str) -> None:
+    """Set the client's timeout for the next answer, of kind `kind` (see STALL_TIMEOUT)."""
+    assert hostile.STALL_DELAY > 2 * STALL_TIMEOUT
+    _set_timeout(home, url, STALL_TIMEOUT if kind == hostile.STALL else ANSWER_TIMEOUT)
 
 
 def _check_output(what: str, text: str) -> None:
@@ -153,6 +172,7 @@ def test_cli_against_a_hostile_server(hostile_server, tmp_path, monkeypatch, lan
         kind, reply = hostile.answer(rng, endpoint, ids)
         srv.routes[hostile.ENDPOINTS[endpoint]] = reply
         figures.fault_kind(f"hostile: {kind}")
+        _expect(home, srv.url, kind)
         _save_login(home, srv.url, access_expired=endpoint == "refresh", monkeypatch=monkeypatch)
         srv.requests.clear()
         what = f"run {n}: {command} / {endpoint} / {kind}"
@@ -280,6 +300,7 @@ def test_in_process_calls_against_a_hostile_server(hostile_server, tmp_path, mon
         kind, reply = hostile.answer(rng, endpoint, ids)
         srv.routes[hostile.ENDPOINTS[endpoint]] = reply
         figures.fault_kind(f"hostile: {kind}")
+        _expect(home, srv.url, kind)
         _save_login(home, srv.url, access_expired=endpoint == "refresh",
                     monkeypatch=monkeypatch)
         what = f"call {n}: {endpoint} / {kind}"
