@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,6 +103,9 @@ def _corrupt(path: Path, exc: Exception) -> QueueError:
         # Full disks and quotas surface as these; moving the file aside would not help.
         return QueueError(f"cannot write the offline queue {path} ({text}): is the disk full? "
                           "Free some space and run the command again; queued events are kept")
+    if isinstance(exc, sqlite3.Error) and is_busy(exc):
+        return QueueError(f"the offline queue {path} is locked by another process ({text}); "
+                          "run the command again when it has finished")
     return QueueError(f"the offline queue {path} cannot be used ({exc}); move it aside and "
                       "run the command again (its unsynced events stay in the moved file)")
 
@@ -134,14 +138,55 @@ def open_file(path: Path) -> sqlite3.Connection:
         raise _corrupt(path, exc) from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn)
         conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     except sqlite3.DatabaseError:
         conn.close()
         raise
     return conn
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """Whether an SQLite error says another connection holds a lock (a wait may end it).
+
+    Args:
+        exc: The error.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def is_damaged(exc: sqlite3.Error) -> bool:
+    """Whether an SQLite error says the file is not a database or its content is corrupt.
+
+    Args:
+        exc: The error.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch a new file to WAL mode, waiting out other connections doing the same.
+
+    Two connections switching one new file at once each hold a shared lock and want an
+    exclusive one; SQLite answers one of them `SQLITE_BUSY` at once, without its busy
+    handler (waiting could deadlock). So a busy answer is retried here, up to the busy
+    timeout, until the file is in WAL mode (switched by either connection).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.002
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def connect(path: Path) -> sqlite3.Connection:

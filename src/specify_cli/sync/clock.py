@@ -79,8 +79,10 @@ def clock_path(queue_file: Path) -> Path:
 def open_clock(path: Path) -> sqlite3.Connection:
     """Open the machine clock file (`clock_path`), creating it if needed.
 
-    A clock file that is not a usable database is moved aside (`clock.sqlite3.damaged-<time>`)
-    and started afresh; the queue copy and the server's high-water mark restore the value.
+    A clock file SQLite calls damaged (not a database, or corrupt) is moved aside
+    (`clock.sqlite3.damaged-<time>`) and started afresh; the queue copy and the server's
+    high-water mark restore the value. A busy one is in use by another process: its error
+    is raised (after SQLite's busy timeout), and the file is left alone.
 
     Args:
         path: The clock file.
@@ -90,15 +92,23 @@ def open_clock(path: Path) -> sqlite3.Connection:
         sqlite3.DatabaseError: The file is unusable even after being moved aside.
     """
     for attempt in range(2):
-        conn = _db.open_file(path)
+        conn = None
         try:
-            conn.execute("CREATE TABLE IF NOT EXISTS clock "
-                         "(node_id TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+            conn = _db.open_file(path)
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'clock'").fetchone() is None:
+                # A write lock first: created in the snapshot of a plain statement, the table
+                # could race another process creating it (a busy answer SQLite gives at once).
+                with _db.transaction(conn):
+                    conn.execute("CREATE TABLE IF NOT EXISTS clock "
+                                 "(node_id TEXT PRIMARY KEY, value INTEGER NOT NULL)")
             conn.execute("SELECT count(*) FROM clock").fetchone()
             return conn
-        except sqlite3.DatabaseError:
-            conn.close()
-            if attempt:
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            # Only a file SQLite calls damaged is moved aside: a busy one is another
+            # process's, in use.
+            if attempt or not _db.is_damaged(exc):
                 raise
             with contextlib.suppress(OSError):
                 path.rename(path.with_name(f"{path.name}.damaged-{int(time.time())}"))
