@@ -7,6 +7,7 @@ settings a fixture makes for in-process code never leak into a child.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +97,20 @@ def finish(proc: subprocess.Popen, what: str, timeout: float = 60) -> tuple[str,
         out, err = proc.communicate()
     _observe(None, [what], subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
     return out, err
+
+
+@contextlib.contextmanager
+def reaped(procs: list[subprocess.Popen]) -> Iterator[list[subprocess.Popen]]:
+    """Kill whichever of `procs` still runs when the block ends (a failed assertion, say),
+    then reap each and close its pipes: a child left behind would otherwise be reported as
+    a `ResourceWarning` in whatever test runs next on this worker, and fail that one."""
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
 
 
 @dataclass

@@ -17,6 +17,7 @@ import pytest
 
 from specify_cli.sync import _db
 from specify_cli.sync.clock import open_clock
+from tests._support.procs import reaped
 
 _OPENER = """
 import sys
@@ -43,20 +44,20 @@ def test_processes_creating_one_clock_at_once_all_use_the_same_file(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     for round_ in range(ROUNDS):
         path = tmp_path / f"round{round_}" / "clock.sqlite3"
-        procs = [subprocess.Popen([sys.executable, "-c", _OPENER, str(path)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, env=env)
-                 for _ in range(PROCESSES)]
-        for proc in procs:
-            assert proc.stdout.readline().strip() == "ready"
-        for proc in procs:
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
         errors = []
-        for proc in procs:
-            _, err = proc.communicate(timeout=120)
-            if proc.returncode:
-                errors.append(err.strip().splitlines()[-1])
+        with reaped([subprocess.Popen([sys.executable, "-c", _OPENER, str(path)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=env)
+                     for _ in range(PROCESSES)]) as procs:
+            for proc in procs:
+                assert proc.stdout.readline().strip() == "ready"
+            for proc in procs:
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            for proc in procs:
+                _, err = proc.communicate(timeout=120)
+                if proc.returncode:
+                    errors.append(err.strip().splitlines()[-1])
         assert not errors, f"round {round_}: {errors}"
         assert sorted(p.name for p in path.parent.iterdir()
                       if "damaged" in p.name) == [], "a busy clock was moved aside"

@@ -11,6 +11,7 @@ import pytest
 from specify_cli.errors import QueueError
 from specify_cli.sync.queue import OfflineQueue, QueueFullError
 from tests._support.events import sample_events
+from tests._support.procs import reaped
 
 
 @pytest.fixture
@@ -151,6 +152,7 @@ import sys
 from pathlib import Path
 from specify_cli.sync.queue import OfflineQueue
 from tests._support.events import sample_events
+from tests._support.procs import reaped
 q = OfflineQueue(Path(sys.argv[1]), cap=10_000)
 print("ready", flush=True)
 sys.stdin.readline()  # start together
@@ -169,17 +171,18 @@ def test_two_processes_of_two_accounts_tick_one_machine_clock(tmp_path):
     queues = tmp_path / "queues"
     paths = [queues / "alice.sqlite3", queues / "bob.sqlite3"]
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), "400", team],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-             for path, team in zip(paths, ("acme", "other"), strict=True)]
-    for proc in procs:
-        assert proc.stdout.readline().strip() == "ready"
-    for proc in procs:
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    for proc in procs:
-        proc.communicate(timeout=300)
-        assert proc.returncode == 0
+    with reaped([subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), "400", team],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                  env=env)
+                 for path, team in zip(paths, ("acme", "other"), strict=True)]) as procs:
+        for proc in procs:
+            assert proc.stdout.readline().strip() == "ready"
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        for proc in procs:
+            proc.communicate(timeout=300)
+        assert [proc.returncode for proc in procs] == [0, 0]
     values: list[int] = []
     for path in paths:
         conn = sqlite3.connect(path)
