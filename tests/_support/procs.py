@@ -100,11 +100,25 @@ def finish(proc: subprocess.Popen, what: str, timeout: float = 60) -> tuple[str,
 
 
 @contextlib.contextmanager
-def reaped(procs: list[subprocess.Popen]) -> Iterator[list[subprocess.Popen]]:
-    """Kill whichever of `procs` still runs when the block ends (a failed assertion, say),
-    then reap each and close its pipes: a child left behind would otherwise be reported as
-    a `ResourceWarning` in whatever test runs next on this worker, and fail that one."""
+def released_together(argvs: list[list[str]],
+                      env: dict[str, str]) -> Iterator[list[subprocess.Popen]]:
+    """Start children that print `ready` and then wait for a line on stdin, and release them
+    all at once (as close to simultaneous as a test gets); yields them, running.
+
+    Whichever still runs when the block ends (a failed assertion, say) is killed; each is then
+    reaped and its pipes closed: a child left behind would be reported as a `ResourceWarning`
+    in whatever test runs next on this worker, and fail that one.
+    """
+    procs: list[subprocess.Popen] = []
     try:
+        for argv in argvs:
+            procs.append(subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, env=env))
+        for proc in procs:
+            assert proc.stdout.readline().strip() == "ready", proc.args
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
         yield procs
     finally:
         for proc in procs:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 import sys
 
 import pytest
 
 from specify_cli.sync import _db
 from specify_cli.sync.clock import open_clock
-from tests._support.procs import reaped
+from tests._support.procs import released_together
 
 _OPENER = """
 import sys
@@ -45,15 +44,8 @@ def test_processes_creating_one_clock_at_once_all_use_the_same_file(tmp_path):
     for round_ in range(ROUNDS):
         path = tmp_path / f"round{round_}" / "clock.sqlite3"
         errors = []
-        with reaped([subprocess.Popen([sys.executable, "-c", _OPENER, str(path)],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True, env=env)
-                     for _ in range(PROCESSES)]) as procs:
-            for proc in procs:
-                assert proc.stdout.readline().strip() == "ready"
-            for proc in procs:
-                proc.stdin.write("go\n")
-                proc.stdin.flush()
+        argvs = [[sys.executable, "-c", _OPENER, str(path)]] * PROCESSES
+        with released_together(argvs, env) as procs:
             for proc in procs:
                 _, err = proc.communicate(timeout=120)
                 if proc.returncode:

@@ -11,7 +11,7 @@ import pytest
 from specify_cli.errors import QueueError
 from specify_cli.sync.queue import OfflineQueue, QueueFullError
 from tests._support.events import sample_events
-from tests._support.procs import reaped
+from tests._support.procs import released_together
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ import sys
 from pathlib import Path
 from specify_cli.sync.queue import OfflineQueue
 from tests._support.events import sample_events
-from tests._support.procs import reaped
+from tests._support.procs import released_together
 q = OfflineQueue(Path(sys.argv[1]), cap=10_000)
 print("ready", flush=True)
 sys.stdin.readline()  # start together
@@ -165,24 +165,16 @@ q.close()
 def test_two_processes_of_two_accounts_tick_one_machine_clock(tmp_path):
     """Two accounts' queues on one machine, appended to at the same moment by two processes:
     the node's Lamport values are unique across both (one clock per machine)."""
-    import subprocess
     import sys
 
     queues = tmp_path / "queues"
     paths = [queues / "alice.sqlite3", queues / "bob.sqlite3"]
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    with reaped([subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), "400", team],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                  env=env)
-                 for path, team in zip(paths, ("acme", "other"), strict=True)]) as procs:
-        for proc in procs:
-            assert proc.stdout.readline().strip() == "ready"
-        for proc in procs:
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        for proc in procs:
-            proc.communicate(timeout=300)
-        assert [proc.returncode for proc in procs] == [0, 0]
+    argvs = [[sys.executable, "-c", _APPENDER, str(path), "400", team]
+             for path, team in zip(paths, ("acme", "other"), strict=True)]
+    with released_together(argvs, env) as procs:
+        errors = [proc.communicate(timeout=300)[1] for proc in procs]
+        assert [proc.returncode for proc in procs] == [0, 0], errors
     values: list[int] = []
     for path in paths:
         conn = sqlite3.connect(path)
