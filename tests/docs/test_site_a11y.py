@@ -187,7 +187,9 @@ def test_skip_link_moves_the_keyboard_to_the_content(site_page):
                          "document.activeElement.getAttribute('href')")
     assert skip, "the first Tab does not land on the skip-to-content link"
     page.keyboard.press("Enter")
-    assert page.url.endswith(skip)
+    # The fragment navigation reaches Playwright's `page.url` by an event of its own, after
+    # the key press returns: wait for it (bounded by the page's timeout), do not read it at once.
+    page.wait_for_url(lambda url: url.endswith(skip), wait_until="commit")
     page.keyboard.press("Tab")
     assert page.evaluate("!!document.activeElement.closest('.md-content')"), \
         "after the skip link, Tab does not continue in the page content"

@@ -58,12 +58,15 @@ def test_login_board_and_infinite_scroll(demo_server):
             # The filter works through htmx (no full reload) and updates the URL.
             page.select_option("#project", "kitty-api")
             expect(page.locator("li.wp")).to_have_count(8)
-            assert "project=kitty-api" in page.url
+            # The URL is pushed by htmx after the swap and reaches Playwright by an event of
+            # its own: wait for it (bounded) rather than read it at once.
+            page.wait_for_url(lambda url: "project=kitty-api" in url, wait_until="commit")
             # The feature list now holds only that project's features; picking one filters.
             expect(page.locator("#feature option")).to_have_count(3)
             page.select_option("#feature", "002-event-feed")
             expect(page.locator("li.wp")).to_have_count(3)
-            assert "feature=002-event-feed" in page.url and "project=kitty-api" in page.url
+            page.wait_for_url(lambda url: "feature=002-event-feed" in url
+                              and "project=kitty-api" in url, wait_until="commit")
             # Without JavaScript the same filters are plain GET parameters (checked elsewhere).
 
             page.goto(f"{demo_server.url}/a/demo/dashboards/activity/")
