@@ -124,11 +124,15 @@ WS_PATH = "/ws/v1/events/"
 """The live event WebSocket."""
 
 
+_CANONICAL = {**{lane: lane for lane in LANES},
+              **{alias: lane for alias, lane in LANE_ALIASES.items() if lane in LANES}}
+"""Every lane name `canonical_lane` knows, with the lane it names (one look-up per call)."""
+
+
 def canonical_lane(lane: str) -> str | None:
     """Return the lane `lane` names (resolving `LANE_ALIASES`), or None if it names none.
 
     Args:
         lane: A lane as written by a user, a file or an event.
     """
-    lane = LANE_ALIASES.get(lane, lane)
-    return lane if lane in LANES else None
+    return _CANONICAL.get(lane)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from spec_kitty_protocol import LANE_ALIASES, LANES, canonical_lane, work_package_of
+from spec_kitty_protocol import LANES, canonical_lane, work_package_of
 from spec_kitty_server.events import activity, count_events, last_seq
 
 __all__ = ["LANES", "apply_batch", "features", "order_key", "overview", "projects",
@@ -93,9 +93,6 @@ def _resolve(conn: sqlite3.Connection, event: dict[str, Any]) -> tuple[str, str]
     return feature, wp_id
 
 
-_CANONICAL = {lane: canonical_lane(lane) for lane in (*LANES, *LANE_ALIASES)}
-"""`canonical_lane` of every lane name it knows, as one look-up (any other name: None)."""
-
 _APPLIED = frozenset({"WPCreated", "WPStatusChanged", "WPAssigned", "FeatureCreated",
                       "FeatureCompleted"})
 
@@ -171,7 +168,7 @@ def apply_batch(conn: sqlite3.Connection, events: list[dict[str, Any]], first_se
             previous = status.get(key)
             if previous is None or lane_key > previous[7]:
                 status[key] = (team, project, feature, wp_id, f"{feature}/{wp_id}", wp_id,
-                               _CANONICAL.get(payload["to_lane"]), lane_key, seq,
+                               canonical_lane(payload["to_lane"]), lane_key, seq,
                                event["timestamp"])
         else:
             assigned[key] = (payload["agent_id"], seq, event["timestamp"], *key)

@@ -104,8 +104,7 @@ def _corrupt(path: Path, exc: Exception) -> QueueError:
         return QueueError(f"cannot write the offline queue {path} ({text}): is the disk full? "
                           "Free some space and run the command again; queued events are kept")
     if isinstance(exc, sqlite3.Error) and is_busy(exc):
-        return QueueError(f"the offline queue {path} is locked by another process ({text}); "
-                          "run the command again when it has finished")
+        return locked("the offline queue", path, exc)
     return QueueError(f"the offline queue {path} cannot be used ({exc}); move it aside and "
                       "run the command again (its unsynced events stay in the moved file)")
 
@@ -145,6 +144,18 @@ def open_file(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def locked(what: str, path: Path, exc: sqlite3.Error) -> QueueError:
+    """The one-line error for a file another process holds locked past the busy timeout.
+
+    Args:
+        what: What the file is ("the offline queue", "the machine clock").
+        path: The file.
+        exc: SQLite's busy error.
+    """
+    return QueueError(f"{what} {path} is locked by another process ({exc}); run the command "
+                      "again when it has finished")
 
 
 def is_busy(exc: sqlite3.Error) -> bool:

@@ -184,9 +184,7 @@ class OfflineQueue:
                 self._machine = clock.open_clock(path)
             except sqlite3.Error as exc:
                 if _db.is_busy(exc):
-                    raise QueueError(f"the machine clock {path} is locked by another process "
-                                     f"({exc}); run the command again when it has finished"
-                                     ) from None
+                    raise _db.locked("the machine clock", path, exc) from None
                 raise QueueError(f"the machine clock {path} cannot be used ({exc}); move it "
                                  "aside and run the command again") from None
         return self._machine
