@@ -152,7 +152,6 @@ import sys
 from pathlib import Path
 from specify_cli.sync.queue import OfflineQueue
 from tests._support.events import sample_events
-from tests._support.procs import released_together
 q = OfflineQueue(Path(sys.argv[1]), cap=10_000)
 print("ready", flush=True)
 sys.stdin.readline()  # start together

@@ -158,14 +158,19 @@ def locked(what: str, path: Path, exc: sqlite3.Error) -> QueueError:
                       "again when it has finished")
 
 
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    """SQLite's primary result code of an error (the extended code's low byte), if it has one."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
 def is_busy(exc: sqlite3.Error) -> bool:
     """Whether an SQLite error says another connection holds a lock (a wait may end it).
 
     Args:
         exc: The error.
     """
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return _primary_code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def is_damaged(exc: sqlite3.Error) -> bool:
@@ -174,8 +179,7 @@ def is_damaged(exc: sqlite3.Error) -> bool:
     Args:
         exc: The error.
     """
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+    return _primary_code(exc) in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
